@@ -1,0 +1,5 @@
+import sys
+
+from nascore.cli import main
+
+sys.exit(main())

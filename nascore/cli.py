@@ -1,0 +1,59 @@
+"""The ``nascore`` command: ``plugins``, plus the experiment commands (run, view, export, resume, plot)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional
+
+import nascore
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from nascore.plugins import get_plugin_manager
+    pm = get_plugin_manager()
+    infos = sorted(pm.plugins.values(), key=lambda p: (not p.builtin, p.name))
+    if args.json:
+        print(json.dumps([info.to_json() for info in infos], indent=2))
+        return 0
+    for info in infos:
+        version = f" {info.version}" if info.version else ""
+        print(f"{info.name}  [{info.status}]  {info.distribution or '-'}{version}  ({info.entry_point})")
+        if info.reason:
+            print(f"    reason: {info.reason}")
+        for component, names in sorted(info.registers.items()):
+            print(f"    {component}: {', '.join(names)}")
+        if info.hooks:
+            print(f"    hooks: {', '.join(info.hooks)}")
+    failed = [i for i in infos if i.status == "failed"]
+    return 1 if failed and args.strict else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nascore", description="Neural architecture search on PyTorch.")
+    parser.add_argument("--version", action="version", version=f"nascore {nascore.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    plugins = commands.add_parser("plugins", help="list installed plugins and what they register")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugins.add_argument("--strict", action="store_true", help="exit with 1 when a plugin failed to load")
+    plugins.set_defaults(handler=_plugins)
+    from nascore.experiment.commands import add_commands
+    add_commands(commands)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

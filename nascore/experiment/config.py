@@ -1,0 +1,209 @@
+"""``NasExperimentConfig``: the experiment's settings, with each plugin's settings validated by its own model.
+
+``execution_engine``, ``model_format`` and ``training_service`` are component configs: a name resolved
+through the plugin registry to the plugin's ``config_model`` (a discriminated union built from the registry).
+Settings of a component can be set on the experiment config directly (``config.max_concurrency_cgo = 3``)
+when exactly one component has a field of that name.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Dict, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+
+__all__ = ["ComponentConfig", "NasExperimentConfig", "ConfigError", "UnknownSettingError", "parse_duration"]
+
+COMPONENT_FIELDS = ("execution_engine", "model_format", "training_service")
+
+
+class ConfigError(ValueError):
+    """A setting or combination of settings that cannot work, with what would fit."""
+
+
+class UnknownSettingError(ConfigError, AttributeError):
+    """A setting name that neither the experiment nor any of its components has."""
+
+
+class ComponentConfig(BaseModel):
+    """Base of every plugin's settings model. ``name`` is the registered component name."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, arbitrary_types_allowed=True)
+    name: str
+
+    def check(self, experiment_config: "NasExperimentConfig") -> None:
+        """Validate settings that need the whole config or the outside world; called when the experiment
+        starts. Raise :class:`ConfigError` naming the culprit."""
+
+
+class _Generic(ComponentConfig):
+    """Settings of a component whose plugin declares no config model."""
+
+
+_DURATION = re.compile(r"^\s*([0-9.]+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Union[None, int, float, str]) -> Optional[float]:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"``."""
+    if value is None or isinstance(value, (int, float)):
+        return None if value is None else float(value)
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"cannot read duration {value!r}; write seconds or a number with s, m, h or d")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _registry_lookup(field_name: str, name: str):
+    from nascore.plugins import get_plugin_manager
+    pm = get_plugin_manager()
+    if field_name == "execution_engine":
+        if name in pm.names("middleware"):
+            return pm.get_middleware(name)
+        return pm.get_execution_engine(name)
+    if field_name == "model_format":
+        return pm.get_model_format(name)
+    return pm.get_training_service(name)
+
+
+def _resolve_component(field_name: str, value: Any) -> Optional[ComponentConfig]:
+    if value is None or isinstance(value, ComponentConfig):
+        return value
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict) or "name" not in value:
+        raise ValueError(f"{field_name} must be a name, a dict with 'name', or a ComponentConfig; got {value!r}")
+    spec = _registry_lookup(field_name, value["name"])
+    model = getattr(spec, "config_model", None) or _Generic
+    return model(**value)
+
+
+class NasExperimentConfig(BaseModel):
+    """Settings of one experiment.
+
+    ``NasExperimentConfig("ts", "simplified", "local", max_trial_number=20)`` is the short form; any of the
+    three may be None and is then inferred from the strategy when the experiment starts.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    execution_engine: Optional[SerializeAsAny[ComponentConfig]] = None
+    model_format: Optional[SerializeAsAny[ComponentConfig]] = None
+    training_service: Optional[SerializeAsAny[ComponentConfig]] = None
+
+    experiment_name: Optional[str] = None
+    experiment_working_directory: str = Field(default="~/nascore-experiments")
+    max_trial_number: Optional[int] = Field(default=None, ge=1)
+    max_experiment_duration: Optional[float] = Field(default=None, gt=0, description="seconds (or '2h')")
+    max_trial_duration: Optional[float] = Field(default=None, gt=0, description="seconds (or '10m')")
+    trial_concurrency: int = Field(default=1, ge=1)
+    metric_direction: Literal["maximize", "minimize"] = "maximize"
+    stop_on_failure: bool = False
+
+    def __init__(self, execution_engine: Any = None, model_format: Any = None, training_service: Any = None,
+                 /, **fields: Any):
+        fields.setdefault("execution_engine", execution_engine)
+        fields.setdefault("model_format", model_format)
+        fields.setdefault("training_service", training_service)
+        forwarded = {k: fields.pop(k) for k in list(fields) if k not in type(self).model_fields}
+        super().__init__(**fields)
+        for key, value in forwarded.items():
+            setattr(self, key, value)
+
+    # ---- validation ------------------------------------------------------------------------------
+    @field_validator("max_experiment_duration", "max_trial_duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Optional[float]:
+        return parse_duration(value)
+
+    @field_validator(*COMPONENT_FIELDS, mode="before")
+    @classmethod
+    def _component(cls, value: Any, info) -> Optional[ComponentConfig]:
+        if info.field_name == "execution_engine" and value == "graph":  # legacy: graph engine = ts + graph
+            value = "ts"
+        return _resolve_component(info.field_name, value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_graph_engine(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("execution_engine") == "graph" and data.get("model_format") is None:
+            data = {**data, "model_format": "graph"}
+        return data
+
+    @model_validator(mode="after")
+    def _combination(self) -> "NasExperimentConfig":
+        from nascore.experiment.compat import check_combination
+        check_combination(self)
+        return self
+
+    # ---- attribute forwarding to component settings -----------------------------------------------------
+    def _owner_of(self, name: str) -> Optional[ComponentConfig]:
+        owners = [c for c in (getattr(self, f) for f in COMPONENT_FIELDS)
+                  if c is not None and name in type(c).model_fields and name != "name"]
+        return owners[0] if len(owners) == 1 else None
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("_"):
+            owner = self._owner_of(name)
+            if owner is not None:
+                return getattr(owner, name)
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in type(self).model_fields or name.startswith("_"):
+            super().__setattr__(name, value)
+            return
+        owner = self._owner_of(name)
+        if owner is None:
+            raise UnknownSettingError(self._unknown_setting(name))
+        setattr(owner, name, value)
+
+    def _unknown_setting(self, name: str) -> str:
+        parts = [f"experiment: {', '.join(f for f in type(self).model_fields if f not in COMPONENT_FIELDS)}"]
+        for field_name in COMPONENT_FIELDS:
+            component = getattr(self, field_name)
+            if component is not None:
+                own = [f for f in type(component).model_fields if f != "name"]
+                parts.append(f"{field_name} '{component.name}': {', '.join(own) or '(none)'}")
+        return f"unknown setting '{name}'; settings that fit: " + "; ".join(parts)
+
+    def check(self) -> None:
+        """Everything that can only be checked when the experiment starts (files, hosts, devices)."""
+        for field_name in COMPONENT_FIELDS:
+            component = getattr(self, field_name)
+            if component is not None:
+                component.check(self)
+
+    # ---- files ------------------------------------------------------------------------------------------
+    def to_dict(self) -> Dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "NasExperimentConfig":
+        return cls(**data)
+
+    def save(self, path: Union[str, Path]) -> None:
+        path = Path(path)
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+            path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=True))
+        else:
+            path.write_text(self.to_json())
+
+    @classmethod
+    def load(cls, path: Union[str, Path]) -> "NasExperimentConfig":
+        path = Path(path)
+        text = path.read_text()
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+            data = yaml.safe_load(text) or {}
+        else:
+            data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+        return cls.from_dict(data)

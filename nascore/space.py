@@ -1,0 +1,167 @@
+"""What every model format implements: ``ExecutableModelSpace``, its status and its metrics."""
+from __future__ import annotations
+
+import math
+from enum import Enum
+from typing import Any, ClassVar, Dict, List, Optional, Union
+
+from nascore.mutable import LabeledMutable, Mutable, Sample, SampleValidationError
+
+__all__ = ["ModelStatus", "Metrics", "ExecutableModelSpace", "metric_value", "NotSerializableError"]
+
+MetricType = Union[float, int, Dict[str, Any]]
+
+
+class NotSerializableError(TypeError):
+    """The model format keeps its models in this process; they cannot be sent to a trial elsewhere."""
+
+
+class ModelStatus(str, Enum):
+    """Initialized → Frozen → Training → Trained | Failed | Interrupted | Invalid."""
+
+    Initialized = "initialized"
+    Frozen = "frozen"
+    Training = "training"
+    Trained = "trained"
+    Failed = "failed"
+    Interrupted = "interrupted"
+    Invalid = "invalid"
+
+    def frozen(self) -> bool:
+        return self is not ModelStatus.Initialized
+
+    def completed(self) -> bool:
+        return self in (ModelStatus.Trained, ModelStatus.Failed, ModelStatus.Interrupted, ModelStatus.Invalid)
+
+
+def metric_value(metric: Optional[MetricType]) -> Optional[float]:
+    """The number a strategy compares: the metric itself, or its ``"default"`` entry when it is a dict."""
+    if metric is None:
+        return None
+    if isinstance(metric, dict):
+        metric = metric.get("default")
+        if metric is None:
+            return None
+    value = float(metric)
+    return None if math.isnan(value) else value
+
+
+def _check_metric(metric: Any) -> MetricType:
+    if isinstance(metric, bool) or not isinstance(metric, (int, float, dict)):
+        raise TypeError(f"a metric is a number or a dict with a numeric 'default' entry, got {metric!r}")
+    if isinstance(metric, dict) and not isinstance(metric.get("default"), (int, float)):
+        raise TypeError(f"a dict metric needs a numeric 'default' entry, got {metric!r}")
+    return metric
+
+
+class Metrics:
+    """Intermediate metrics (in reporting order) and the final metric of one model."""
+
+    def __init__(self) -> None:
+        self.intermediates: List[MetricType] = []
+        self._final: Optional[MetricType] = None
+
+    def add_intermediate(self, metric: MetricType) -> None:
+        self.intermediates.append(_check_metric(metric))
+
+    @property
+    def final(self) -> Optional[MetricType]:
+        return self._final
+
+    @final.setter
+    def final(self, metric: Optional[MetricType]) -> None:
+        self._final = None if metric is None else _check_metric(metric)
+
+    def clear(self) -> None:
+        self.intermediates.clear()
+        self._final = None
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"intermediates": list(self.intermediates), "final": self._final}
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Metrics":
+        metrics = cls()
+        metrics.intermediates = list(data.get("intermediates", []))
+        metrics._final = data.get("final")
+        return metrics
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Metrics) and self.to_json() == other.to_json()
+
+    def __repr__(self) -> str:
+        return f"Metrics(intermediates={self.intermediates}, final={self._final})"
+
+
+class ExecutableModelSpace(Mutable):
+    """A model space converted to one model format, or (once frozen) one concrete model of it.
+
+    It is a :class:`~nascore.mutable.Mutable`, so strategies use ``simplify()``, ``random()``, ``grid()``,
+    ``default()`` and ``freeze(sample)`` on it; the result of a freeze is another ``ExecutableModelSpace``
+    with ``status`` Frozen and ``sample`` set. Subclasses implement the abstract methods below.
+    """
+
+    #: the registered format name (``"simplified"``, ``"raw"``, ``"graph"`` ...)
+    format_name: ClassVar[str] = ""
+
+    def __init__(self, evaluator: Any = None) -> None:
+        self.evaluator = evaluator
+        self.sample: Optional[Sample] = None
+        self.status = ModelStatus.Initialized
+        self.metrics = Metrics()
+        #: set by the experiment when the model is recorded in the store
+        self.model_id: Optional[int] = None
+        #: why the model failed (an exception summary), when it did
+        self.failure_reason: Optional[str] = None
+
+    # ---- what a format implements ---------------------------------------------------------------
+    @classmethod
+    def from_model(cls, model_space: Any, evaluator: Any = None, config: Any = None) -> "ExecutableModelSpace":
+        """Convert a user's model space (an ``nn.Module``, usually a ``ModelSpace``) into this format."""
+        raise NotImplementedError
+
+    def simplify(self, is_leaf=None) -> Dict[str, LabeledMutable]:
+        """Every labelled choice of the model space *and* the evaluator, keyed by label."""
+        raise NotImplementedError
+
+    def freeze(self, sample: Sample) -> "ExecutableModelSpace":
+        """Validate ``sample`` and return a frozen copy (status Frozen) that can be trained."""
+        raise NotImplementedError
+
+    def executable_model(self) -> Any:
+        """The concrete PyTorch module of a frozen model (built lazily where the format allows)."""
+        raise NotImplementedError
+
+    def to_payload(self) -> Dict[str, Any]:
+        """A JSON-serialisable description of a frozen model, enough to rebuild it in a trial process."""
+        raise NotSerializableError(f"model format '{self.format_name}' cannot be serialized")
+
+    @classmethod
+    def from_payload(cls, payload: Dict[str, Any]) -> "ExecutableModelSpace":
+        raise NotSerializableError(f"model format '{cls.format_name}' cannot be deserialized")
+
+    # ---- shared behaviour -----------------------------------------------------------------------------
+    def leaf_mutables(self, is_leaf=None):
+        yield from self.simplify(is_leaf).values()
+
+    def check_contains(self, sample: Sample) -> Optional[SampleValidationError]:
+        for mutable in self.simplify().values():
+            error = mutable.check_contains(sample)
+            if error is not None:
+                return error
+        return None
+
+    def _mark_frozen(self, frozen: "ExecutableModelSpace", sample: Sample) -> "ExecutableModelSpace":
+        """Helper for ``freeze`` implementations: copy the bookkeeping onto the frozen model."""
+        frozen.sample = dict(sample)
+        frozen.status = ModelStatus.Frozen
+        return frozen
+
+    @property
+    def metric(self) -> Optional[float]:
+        """The final metric as a number (None when missing or NaN)."""
+        return metric_value(self.metrics.final)
+
+    def __repr__(self) -> str:
+        ident = f"#{self.model_id} " if self.model_id is not None else ""
+        return f"<{type(self).__name__} {ident}{self.status.value} sample={self.sample}>"

@@ -1,0 +1,85 @@
+"""A pytest plugin for plugin authors (auto-loaded through the ``pytest11`` entry point).
+
+Fixtures:
+
+* ``nascore_plugin_manager`` — a fresh :class:`~nascore.plugins.PluginManager` with no entry points loaded,
+  installed as the process-wide manager for the test (so ``NasExperimentConfig`` and friends use it).
+* ``register_plugin`` — ``register_plugin(obj, name=None)`` registers a plugin object on that manager and
+  unregisters it after the test.
+* ``fake_distribution`` — ``fake_distribution(name, entry_points={"x": "mod:attr"}, modules={"mod": src})``
+  writes an installed-looking distribution (``*.dist-info`` with ``entry_points.txt``) and its modules into a
+  temporary folder on ``sys.path``, so entry-point discovery and its failure modes are tested without pip.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+from pathlib import Path
+from typing import Callable, Dict, Iterator, Optional
+
+import pytest
+
+from nascore.plugins import PluginManager, create_plugin_manager, set_plugin_manager
+
+
+@pytest.fixture
+def nascore_plugin_manager() -> Iterator[PluginManager]:
+    manager = create_plugin_manager(load_entrypoints=False)
+    previous = set_plugin_manager(manager)
+    try:
+        yield manager
+    finally:
+        set_plugin_manager(previous)
+
+
+@pytest.fixture
+def register_plugin(nascore_plugin_manager: PluginManager) -> Iterator[Callable]:
+    registered = []
+
+    def register(plugin, name: Optional[str] = None):
+        info = nascore_plugin_manager.register(plugin, name)
+        registered.append(info.name)
+        return info
+
+    yield register
+    for name in registered:
+        nascore_plugin_manager.unregister(name)
+
+
+def write_distribution(root: Path, name: str, version: str = "1.0", entry_points: Optional[Dict[str, str]] = None,
+                       modules: Optional[Dict[str, str]] = None, group: str = "nascore") -> Path:
+    """Write ``name-version.dist-info`` (METADATA, entry_points.txt) and module sources under ``root``."""
+    dist_info = root / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = [f"[{group}]"] + [f"{ep} = {target}" for ep, target in (entry_points or {}).items()]
+    (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    for module, source in (modules or {}).items():
+        path = root.joinpath(*module.split(".")).with_suffix(".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return dist_info
+
+
+@pytest.fixture
+def fake_distribution(tmp_path: Path) -> Iterator[Callable]:
+    root = tmp_path / "site"
+    root.mkdir()
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    before = set(sys.modules)
+
+    def make(name: str, **kwargs) -> Path:
+        path = write_distribution(root, name, **kwargs)
+        importlib.invalidate_caches()
+        return path
+
+    try:
+        yield make
+    finally:
+        sys.path.remove(str(root))
+        for module in set(sys.modules) - before:
+            if getattr(sys.modules[module], "__file__", "") and str(root) in (sys.modules[module].__file__ or ""):
+                del sys.modules[module]
+        importlib.invalidate_caches()

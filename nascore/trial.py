@@ -1,0 +1,90 @@
+"""The trial-side API: what an evaluator calls to report metrics, wherever the trial runs.
+
+The engine running a trial installs a *trial context* (sequential: callbacks in this process; training
+services: a channel to the experiment). Outside any trial the calls log the metric and return, so an
+evaluator function can also be run by hand.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator, Optional
+
+from nascore.space import _check_metric
+
+__all__ = ["report_intermediate_result", "report_final_result", "get_sample", "trial_context", "TrialContext"]
+
+_logger = logging.getLogger(__name__)
+
+
+class TrialContext:
+    """Where a running trial's reports go."""
+
+    def __init__(self, on_intermediate: Callable[[Any], None], on_final: Callable[[Any], None],
+                 sample: Optional[dict] = None):
+        self.on_intermediate = on_intermediate
+        self.on_final = on_final
+        self.sample = sample
+        self.final_reported = False
+
+
+_current: ContextVar[Optional[TrialContext]] = ContextVar("nascore_trial", default=None)
+
+
+@contextlib.contextmanager
+def trial_context(context: TrialContext) -> Iterator[TrialContext]:
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+def current_trial() -> Optional[TrialContext]:
+    return _current.get()
+
+
+def report_intermediate_result(metric: Any) -> None:
+    """Report a metric during training (e.g. once per epoch). A number, or a dict with a ``"default"``."""
+    metric = _check_metric(metric)
+    context = _current.get()
+    if context is None:
+        _logger.info("intermediate result (no trial running): %s", metric)
+        return
+    context.on_intermediate(metric)
+
+
+def report_final_result(metric: Any) -> None:
+    """Report the model's final metric, once per trial."""
+    metric = _check_metric(metric)
+    context = _current.get()
+    if context is None:
+        _logger.info("final result (no trial running): %s", metric)
+        return
+    if context.final_reported:
+        raise RuntimeError("report_final_result() was already called in this trial; report it once")
+    context.final_reported = True
+    context.on_final(metric)
+
+
+def get_sample() -> Optional[dict]:
+    """The sample of the model this trial trains (None outside a trial)."""
+    context = _current.get()
+    return None if context is None else context.sample
+
+
+def run_model(model: Any, on_intermediate: Callable[[Any], None], on_final: Callable[[Any], None]) -> None:
+    """Build a frozen model and evaluate it inside a trial context; the evaluator's exceptions propagate.
+
+    Shared by every engine so a model runs the same way in-process and in a trial process. An evaluator that
+    returns a number without calling ``report_final_result`` has that number recorded as its final metric.
+    """
+    if model.evaluator is None:
+        raise RuntimeError(f"{model!r} has no evaluator; pass one to NasExperiment(space, evaluator, strategy)")
+    context = TrialContext(on_intermediate, on_final, sample=model.sample)
+    with trial_context(context):
+        module = model.executable_model()
+        result = model.evaluator.evaluate(module)
+        if not context.final_reported and isinstance(result, (int, float, dict)) and not isinstance(result, bool):
+            report_final_result(result)

@@ -1,0 +1,182 @@
+"""Plugin discovery through real entry points (fake dist-info folders), failure isolation and switches."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nascore import hookimpl
+from nascore.plugins import PluginError, UnknownComponentError, create_plugin_manager
+from nascore.specs import EngineSpec, ModelFormatSpec
+
+GOOD = """
+from nascore import hookimpl
+from nascore.specs import ModelFormatSpec
+
+@hookimpl
+def nascore_model_formats():
+    return [ModelFormatSpec(name="toyfmt", factory="toyfmt_impl:Format", description="a toy")]
+"""
+
+
+def _manager(monkeypatch, **env):
+    for key in ("NASCORE_PLUGINS", "NASCORE_DISABLE_PLUGIN_AUTOLOAD", "NASCORE_STRICT_PLUGINS"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return create_plugin_manager()
+
+
+def test_entry_point_discovered_with_distribution_and_version(fake_distribution, monkeypatch):
+    fake_distribution("toy-plugin", version="2.5", entry_points={"toy": "toy_hooks"}, modules={"toy_hooks": GOOD})
+    pm = _manager(monkeypatch)
+    info = pm.plugins["toy"]
+    assert (info.status, info.distribution, info.version) == ("active", "toy-plugin", "2.5")
+    assert info.registers == {"model format": ["toyfmt"]}
+    assert info.hooks == ["nascore_model_formats"]
+    spec = pm.get_model_format("toyfmt")
+    assert spec.provider == "toy" and spec.description == "a toy"
+
+
+def test_import_error_is_reported_and_others_still_load(fake_distribution, monkeypatch):
+    fake_distribution("toy-plugin", entry_points={"toy": "toy_hooks"}, modules={"toy_hooks": GOOD})
+    fake_distribution("broken-plugin", version="0.3", entry_points={"broken": "broken_hooks"},
+                      modules={"broken_hooks": "import does_not_exist_anywhere\n"})
+    pm = _manager(monkeypatch)
+    broken = pm.plugins["broken"]
+    assert broken.status == "failed"
+    assert "ModuleNotFoundError" in broken.reason and "does_not_exist_anywhere" in broken.reason
+    assert broken.distribution == "broken-plugin" and broken.version == "0.3"
+    assert pm.get_model_format("toyfmt").provider == "toy"
+
+
+def test_strict_mode_makes_a_failure_fatal(fake_distribution, monkeypatch):
+    fake_distribution("broken-plugin", version="0.3", entry_points={"broken": "broken_hooks"},
+                      modules={"broken_hooks": "raise RuntimeError('boom at import')\n"})
+    with pytest.raises(PluginError, match=r"plugin 'broken'.*broken-plugin 0.3.*boom at import"):
+        _manager(monkeypatch, NASCORE_STRICT_PLUGINS="1")
+
+
+def test_bad_hookimpl_signature_and_unknown_hook(fake_distribution, monkeypatch):
+    fake_distribution("badsig", entry_points={"badsig": "badsig_hooks"}, modules={"badsig_hooks": """
+        from nascore import hookimpl
+        @hookimpl
+        def nascore_model_submitted(model, extra_argument):
+            pass
+    """})
+    fake_distribution("typo", entry_points={"typo": "typo_hooks"}, modules={"typo_hooks": """
+        from nascore import hookimpl
+        @hookimpl
+        def nascore_modle_formats():
+            return []
+    """})
+    pm = _manager(monkeypatch)
+    assert pm.plugins["badsig"].status == "failed" and "extra_argument" in pm.plugins["badsig"].reason
+    assert pm.plugins["typo"].status == "failed" and "nascore_modle_formats" in pm.plugins["typo"].reason
+
+
+def test_wrong_record_type_fails_the_plugin(fake_distribution, monkeypatch):
+    fake_distribution("wrong", entry_points={"wrong": "wrong_hooks"}, modules={"wrong_hooks": """
+        from nascore import hookimpl
+        @hookimpl
+        def nascore_model_formats():
+            return ["not a spec"]
+    """})
+    pm = _manager(monkeypatch)
+    assert pm.plugins["wrong"].status == "failed"
+    assert "must return ModelFormatSpec" in pm.plugins["wrong"].reason
+
+
+def test_duplicate_name_names_both_providers(fake_distribution, monkeypatch):
+    fake_distribution("toy-plugin", entry_points={"toy": "toy_hooks"}, modules={"toy_hooks": GOOD})
+    fake_distribution("copycat", version="9.9", entry_points={"zcopy": "copy_hooks"},
+                      modules={"copy_hooks": GOOD})
+    pm = _manager(monkeypatch)
+    reason = pm.plugins["zcopy"].reason
+    assert pm.plugins["zcopy"].status == "failed"
+    assert "model format 'toyfmt'" in reason and "plugin 'toy'" in reason and "toy-plugin" in reason
+    assert pm.get_model_format("toyfmt").provider == "toy"
+
+
+def test_kill_switches(fake_distribution, monkeypatch):
+    fake_distribution("toy-plugin", entry_points={"toy": "toy_hooks"}, modules={"toy_hooks": GOOD})
+    off = _manager(monkeypatch, NASCORE_DISABLE_PLUGIN_AUTOLOAD="1")
+    assert off.plugins["toy"].status == "disabled"
+    assert "random" in off.names("strategy"), "built-in strategies stay"
+    with pytest.raises(UnknownComponentError):
+        off.get_model_format("toyfmt")
+    allow = _manager(monkeypatch, NASCORE_PLUGINS="someother")
+    assert allow.plugins["toy"].status == "disabled" and "NASCORE_PLUGINS" in allow.plugins["toy"].reason
+    allowed = _manager(monkeypatch, NASCORE_PLUGINS="toy")
+    assert allowed.plugins["toy"].status == "active"
+
+
+def test_unknown_name_lists_what_is_available(nascore_plugin_manager, register_plugin):
+    class Engines:
+        @hookimpl
+        def nascore_execution_engines(self):
+            return [EngineSpec(name="alpha", factory=dict), EngineSpec(name="beta", factory=dict)]
+
+    register_plugin(Engines(), "engines")
+    with pytest.raises(UnknownComponentError) as error:
+        nascore_plugin_manager.get_execution_engine("cgo")
+    assert str(error.value) == "unknown execution engine 'cgo'; available: alpha, beta (is nascore-cgo installed?)"
+
+
+def test_failing_observer_does_not_stop_others(nascore_plugin_manager, register_plugin, caplog):
+    seen = []
+
+    class Loud:
+        @hookimpl
+        def nascore_model_finished(self, model):
+            raise RuntimeError("observer bug")
+
+    class Quiet:
+        @hookimpl
+        def nascore_model_finished(self, model):
+            seen.append(model)
+
+    register_plugin(Loud(), "loud")
+    register_plugin(Quiet(), "quiet")
+    nascore_plugin_manager.notify("nascore_model_finished", model="m1")
+    assert seen == ["m1"]
+    assert "observer bug" in caplog.text or "loud" in caplog.text
+
+
+def test_lazy_factory_reference_resolves(nascore_plugin_manager, register_plugin):
+    class Formats:
+        @hookimpl
+        def nascore_model_formats(self):
+            return [ModelFormatSpec(name="jsonish", factory="json:dumps")]
+
+    register_plugin(Formats(), "formats")
+    assert nascore_plugin_manager.get_model_format("jsonish").load() is json.dumps
+
+
+def test_import_nascore_imports_no_plugin_and_no_torch():
+    code = ("import sys, nascore; "
+            "bad = [m for m in sys.modules if m.startswith('nascore_') or m == 'torch']; "
+            "print(bad); assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cli_plugins_json_lists_installed_plugin_folders():
+    import pathlib
+    out = subprocess.run([sys.executable, "-m", "nascore", "plugins", "--json"], check=True,
+                         capture_output=True, text=True).stdout
+    plugins = {p["name"]: p for p in json.loads(out)}
+    root = pathlib.Path(__file__).resolve().parents[1] / "plugins"
+    folders = [d.name for d in root.iterdir() if (d / "pyproject.toml").exists()]
+    for folder in folders:
+        assert folder in plugins, f"plugins/{folder} is not installed as an entry point"
+        assert plugins[folder]["status"] == "active", plugins[folder]
+        assert plugins[folder]["distribution"] == f"nascore-{folder.replace('_', '-')}"
+    assert plugins["nascore.strategy"]["registers"]["strategy"]
+
+
+def test_cli_help_and_version():
+    out = subprocess.run([sys.executable, "-m", "nascore", "--version"], capture_output=True, text=True)
+    assert out.stdout.startswith("nascore ")
+    helptext = subprocess.run([sys.executable, "-m", "nascore", "--help"], capture_output=True, text=True).stdout
+    for command in ("plugins", "view", "export", "resume"):
+        assert command in helptext
