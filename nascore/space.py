@@ -128,6 +128,11 @@ class ExecutableModelSpace(Mutable):
         """Validate ``sample`` and return a frozen copy (status Frozen) that can be trained."""
         raise NotImplementedError
 
+    def _freeze(self, sample: Sample) -> "ExecutableModelSpace":
+        # The generic samplers (random/grid/default) of Mutable call _freeze with an already checked
+        # sample; formats implement freeze(), which validates again (cheap next to building a model).
+        return self.freeze(sample)
+
     def executable_model(self) -> Any:
         """The concrete PyTorch module of a frozen model (built lazily where the format allows)."""
         raise NotImplementedError
