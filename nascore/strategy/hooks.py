@@ -1,0 +1,24 @@
+"""The built-in plugin ``nascore.strategy``: registers the multi-trial strategies shipped with the core.
+
+Light on purpose: the strategy classes (and Optuna, for TPE) are imported only when a strategy is used.
+"""
+from __future__ import annotations
+
+from typing import List
+
+from nascore.plugins import hookimpl
+from nascore.specs import StrategySpec
+
+
+@hookimpl
+def nascore_strategies() -> List[StrategySpec]:
+    return [
+        StrategySpec(name="random", factory="nascore.strategy.random:Random", kind="multi-trial",
+                     description="random search, without repeats"),
+        StrategySpec(name="grid", factory="nascore.strategy.grid:GridSearch", kind="multi-trial",
+                     description="grid search, refining numerical choices"),
+        StrategySpec(name="evolution", factory="nascore.strategy.evolution:RegularizedEvolution",
+                     kind="multi-trial", description="regularized (aging) evolution"),
+        StrategySpec(name="tpe", factory="nascore.strategy.tpe:TPE", kind="multi-trial",
+                     description="tree-structured Parzen estimator (Optuna)"),
+    ]

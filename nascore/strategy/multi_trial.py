@@ -1,0 +1,211 @@
+"""``MultiTrialStrategy``: the submit loop, dedup, result bookkeeping and resume shared by sampling strategies.
+
+Subclasses implement :meth:`MultiTrialStrategy.propose` (the next sample, or None when the space is
+exhausted) and may override :meth:`on_result` (a model finished) and :meth:`rebuild` (recompute the search
+state from every result known so far, after initialize or load_state_dict).
+
+Resume protocol: the experiment builds the strategy with the same arguments, calls
+``load_state_dict(saved_state, models=finished_models)`` and then the strategy as usual. Samples that have a
+result (in the state or among ``models``) are never submitted again; samples that were still running when the
+state was saved (no result, or interrupted) may run again. Completed models already listed by the engine at
+``initialize`` are taken in the same way.
+"""
+from __future__ import annotations
+
+import logging
+import random as _random
+import threading
+from abc import abstractmethod
+from typing import Any, Dict, Iterable, List, Optional
+
+from nascore.engine import ExecutionEngine, ModelEvent, ModelEventType
+from nascore.mutable import Sample
+from nascore.space import ExecutableModelSpace, ModelStatus
+from nascore.strategy.base import Strategy
+from nascore.strategy.sampling import SpaceView, sample_key
+
+__all__ = ["MultiTrialStrategy"]
+
+_logger = logging.getLogger(__name__)
+
+#: statuses that are a result of the sample (never re-run); Interrupted is not one
+RESULT_STATUSES = (ModelStatus.Trained, ModelStatus.Failed, ModelStatus.Invalid)
+
+
+class MultiTrialStrategy(Strategy):
+    """Base of strategies that sample models and submit them to an engine one by one."""
+
+    kind = "multi-trial"
+    #: seconds between checks of stop() while waiting on the engine
+    poll_interval: float = 0.2
+
+    def __init__(self, dedup: bool = True, max_duplicate_draws: int = 100) -> None:
+        super().__init__()
+        self.dedup = dedup
+        #: consecutive random draws of already tried samples after which the space counts as exhausted
+        self.max_duplicate_draws = max_duplicate_draws
+        self.space: Optional[SpaceView] = None
+        self.exhausted = False
+        self._lock = threading.RLock()
+        self._result_arrived = threading.Condition(self._lock)
+        self._tried: Dict[str, Sample] = {}          # key -> sample, in submission order
+        self._results: List[Dict[str, Any]] = []      # {"sample", "metric", "status"}, in finishing order
+        self._result_keys: set = set()
+        self._submitted: List[ExecutableModelSpace] = []
+        self._listening_to: Optional[ExecutionEngine] = None
+
+    # ---- lifecycle -----------------------------------------------------------------------------------
+    def initialize(self, model_space: ExecutableModelSpace, engine: ExecutionEngine, **kwargs: Any) -> None:
+        super().initialize(model_space, engine, **kwargs)
+        self.space = SpaceView(model_space.simplify())
+        self.exhausted = False
+        self._submitted = []
+        if self._listening_to is not engine:
+            if self._listening_to is not None:
+                self._listening_to.unregister_model_event_callback(ModelEventType.TrainingEnd, self._on_training_end)
+            engine.register_model_event_callback(ModelEventType.TrainingEnd, self._on_training_end)
+            self._listening_to = engine
+        with self._lock:
+            for model in engine.list_models():
+                if model.sample is None:
+                    continue
+                if model.status in RESULT_STATUSES:
+                    self._add_result(model.sample, model.metric, model.status.value, replayed=True)
+                elif not model.status.completed():  # still running in this engine: wait for its result
+                    self._tried.setdefault(sample_key(model.sample), dict(model.sample))
+                    self._submitted.append(model)
+            self.rebuild()
+
+    def run(self) -> None:
+        """Wait for an idle worker, check the budget, propose, submit; then wait for the submitted models."""
+        engine = self.engine
+        while not self.stopped and engine.budget_available():
+            if not engine.wait_for_idle_worker(timeout=self.poll_interval):
+                continue
+            if self.stopped or not engine.budget_available():
+                break
+            sample = self.propose()
+            if sample is None:
+                if not self.stopped:
+                    self.exhausted = True
+                    _logger.info("%s: the search space is exhausted after %d samples", type(self).__name__,
+                                 len(self._tried))
+                break
+            self.submit_sample(sample)
+        while not self.stopped and self._submitted:
+            if engine.wait_models(*self._submitted, timeout=self.poll_interval):
+                break
+
+    # ---- what subclasses implement -------------------------------------------------------------------
+    @abstractmethod
+    def propose(self) -> Optional[Sample]:
+        """The next sample to submit, or None when nothing new is left."""
+
+    def on_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool) -> None:
+        """A result arrived (``replayed``: from a resumed state / earlier models). Called under the lock."""
+
+    def rebuild(self) -> None:
+        """Recompute the search state from ``self.results`` (after initialize / load_state_dict)."""
+
+    # ---- helpers for subclasses ----------------------------------------------------------------------
+    @property
+    def results(self) -> List[Dict[str, Any]]:
+        """Every known result in finishing order: dicts with ``sample``, ``metric`` and ``status``."""
+        return self._results
+
+    def is_tried(self, sample: Sample) -> bool:
+        return sample_key(sample) in self._tried
+
+    def num_pending(self) -> int:
+        return sum(1 for m in self._submitted if not m.status.completed())
+
+    def draw_untried(self, rng: _random.Random) -> Optional[Sample]:
+        """A random sample not tried yet (any sample when ``dedup`` is off); None when the space is exhausted:
+        every point of a finite space was tried, or ``max_duplicate_draws`` draws in a row were repeats."""
+        assert self.space is not None
+        if not self.dedup:
+            return self.space.draw(rng)
+        size = self.space.size()
+        if size is not None and len(self._tried) >= size:
+            return None
+        for _ in range(self.max_duplicate_draws):
+            sample = self.space.draw(rng)
+            if sample_key(sample) not in self._tried:
+                return sample
+        if size is not None:  # a countable space with a few points left: find them rather than guess
+            return next((s for s in self.space.grid(None, rng) if sample_key(s) not in self._tried), None)
+        return None
+
+    def wait_for_result(self, timeout: float) -> None:
+        """Block until a result arrives, ``timeout`` passes or ``stop()`` is called."""
+        with self._result_arrived:
+            if not self.stopped:
+                self._result_arrived.wait(timeout)
+
+    def submit_sample(self, sample: Sample) -> Optional[ExecutableModelSpace]:
+        """Freeze ``sample`` and submit it; a sample the format rejects becomes an Invalid result."""
+        key = sample_key(sample)
+        with self._lock:
+            self._tried[key] = dict(sample)
+        try:
+            model = self.model_space.freeze(sample)  # type: ignore[union-attr]
+        except ValueError as exc:  # SampleValidationError is a ValueError
+            _logger.warning("%s: sample %s is rejected by the model space: %s", type(self).__name__, sample, exc)
+            with self._lock:
+                self._add_result(sample, None, ModelStatus.Invalid.value, replayed=False)
+            return None
+        self._submitted.append(model)
+        self.engine.submit_models(model)
+        return model
+
+    # ---- results -------------------------------------------------------------------------------------
+    def _on_training_end(self, event: ModelEvent) -> None:
+        model = event.model
+        if model.sample is None:
+            return
+        status = getattr(event, "status", ModelStatus.Trained)
+        status = ModelStatus(status)
+        metric = model.metric if status is ModelStatus.Trained else None
+        with self._lock:
+            self._add_result(model.sample, metric, status.value, replayed=False)
+
+    def _add_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool) -> None:
+        key = sample_key(sample)
+        if replayed and key in self._result_keys:
+            return
+        self._tried.setdefault(key, dict(sample))
+        record = {"sample": dict(sample), "metric": metric, "status": status}
+        self._results.append(record)
+        self._result_keys.add(key)
+        try:
+            self.on_result(record["sample"], metric, status, replayed)
+        finally:
+            self._result_arrived.notify_all()
+
+    # ---- resume --------------------------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        with self._lock:
+            return {"strategy": type(self).__name__, "version": 1,
+                    "tried": list(self._tried.values()),
+                    "results": [dict(r) for r in self._results]}
+
+    def load_state_dict(self, state: Optional[Dict[str, Any]],
+                        models: Iterable[ExecutableModelSpace] = ()) -> None:
+        state = state or {}
+        if state.get("strategy", type(self).__name__) != type(self).__name__:
+            raise ValueError(f"this state was saved by strategy {state['strategy']!r}, not "
+                             f"{type(self).__name__!r}; resume with the strategy the experiment was started with")
+        with self._lock:
+            self._tried, self._results, self._result_keys = {}, [], set()
+            for record in state.get("results", []):
+                if ModelStatus(record["status"]) in RESULT_STATUSES:
+                    self._add_result(record["sample"], record.get("metric"), record["status"], replayed=True)
+            for model in models:
+                if model.sample is not None and model.status in RESULT_STATUSES:
+                    self._add_result(model.sample, model.metric, model.status.value, replayed=True)
+            self.load_extra_state(state)
+            if self._engine is not None:
+                self.rebuild()
+
+    def load_extra_state(self, state: Dict[str, Any]) -> None:
+        """Subclasses restore their own entries of ``state`` here (rng, granularity ...)."""
