@@ -1,0 +1,170 @@
+"""The ``sequential`` execution engine: each submitted model is trained right away, in this process.
+
+``submit_models`` blocks until its models have finished. Metrics reach the model only through events
+(``IntermediateMetricEvent``, ``FinalMetricEvent``, ``TrainingEndEvent``), like with every other engine.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections import deque
+from typing import Any, Deque, List, Optional
+
+from nascore.engine import (Budget, ExecutionEngine, FinalMetricEvent, IntermediateMetricEvent,
+                            TrainingEndEvent)
+from nascore.space import ExecutableModelSpace, ModelStatus
+from nascore.trial import run_model
+
+__all__ = ["SequentialExecutionEngine", "BudgetExhaustedError", "EngineStoppedError", "TrialFailedError"]
+
+_logger = logging.getLogger(__name__)
+
+
+class BudgetExhaustedError(RuntimeError):
+    """A model was submitted after ``max_trial_number`` or ``max_experiment_duration`` was used up."""
+
+
+class EngineStoppedError(RuntimeError):
+    """A model was submitted after the engine was stopped (shutdown, interrupt or stop_on_failure)."""
+
+
+class TrialFailedError(RuntimeError):
+    """Raised by ``submit_models`` when a model fails and ``stop_on_failure`` is set."""
+
+    def __init__(self, message: str, model: ExecutableModelSpace):
+        super().__init__(message)
+        self.model = model
+
+
+class SequentialExecutionEngine(ExecutionEngine):
+    """Runs models one after another in the calling thread.
+
+    ``config`` is the experiment's :class:`~nascore.NasExperimentConfig` (or None for no limits); the engine
+    reads ``max_trial_number``, ``max_experiment_duration`` and ``stop_on_failure`` from it.
+    """
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__()
+        self.config = config
+        self.budget = Budget.from_config(config)
+        self.stop_on_failure = bool(getattr(config, "stop_on_failure", False))
+        self._models: List[ExecutableModelSpace] = []
+        self._submitted_ids: set = set()
+        self._running: Optional[ExecutableModelSpace] = None
+        self._stopped = False
+        self._queue: Deque[ExecutableModelSpace] = deque()
+        self._draining = False
+        # Submissions from several threads are serialised (one worker); re-entrant for listeners that submit.
+        self._lock = threading.RLock()
+
+    # ---- ExecutionEngine ------------------------------------------------------------------------------
+    def submit_models(self, *models: ExecutableModelSpace) -> None:
+        """Train ``models`` one by one; returns when all have ended (Trained, Failed or Interrupted).
+
+        Raises :class:`EngineStoppedError` after a stop, :class:`BudgetExhaustedError` when the trial number
+        or duration limit is reached (checked for the whole batch before anything runs, and again before each
+        model starts), :class:`TrialFailedError` when a model fails and ``stop_on_failure`` is set, and re-raises
+        ``KeyboardInterrupt`` after marking the running model Interrupted. Models not started then stay Frozen.
+
+        Called from an event listener while a model runs (a strategy submitting its next model when one
+        finishes), it queues the models and returns; they run right after the current one, not nested in it.
+        """
+        for model in models:
+            if not isinstance(model, ExecutableModelSpace):
+                raise TypeError(f"submit_models() takes frozen ExecutableModelSpace objects, got "
+                                f"{type(model).__name__}; freeze a sample first (space.freeze(sample))")
+            if not model.status.frozen():
+                raise ValueError(f"{model!r} is not frozen; submit space.freeze(sample), not the space itself")
+        with self._lock:
+            for index, model in enumerate(models):
+                self._check_can_start(model, pending=len(self._queue) + index)
+            self._queue.extend(models)
+            if self._draining:
+                return
+            self._draining = True
+            try:
+                while self._queue:
+                    model = self._queue.popleft()
+                    self._check_can_start(model)
+                    self._run_one(model)
+            finally:
+                self._draining = False
+                self._queue.clear()
+
+    def list_models(self, status: Optional[ModelStatus] = None) -> List[ExecutableModelSpace]:
+        if status is None:
+            return list(self._models)
+        status = ModelStatus(status)
+        return [m for m in self._models if m.status is status]
+
+    def idle_worker_available(self) -> bool:
+        return self._running is None
+
+    def budget_available(self) -> bool:
+        return not self._stopped and self.budget.available()
+
+    def shutdown(self) -> None:
+        """Refuse further submissions. A model running in another thread cannot be pre-empted from here; it
+        finishes normally (the evaluator is ordinary Python code in this process)."""
+        self._stopped = True
+        self.notify_changed()
+
+    # ---- internals ----------------------------------------------------------------------------------------
+    def _check_can_start(self, model: ExecutableModelSpace, pending: int = 0) -> None:
+        """Raise unless ``model`` may start after the ``pending`` models queued before it."""
+        if self._stopped:
+            raise EngineStoppedError(f"the sequential engine was stopped; {model!r} was not run")
+        budget = self.budget
+        over_count = budget.max_trial_number is not None and budget.trials + pending >= budget.max_trial_number
+        if over_count or not budget.available():
+            limits = []
+            if budget.max_trial_number is not None:
+                limits.append(f"max_trial_number={budget.max_trial_number} ({budget.trials} run, "
+                              f"{pending} queued)")
+            if budget.max_duration is not None:
+                limits.append(f"max_experiment_duration={budget.max_duration:g}s ({budget.elapsed():.1f}s elapsed)")
+            raise BudgetExhaustedError(f"experiment budget used up ({', '.join(limits)}); {model!r} was not run. "
+                                       "Check budget_available() before submitting, or raise the limit")
+
+    def _run_one(self, model: ExecutableModelSpace) -> None:
+        if id(model) not in self._submitted_ids:
+            self._submitted_ids.add(id(model))
+            self._models.append(model)
+        elif model.status.completed():  # a re-submission starts from clean metrics
+            model.metrics.clear()
+            model.failure_reason = None
+        self.budget.consume()
+        self._running = model
+        self.mark_training(model)
+        model.timings = {"start": time.time(), "end": None}  # type: ignore[attr-defined]
+        self.notify_changed()
+
+        def on_intermediate(metric: Any) -> None:
+            self.dispatch_model_event(IntermediateMetricEvent(model, metric))
+
+        def on_final(metric: Any) -> None:
+            self.dispatch_model_event(FinalMetricEvent(model, metric))
+
+        try:
+            run_model(model, on_intermediate, on_final)
+        except KeyboardInterrupt:
+            self._stopped = True
+            self._end(model, ModelStatus.Interrupted, "KeyboardInterrupt: interrupted by the user")
+            raise
+        except Exception as exc:  # noqa: BLE001 - any evaluator error fails this model only
+            reason = f"{type(exc).__name__}: {exc}"
+            _logger.error("model %r failed: %s\n%s", model, reason, traceback.format_exc())
+            self._end(model, ModelStatus.Failed, reason)
+            if self.stop_on_failure:
+                self._stopped = True
+                raise TrialFailedError(f"{model!r} failed ({reason}) and stop_on_failure is set; "
+                                       "the engine stopped", model) from exc
+        else:
+            self._end(model, ModelStatus.Trained, None)
+
+    def _end(self, model: ExecutableModelSpace, status: ModelStatus, reason: Optional[str]) -> None:
+        model.timings["end"] = time.time()  # type: ignore[attr-defined]
+        self._running = None
+        self.dispatch_model_event(TrainingEndEvent(model, status=status, reason=reason))
