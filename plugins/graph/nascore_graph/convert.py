@@ -1,0 +1,228 @@
+"""Module → GraphModel: one graph per called module instance, basic units as single nodes.
+
+The frontend (fx or torchscript) translates one module's forward; this module walks the module tree,
+describes every child in ``graph.modules`` (so the generated class owns the same attributes and the same
+``state_dict`` keys), converts called children to their own graphs, and specialises arguments every call
+site passes as the same constant (``block(x, None)``) so children trace without value-dependent branches.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+from .errors import GraphConversionError
+from .ir import Graph, GraphModel, Slot
+from .units import CONTAINERS, is_basic_unit, unit_entry
+
+__all__ = ["convert_to_ir", "FRONTENDS"]
+
+FRONTENDS = ("fx", "torchscript")
+CallSites = List[Tuple[tuple, dict]]
+
+
+def convert_to_ir(module: nn.Module, frontend: str = "fx") -> GraphModel:
+    if frontend not in FRONTENDS:
+        raise ValueError(f"unknown frontend {frontend!r}; choose one of {FRONTENDS}")
+    return _Converter(frontend).run(module)
+
+
+def _has_slot(value: Any) -> bool:
+    if isinstance(value, Slot):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_has_slot(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_slot(v) for v in value.values())
+    return False
+
+
+def _simple(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    return isinstance(value, tuple) and all(_simple(v) for v in value)
+
+
+def _signature(module: nn.Module) -> Optional[inspect.Signature]:
+    sig = inspect.signature(module.forward)
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values()):
+        return None
+    return sig
+
+
+def concrete_arguments(module: nn.Module, sites: CallSites) -> Dict[str, Any]:
+    """Arguments that every call site passes as the same plain constant (defaults included)."""
+    sig = _signature(module)
+    if sig is None or not sites:
+        return {}
+    common: Optional[Dict[str, Any]] = None
+    for args, kwargs in sites:
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError:
+            return {}
+        bound.apply_defaults()
+        consts = {k: v for k, v in bound.arguments.items() if not _has_slot(v) and _simple(v)}
+        common = consts if common is None else {
+            k: v for k, v in common.items() if k in consts and type(consts[k]) is type(v) and consts[k] == v}
+    return common or {}
+
+
+def rebind(module: nn.Module, child: Graph, args: tuple, kwargs: dict) -> tuple:
+    """Call arguments for ``child`` (the graph of ``module``), positionally in its input order."""
+    sig = _signature(module)
+    if sig is None:
+        return tuple(args) + ((kwargs,) if kwargs else ())
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    return tuple(bound.arguments[name] for name in child.inputs)
+
+
+class _Converter:
+    def __init__(self, frontend: str) -> None:
+        self.frontend = frontend
+        self.model = GraphModel()
+        self._classes: Dict[str, int] = {}
+
+    def run(self, module: nn.Module) -> GraphModel:
+        if is_basic_unit(module):
+            raise GraphConversionError(f"the model itself ({type(module).__name__}) is a basic unit", path="",
+                                       fix="convert a module that contains it")
+        self.model.top = self.convert(module, "", {})
+        return self.model
+
+    def _trace(self, module: nn.Module, path: str, name: str, concrete: Dict[str, Any]):
+        if self.frontend == "fx":
+            from .frontend_fx import trace_graph
+        else:
+            from .frontend_ts import trace_graph
+        return trace_graph(module, path, name, concrete)
+
+    def _class_name(self, module: nn.Module) -> str:
+        base = type(module).__name__
+        n = self._classes.get(base, 0)
+        self._classes[base] = n + 1
+        return base if n == 0 else f"{base}_{n}"
+
+    def convert(self, module: nn.Module, path: str, concrete: Dict[str, Any]) -> str:
+        name = path or "_model"
+        graph, constants = self._trace(module, path, name, concrete)
+        graph.class_name = self._class_name(module)
+        self.model.add_graph(graph)
+        calls: Dict[str, CallSites] = {}
+        for node in graph.nodes.values():
+            if node.operation.type in ("subgraph", "layerchoice", "repeat"):
+                calls.setdefault(node.operation.target, []).append((node.operation.args, node.operation.kwargs))
+        graph.modules = self._describe_children(module, path, "", calls, {})
+        graph.params, graph.buffers = _tensors(module)
+        for cname, tensor in constants.items():
+            graph.buffers[cname] = {"shape": list(tensor.shape), "dtype": tensor.dtype, "persistent": False,
+                                    "data": tensor.detach().clone()}
+        for node in graph.nodes.values():  # pass only what the child's forward still takes
+            if node.operation.type == "subgraph":
+                entry = _lookup(graph.modules, node.operation.target)
+                child = _submodule(module, node.operation.target)
+                node.operation.args = rebind(child, self.model.graphs[entry["graph"]],
+                                             node.operation.args, node.operation.kwargs)
+                node.operation.kwargs = {}
+        return name
+
+    def _describe_children(self, module: nn.Module, path: str, rel_prefix: str, calls: Dict[str, CallSites],
+                           seen: Dict[int, str]) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        for name, child in module._modules.items():
+            rel = rel_prefix + name
+            if child is None:
+                out[name] = {"kind": "none"}
+                continue
+            if id(child) in seen:
+                out[name] = {"kind": "alias", "path": seen[id(child)]}
+                continue
+            seen[id(child)] = rel
+            out[name] = self._describe(child, _join(path, rel), rel, calls, seen)
+        return out
+
+    def _describe(self, child: nn.Module, abs_path: str, rel: str, calls: Dict[str, CallSites],
+                  seen: Dict[int, str]) -> Dict[str, Any]:
+        from nascore.nn import InputChoice, LayerChoice, Repeat
+        sites = calls.get(rel, [])
+        if isinstance(child, LayerChoice):
+            cands = {str(n): self._describe_called(child[n], f"{abs_path}.{n}", sites) for n in child.names}
+            return {"kind": "layerchoice", "label": child.label, "names": list(child.names), "candidates": cands}
+        if isinstance(child, InputChoice):
+            return {"kind": "inputchoice", "label": child.label, "n_candidates": child.n_candidates,
+                    "n_chosen": child.n_chosen, "reduction": child.reduction}
+        if isinstance(child, Repeat):
+            fixed = child.depth_choice if isinstance(child.depth_choice, int) else None
+            blocks = [self._describe_called(b, f"{abs_path}.blocks.{i}", [((Slot(0),), {})] if sites else [])
+                      for i, b in enumerate(child.blocks)]
+            return {"kind": "repeat", "label": child.label, "depth": fixed, "blocks": blocks}
+        if is_basic_unit(child):
+            return unit_entry(child, abs_path)
+        if sites and not isinstance(child, (nn.ModuleList, nn.ModuleDict)):
+            return self._graph_entry(child, abs_path, sites)
+        entry = {"kind": "container", "cls": _container_cls(child),
+                 "children": self._describe_children(child, abs_path, rel + ".", calls, seen)}
+        entry["params"], entry["buffers"] = _tensors(child)
+        return entry
+
+    def _describe_called(self, module: nn.Module, abs_path: str, sites: CallSites) -> Dict[str, Any]:
+        """A module called with the call sites of its owner (LayerChoice candidate, Repeat block)."""
+        if is_basic_unit(module):
+            return unit_entry(module, abs_path)
+        if not sites:
+            entry = {"kind": "container", "cls": _container_cls(module),
+                     "children": self._describe_children(module, abs_path, "", {}, {})}
+            entry["params"], entry["buffers"] = _tensors(module)
+            return entry
+        return self._graph_entry(module, abs_path, sites)
+
+    def _graph_entry(self, module: nn.Module, abs_path: str, sites: CallSites) -> Dict[str, Any]:
+        concrete = concrete_arguments(module, sites)
+        name = self.convert(module, abs_path, concrete)
+        entry: Dict[str, Any] = {"kind": "graph", "graph": name}
+        args, kwargs = sites[0]
+        entry["call_args"] = rebind(module, self.model.graphs[name], args, kwargs)
+        return entry
+
+
+def _container_cls(module: nn.Module) -> str:
+    for cls in (nn.Sequential, nn.ModuleList, nn.ModuleDict):
+        if type(module) is cls:
+            return cls.__name__
+    return "Module"
+
+
+def _tensors(module: nn.Module) -> tuple:
+    params = {n: {"shape": list(p.shape), "dtype": p.dtype, "requires_grad": p.requires_grad}
+              for n, p in module._parameters.items() if p is not None}
+    buffers = {}
+    for n, b in module._buffers.items():
+        if b is None:
+            continue
+        persistent = n not in module._non_persistent_buffers_set
+        buffers[n] = {"shape": list(b.shape), "dtype": b.dtype, "persistent": persistent}
+        if not persistent:  # not in the state_dict, so the IR carries its value
+            buffers[n]["data"] = b.detach().clone()
+    return params, buffers
+
+
+def _join(path: str, rel: str) -> str:
+    return f"{path}.{rel}" if path else rel
+
+
+def _submodule(module: nn.Module, target: str) -> nn.Module:
+    for part in target.split("."):
+        module = module._modules[part]
+    return module
+
+
+def _lookup(modules: Dict[str, Any], target: str) -> Dict[str, Any]:
+    """The entry for attribute path ``target`` in a graph's module tree."""
+    parts = target.split(".")
+    entry = {"children": modules}
+    for part in parts:
+        entry = entry["children"][part]
+    return entry

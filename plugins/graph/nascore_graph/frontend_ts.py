@@ -1,0 +1,273 @@
+"""TorchScript frontend: ``torch.jit.script`` one module instance and translate its forward graph.
+
+Submodule calls stay calls (``prim::CallMethod``); constants, attribute reads and every non-tensor
+computation whose inputs are known at conversion time are folded, so conditions on module attributes
+(``if self.training``, ``if mask is not None`` with a call site passing None) pick their branch here.
+"""
+from __future__ import annotations
+
+import operator
+import warnings
+from typing import Any, Dict, List, Tuple
+
+import torch
+import torch.nn as nn
+
+from .errors import GraphConversionError
+from .ir import Graph, Operation, Slot
+from .units import qualified_name, resolve_name
+
+__all__ = ["trace_graph"]
+
+_FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+         "floordiv": operator.floordiv, "remainder": operator.mod, "eq": operator.eq, "ne": operator.ne,
+         "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "__is__": operator.is_,
+         "__isnot__": operator.is_not, "__not__": operator.not_, "__and__": operator.and_, "__or__": operator.or_,
+         "neg": operator.neg, "pow": operator.pow, "len": len, "Int": int, "Float": float, "Bool": bool, "__getitem__": operator.getitem}
+_SCALAR_KINDS = {"IntType", "FloatType", "BoolType", "NoneType", "StringType", "ListType", "TupleType"}
+
+
+_DTYPES = {0: torch.uint8, 1: torch.int8, 2: torch.int16, 3: torch.int32, 4: torch.int64, 5: torch.float16,
+           6: torch.float32, 7: torch.float64, 9: torch.complex64, 10: torch.complex128, 11: torch.bool,
+           15: torch.bfloat16}
+_FORMATS = {0: torch.contiguous_format, 1: torch.preserve_format, 2: torch.channels_last, 3: torch.channels_last_3d}
+
+
+def _enum_value(arg_name: str, value: Any) -> Any:
+    # TorchScript stores dtypes and memory formats as ints; generated code needs the torch objects
+    if isinstance(value, _Const) and isinstance(value.value, int) and not isinstance(value.value, bool):
+        if arg_name == "dtype":
+            return _Const(_DTYPES[value.value])
+        if arg_name == "memory_format":
+            return _Const(_FORMATS[value.value])
+        if arg_name == "layout":
+            return _Const(torch.strided)
+    return value
+
+
+def _is_default(arg: Any, value: Any) -> bool:
+    default = getattr(arg, "default_value", None)
+    return default is not None and type(default) is type(value) and default == value
+
+
+class _Const:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _script(module: nn.Module, path: str) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.script is deprecated upstream; say it once in the docs
+        try:
+            return torch.jit.script(module)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise GraphConversionError(
+                f"torch.jit.script cannot compile {type(module).__name__} or one of its children", path=path,
+                construct=first, fix="mark the failing module a basic unit (nascore_graph.basic_unit or a "
+                "ParameterizedModule), or use frontend='fx'") from exc
+
+
+def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any]) -> tuple:
+    scripted = _script(module, path)
+    jit_graph = scripted.graph
+    inputs = list(jit_graph.inputs())[1:]
+    import inspect
+    params = list(inspect.signature(module.forward).parameters)
+    names = params[: len(inputs)]
+    dynamic = [n for n in names if n not in concrete]
+    graph = Graph(name, dynamic, type(module).__name__)
+    tr = _Translator(graph, module, path)
+    env = tr.env
+    env[list(jit_graph.inputs())[0].unique()] = ("module", "")
+    k = 0
+    for value, pname in zip(inputs, names):
+        if pname in concrete:
+            env[value.unique()] = _Const(concrete[pname])
+        else:
+            env[value.unique()] = ("node", graph.input_node, k)
+            k += 1
+    outputs = tr.block(jit_graph.nodes(), [o for o in jit_graph.outputs()])
+    graph.output_node.operation.args = (tr.template(outputs[0], graph.output_node, [0]),)
+    return graph, {}
+
+
+class _Translator:
+    def __init__(self, graph: Graph, module: nn.Module, path: str) -> None:
+        self.graph, self.module, self.path = graph, module, path
+        self.env: Dict[int, Any] = {}
+
+    def fail(self, what: str, node: Any) -> None:
+        raise GraphConversionError(f"the torchscript frontend cannot convert {what}", path=self.path,
+                                   construct=node.kind(), fix="use frontend='fx', or mark the module a basic unit")
+
+    def block(self, nodes: Any, outputs: List[Any]) -> List[Any]:
+        for node in nodes:
+            self.node(node)
+        return [self.env[o.unique()] for o in outputs]
+
+    def template(self, value: Any, node: Any, counter: list) -> Any:
+        if isinstance(value, _Const):
+            return value.value
+        if isinstance(value, list):  # a list/tuple whose items are known separately
+            return [self.template(v, node, counter) for v in value]
+        if isinstance(value, tuple) and value and value[0] == "node":
+            slot = counter[0]
+            counter[0] += 1
+            self.graph.add_edge(value[1], value[2], node, slot)
+            return Slot(slot)
+        if isinstance(value, tuple) and value and value[0] == "tuple":
+            return tuple(self.template(v, node, counter) for v in value[1])
+        if isinstance(value, tuple) and value and value[0] == "dict":
+            return {self.template(k, node, counter): self.template(v, node, counter)
+                    for k, v in zip(value[1], value[2])}
+        if isinstance(value, tuple) and value and value[0] == "module":
+            self.fail("a submodule used as a value", node)
+        raise AssertionError(value)
+
+    def emit(self, jit_node: Any, op: Operation, args: list, kwargs: dict | None = None) -> Any:
+        name = (jit_node.output().debugName().split(".")[0] if jit_node.outputsSize() == 1 else op.type) or "v"
+        name = name if name.isidentifier() and not name[0].isdigit() else f"v{name}"
+        node = self.graph.add_node(name, op)
+        counter = [0]
+        op.args = tuple(self.template(a, node, counter) for a in args)
+        op.kwargs = {k: self.template(v, node, counter) for k, v in (kwargs or {}).items()}
+        return node
+
+    def node(self, n: Any) -> None:
+        kind = n.kind()
+        ins = [self.env[v.unique()] for v in n.inputs()]
+        outs = list(n.outputs())
+        set_out = lambda value, i=0: self.env.__setitem__(outs[i].unique(), value)  # noqa: E731
+        if kind == "prim::Constant":
+            t = outs[0].type()
+            if t.kind() == "FunctionType":
+                qual = t.str().replace("__torch__.", "")
+                if "." not in qual and hasattr(torch.nn.functional, n.s("name")):
+                    qual = f"torch.nn.functional.{n.s('name')}"
+                set_out(_Const(("function", qual)))
+            else:
+                set_out(_Const(outs[0].toIValue()))
+        elif kind == "prim::GetAttr":
+            base = ins[0]
+            attr = n.s("name")
+            path = f"{base[1]}.{attr}" if base[1] else attr
+            obj = self.module.get_submodule(base[1]) if base[1] else self.module
+            value = getattr(obj, attr)
+            if isinstance(value, nn.Module):
+                set_out(("module", path))
+            elif isinstance(value, torch.Tensor):
+                set_out(("node", self.emit(n, Operation("getattr", path), []), 0))
+            else:
+                set_out(_Const(value))
+        elif kind == "prim::CallMethod":
+            if not n.s("name").startswith("forward") or ins[0][0] != "module":
+                self.fail(f"method call {n.s('name')!r}", n)
+            from nascore.nn import InputChoice, LayerChoice, Repeat
+            from .units import is_basic_unit
+            target = ins[0][1]
+            m = self.module.get_submodule(target)
+            op_type = ("layerchoice" if isinstance(m, LayerChoice) else "inputchoice" if isinstance(m, InputChoice)
+                       else "repeat" if isinstance(m, Repeat) else "module" if is_basic_unit(m) else "subgraph")
+            set_out(("node", self.emit(n, Operation(op_type, target), ins[1:]), 0))
+        elif kind == "prim::CallFunction":
+            fn = ins[0].value if isinstance(ins[0], _Const) else None
+            if not (isinstance(fn, tuple) and fn[0] == "function"):
+                self.fail("a call of an unknown function", n)
+            set_out(("node", self.emit(n, Operation("function", qualified_name(resolve_name(fn[1]))), ins[1:]), 0))
+        elif kind in ("prim::ListConstruct", "prim::TupleConstruct"):
+            if all(isinstance(v, _Const) for v in ins):
+                vals = [v.value for v in ins]
+                set_out(_Const(vals if kind == "prim::ListConstruct" else tuple(vals)))
+            else:
+                set_out(list(ins) if kind == "prim::ListConstruct" else ("tuple", list(ins)))
+        elif kind == "prim::DictConstruct":
+            set_out(("dict", ins[0::2], ins[1::2]))
+        elif kind in ("prim::TupleUnpack", "prim::ListUnpack"):
+            src = ins[0]
+            if isinstance(src, _Const):
+                for i, v in enumerate(src.value):
+                    set_out(_Const(v), i)
+            elif isinstance(src, list) or (isinstance(src, tuple) and src[0] == "tuple"):
+                for i, v in enumerate(src if isinstance(src, list) else src[1]):
+                    set_out(v, i)
+            else:
+                node = self.emit(n, Operation("unpack", attrs={"n": len(outs)}), [src])
+                for i in range(len(outs)):
+                    set_out(("node", node, i), i)
+        elif kind in ("prim::TupleIndex", "aten::__getitem__") and isinstance(ins[1], _Const) and (
+                isinstance(ins[0], list) or (isinstance(ins[0], tuple) and ins[0][0] == "tuple")):
+            items = ins[0] if isinstance(ins[0], list) else ins[0][1]
+            set_out(items[ins[1].value])
+        elif kind == "prim::If":
+            cond = ins[0]
+            if not isinstance(cond, _Const):
+                self.fail("a condition that depends on tensor values", n)
+            blk = list(n.blocks())[0 if cond.value else 1]
+            for i, v in enumerate(self.block(blk.nodes(), list(blk.outputs()))):
+                set_out(v, i)
+        elif kind in ("prim::unchecked_cast", "aten::detach_") and len(ins) == 1:
+            set_out(ins[0])
+        elif kind == "prim::RaiseException":
+            self.fail("a raise that cannot be ruled out at conversion time", n)
+        elif kind in ("prim::dtype", "prim::device", "prim::layout"):
+            attr = kind.split("::")[1]
+            set_out(("node", self.emit(n, Operation("function", "builtins.getattr"), [ins[0], _Const(attr)]), 0))
+        elif kind == "prim::NumToTensor":
+            set_out(("node", self.emit(n, Operation("function", "torch.scalar_tensor"), ins), 0))
+        elif kind.startswith("aten::") or kind in ("prim::min", "prim::max"):
+            self.aten(n, kind.split("::")[1], ins, outs, set_out)
+        else:
+            self.fail(f"the construct {kind}", n)
+
+    def aten(self, n: Any, name: str, ins: list, outs: list, set_out: Any) -> None:
+        if all(isinstance(v, _Const) for v in ins) and (name in _FOLD or name in ("min", "max")):
+            fn = _FOLD.get(name) or {"min": min, "max": max}[name]
+            set_out(_Const(fn(*(v.value for v in ins))))
+            return
+        scalar = all(o.type().kind() in _SCALAR_KINDS for o in outs) and all(
+            v.type().kind() in _SCALAR_KINDS for v in n.inputs())
+        if name == "__getitem__":
+            set_out(("node", self.emit(n, Operation("getitem"), ins), 0))
+            return
+        if scalar and name in _FOLD:
+            fn = _FOLD[name]
+            prefix = "builtins" if fn in (len, int, float, bool) else "operator"
+            set_out(("node", self.emit(n, Operation("function", f"{prefix}.{fn.__name__}"), ins), 0))
+            return
+        schema = torch._C.parse_schema(n.schema()) if n.schema() != "(no schema)" else None
+        args, kwargs = list(ins), {}
+        if schema is not None:
+            args, kwargs = [], {}
+            for arg, v in zip(schema.arguments, ins):
+                v = _enum_value(arg.name, v)
+                if arg.kwarg_only:
+                    if not (isinstance(v, _Const) and v.value is None):  # None: the default, keep code short
+                        kwargs[arg.name] = v
+                else:
+                    args.append(v)
+            positional = [a for a in schema.arguments if not a.kwarg_only]
+            # trailing arguments left at None or at their default: the Python API often takes them as
+            # keywords only (torch.add(x, y, 1) is a deprecated overload), so leave them out
+            while args and isinstance(args[-1], _Const) and (
+                    args[-1].value is None or _is_default(positional[len(args) - 1], args[-1].value)):
+                args.pop()
+        if name in ("size", "dim", "numel", "contiguous", "view", "reshape", "flatten", "permute",
+                    "transpose", "expand", "chunk", "split", "unsqueeze", "squeeze", "type_as", "to", "float"):
+            op = Operation("method", name)
+        elif hasattr(torch, name):
+            op = Operation("function", f"torch.{name}")
+        elif hasattr(torch.nn.functional, name):
+            op = Operation("function", f"torch.nn.functional.{name}")
+        else:
+            op = Operation("function", f"torch.ops.aten.{name}")
+        node = self.emit(n, op, args, kwargs)
+        if len(outs) == 1:
+            set_out(("node", node, 0))
+            return
+        unpack = self.graph.add_node(f"{node.name}_out", Operation("unpack", args=(Slot(0),), attrs={"n": len(outs)}))
+        self.graph.add_edge(node, 0, unpack, 0)
+        for i in range(len(outs)):
+            set_out(("node", unpack, i), i)

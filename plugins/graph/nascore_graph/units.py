@@ -1,0 +1,165 @@
+"""Basic units: modules that become one node, and how to rebuild them (class + init arguments).
+
+A basic unit is a ``ParameterizedModule`` (its init arguments are recorded), anything whose class has
+``is_basic_unit = True`` (see :func:`basic_unit`), or a leaf ``torch.nn`` layer. For torch layers the
+arguments are read back from attributes named like the constructor's parameters and checked by building
+the layer on the meta device and comparing ``extra_repr()`` and parameter shapes.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any, Dict, Optional
+
+import torch
+import torch.nn as nn
+
+from .errors import GraphConversionError
+from .serialize import Ref
+
+__all__ = ["basic_unit", "is_basic_unit", "unit_entry", "qualified_name", "resolve_name", "CONTAINERS"]
+
+CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
+_LOCAL: Dict[str, Any] = {}  # classes/functions not importable by name (defined in a function)
+
+
+def basic_unit(cls: type) -> type:
+    """Class decorator: instances of ``cls`` are one node (not traced into) and are rebuilt from their
+    init arguments, which are read from same-named attributes."""
+    cls.is_basic_unit = True
+    return cls
+
+
+def is_basic_unit(module: nn.Module) -> bool:
+    if getattr(type(module), "is_basic_unit", False):
+        return True
+    return type(module).__module__.startswith("torch.nn.") and not isinstance(module, CONTAINERS)
+
+
+def qualified_name(obj: Any) -> str:
+    """An importable dotted name for ``obj`` (public torch names preferred)."""
+    name = getattr(obj, "__name__", None)
+    module = getattr(obj, "__module__", None)
+    for public in ("torch.nn", "torch.nn.functional", "torch", "operator", "math", "builtins", "nascore.nn"):
+        if name and getattr(importlib.import_module(public), name, None) is obj:
+            return f"{public}.{name}"
+    qual = getattr(obj, "__qualname__", name)
+    if module and qual:
+        path = f"{module}.{qual}"
+        if "<locals>" in qual:
+            _LOCAL[path] = obj
+        return path
+    raise GraphConversionError(f"cannot name {obj!r}: it has no importable module/qualified name",
+                               fix="use a function or class defined at module level")
+
+
+def resolve_name(path: str) -> Any:
+    if path in _LOCAL:
+        return _LOCAL[path]
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(f"cannot import {path!r}")
+
+
+def _as_arg(value: Any) -> Any:
+    if callable(value) and not isinstance(value, (nn.Module, torch.Tensor, type(None))):
+        return Ref(qualified_name(value))
+    return value
+
+
+def unit_entry(module: nn.Module, path: str) -> Dict[str, Any]:
+    """``{"kind": "unit", "cls", "args", "kwargs"}`` describing how to rebuild ``module``."""
+    from nascore.nn import ParameterizedModule
+    if isinstance(module, ParameterizedModule):
+        cls = module._nascore_wrapped or module.trace_symbol
+        return {"kind": "unit", "cls": qualified_name(cls), "args": list(module.trace_args),
+                "kwargs": {k: _as_arg(v) for k, v in module.trace_kwargs.items()}}
+    cls = type(module)
+    special = _SPECIAL.get(cls)
+    kwargs = special(module) if special else _kwargs_from_attributes(module, path)
+    entry = {"kind": "unit", "cls": qualified_name(cls), "args": [], "kwargs": kwargs}
+    if cls.__module__.startswith("torch.nn."):
+        _verify(module, cls, kwargs, path)
+    return entry
+
+
+def _kwargs_from_attributes(module: nn.Module, path: str) -> Dict[str, Any]:
+    # LSTM/GRU/RNN take *args; their real parameters are RNNBase's (minus the mode they fix)
+    init = nn.RNNBase.__init__ if isinstance(module, nn.RNNBase) else type(module).__init__
+    sig = inspect.signature(init)
+    kwargs: Dict[str, Any] = {}
+    if isinstance(module, nn.RNN) and module.nonlinearity != "tanh":
+        kwargs["nonlinearity"] = module.nonlinearity
+    for p in list(sig.parameters.values())[1:]:
+        if p.name == "mode" and isinstance(module, nn.RNNBase):
+            continue
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in ("device", "dtype") or p.name.startswith("_"):
+            continue
+        if not hasattr(module, p.name):
+            if p.default is p.empty:
+                raise GraphConversionError(
+                    f"cannot recover init argument {p.name!r} of {type(module).__name__}", path=path,
+                    construct="basic unit without a same-named attribute",
+                    fix=f"store it as self.{p.name} in __init__, or make the class a ParameterizedModule")
+            continue
+        value = getattr(module, p.name)
+        if p.name.endswith("bias") and (value is None or isinstance(value, torch.Tensor)):
+            value = value is not None
+        if isinstance(value, (torch.Tensor, nn.Module)):
+            continue
+        if p.default is not p.empty and _same(value, p.default):
+            continue
+        kwargs[p.name] = _as_arg(value)
+    return kwargs
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:
+        return False
+
+
+def _verify(module: nn.Module, cls: type, kwargs: Dict[str, Any], path: str) -> None:
+    try:
+        with torch.device("meta"):
+            probe = cls(**{k: resolve_name(v.path) if isinstance(v, Ref) else v for k, v in kwargs.items()})
+        ok = probe.extra_repr() == module.extra_repr() and all(
+            a[0] == b[0] and a[1].shape == b[1].shape
+            for a, b in zip(probe.state_dict().items(), module.state_dict().items()))
+        ok = ok and len(probe.state_dict()) == len(module.state_dict())
+    except Exception as exc:  # the recovered arguments do not even construct the layer
+        ok, reason = False, f"{type(exc).__name__}: {exc}"
+    else:
+        reason = "rebuilt layer differs"
+    if not ok:
+        raise GraphConversionError(
+            f"cannot recover the init arguments of {cls.__name__} ({reason})", path=path,
+            construct=f"torch layer {cls.__name__}",
+            fix="wrap it in a nascore.nn.ParameterizedModule (ParameterizedModule.wrap) or a module of your own")
+
+
+def _mha(m: nn.MultiheadAttention) -> Dict[str, Any]:
+    return {"embed_dim": m.embed_dim, "num_heads": m.num_heads, "dropout": m.dropout,
+            "bias": m.in_proj_bias is not None, "add_bias_kv": m.bias_k is not None,
+            "add_zero_attn": m.add_zero_attn, "kdim": m.kdim, "vdim": m.vdim, "batch_first": m.batch_first}
+
+
+def _encoder_layer(m: nn.TransformerEncoderLayer) -> Dict[str, Any]:
+    act = m.activation
+    act_name: Optional[str] = {torch.nn.functional.relu: "relu", torch.nn.functional.gelu: "gelu"}.get(act)
+    return {"d_model": m.self_attn.embed_dim, "nhead": m.self_attn.num_heads,
+            "dim_feedforward": m.linear1.out_features, "dropout": m.dropout.p,
+            "activation": act_name if act_name else _as_arg(act), "layer_norm_eps": m.norm1.eps,
+            "batch_first": m.self_attn.batch_first, "norm_first": m.norm_first,
+            "bias": m.linear1.bias is not None}
+
+
+_SPECIAL = {nn.MultiheadAttention: _mha, nn.TransformerEncoderLayer: _encoder_layer}
