@@ -1,7 +1,7 @@
 """PyTorch DSL for model spaces: ModelSpace, ParameterizedModule, LayerChoice, InputChoice, Repeat, Cell."""
 
 from .anchor import MutationAnchor
-from .base import MutableModule
+from .base import MutableModule, freeze_module_tree
 from .cell import Cell
 from .choice import ChosenInputs, InputChoice, LayerChoice
 from .layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Conv3d, ConvTranspose2d,
@@ -11,6 +11,7 @@ from .repeat import Repeat
 from .space import ModelSpace
 
 __all__ = [
+    "freeze_module_tree",
     "MutableModule", "ModelSpace", "ParameterizedModule", "LayerChoice", "InputChoice", "ChosenInputs",
     "Repeat", "Cell", "MutationAnchor",
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "Linear", "BatchNorm1d", "BatchNorm2d", "LayerNorm",

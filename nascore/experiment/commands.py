@@ -1,0 +1,211 @@
+"""The experiment subcommands of ``nascore``: run, view, export, resume, plot.
+
+All but ``run`` read the experiment's store, so they work after the process that ran it is gone.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import runpy
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+__all__ = ["add_commands"]
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add the experiment commands to ``nascore``'s subparsers (called by :mod:`nascore.cli`)."""
+    run = subparsers.add_parser("run", help="run a python file or callable that builds and runs an experiment")
+    run.add_argument("target", help="path/to/file.py, or module:attribute (called when callable)")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on to the file (sys.argv[1:])")
+    run.set_defaults(handler=_run)
+
+    view = subparsers.add_parser("view", help="show the trials of an experiment")
+    view.add_argument("directory", help="the experiment directory (holds nascore.db)")
+    view.add_argument("--json", action="store_true", help="machine-readable output")
+    view.add_argument("--status", help="only trials with this status (trained, failed, interrupted ...)")
+    view.set_defaults(handler=_view)
+
+    export = subparsers.add_parser("export", help="export the best models of an experiment")
+    export.add_argument("directory", help="the experiment directory")
+    export.add_argument("--top-k", type=int, default=1, help="how many models (default 1)")
+    export.add_argument("--formatter", choices=["dict", "code"], default="dict",
+                        help="dict: samples as JSON on stdout; code: one .py file per model in OUTDIR")
+    export.add_argument("-o", "--output", help="folder for --formatter code (default: the current folder)")
+    export.set_defaults(handler=_export)
+
+    resume = subparsers.add_parser("resume", help="continue a stopped or killed experiment")
+    resume.add_argument("directory", help="the experiment directory")
+    resume.set_defaults(handler=_resume)
+
+    plot = subparsers.add_parser("plot", help="plot the metric of each trial and the best so far")
+    plot.add_argument("directory", help="the experiment directory")
+    plot.add_argument("-o", "--output", required=True, help="image file to write (e.g. out.png)")
+    plot.set_defaults(handler=_plot)
+
+
+def _error(message: str) -> int:
+    print(f"nascore: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _open(directory: str):
+    from nascore.experiment.store import ExperimentStore
+    return ExperimentStore.open(directory)
+
+
+# ---- run ------------------------------------------------------------------------------------------------
+def _run(args: argparse.Namespace) -> int:
+    target: str = args.target
+    path = Path(target)
+    if target.endswith(".py") or path.is_file():
+        if not path.is_file():
+            return _error(f"no such file: {target}")
+        sys.path.insert(0, str(path.resolve().parent))  # as `python file.py` would
+        sys.argv = [str(path), *args.args]
+        runpy.run_path(str(path), run_name="__main__")
+        return 0
+    if ":" not in target:
+        return _error(f"TARGET must be path/to/file.py or module:attribute, got {target!r}")
+    from nascore.trace import import_symbol
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        obj = import_symbol(target)
+    except (ImportError, ValueError) as exc:
+        return _error(str(exc))
+    result = obj(*args.args) if callable(obj) else obj
+    if hasattr(result, "run") and getattr(result, "status", None) == "created":
+        result.run()  # a factory that returned an experiment without running it
+    return 0
+
+
+# ---- view -------------------------------------------------------------------------------------------------
+def _fmt_metric(value: Optional[float]) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.6g}"
+
+
+def _fmt_duration(seconds: Optional[float]) -> str:
+    return "-" if seconds is None else f"{seconds:.1f}s"
+
+
+def _view(args: argparse.Namespace) -> int:
+    from nascore.experiment.store import StoreError
+    try:
+        store = _open(args.directory)
+    except StoreError as exc:
+        return _error(str(exc))
+    with store:
+        records = store.models(args.status)
+        if args.json:
+            print(json.dumps({"id": store.get_meta("id"), "status": store.status(),
+                              "config": store.config(), "models": [r.to_json() for r in records]},
+                             indent=2, default=str))
+            return 0
+        print(f"experiment {store.get_meta('id')} [{store.status()}]  {store.directory}")
+        rows = [("id", "status", "metric", "duration", "sample")]
+        for r in records:
+            sample = json.dumps(r.sample)
+            if r.failure_reason and r.status != "trained":
+                sample += f"  ({r.failure_reason[:80]})"
+            rows.append((str(r.id), r.status, _fmt_metric(r.metric), _fmt_duration(r.duration), sample))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
+        counts = store.counts()
+        print(f"{len(records)} trial(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    return 0
+
+
+# ---- export -------------------------------------------------------------------------------------------------
+def _export(args: argparse.Namespace) -> int:
+    from nascore.experiment.store import StoreError
+    if args.top_k < 1:
+        return _error(f"--top-k must be at least 1, got {args.top_k}")
+    try:
+        store = _open(args.directory)
+    except StoreError as exc:
+        return _error(str(exc))
+    with store:
+        direction = store.get_meta("metric_direction", "maximize")
+        records = store.top_models(args.top_k, direction)
+        if args.formatter == "dict":
+            print(json.dumps([{"id": r.id, "metric": r.metric, "sample": r.sample} for r in records], indent=2))
+            return 0
+        return _export_code(store, records, Path(args.output or "."))
+
+
+def _export_code(store: Any, records: List[Any], outdir: Path) -> int:
+    from nascore.experiment.config import ConfigError
+    from nascore.experiment.experiment import model_code
+    from nascore.experiment.resume import restore_import_paths
+    from nascore.plugins import UnknownComponentError, get_plugin_manager
+    format_name = store.get_meta("model_format")
+    try:
+        format_cls = get_plugin_manager().get_model_format(format_name).load()
+    except UnknownComponentError as exc:
+        return _error(str(exc))
+    if not callable(getattr(format_cls, "to_code", None)):
+        try:
+            model_code(object(), format_name)
+        except ConfigError as exc:
+            return _error(str(exc))
+    restore_import_paths(store)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for r in records:
+        if r.payload is None:
+            return _error(f"model #{r.id} has no stored payload, so its code cannot be generated")
+        path = outdir / f"model_{r.id}.py"
+        path.write_text(model_code(format_cls.from_payload(r.payload), format_name))
+        print(path)
+    return 0
+
+
+# ---- resume -------------------------------------------------------------------------------------------------
+def _resume(args: argparse.Namespace) -> int:
+    from nascore.experiment import NasExperiment
+    from nascore.experiment.resume import ResumeError
+    from nascore.experiment.store import StoreError
+    try:
+        experiment = NasExperiment.resume(args.directory, run=False)
+    except (ResumeError, StoreError) as exc:
+        return _error(str(exc))
+    status = experiment.run()
+    return 0 if status in ("done", "stopped") else 1
+
+
+# ---- plot ---------------------------------------------------------------------------------------------------
+def _plot(args: argparse.Namespace) -> int:
+    from nascore.experiment.store import StoreError
+    try:
+        store = _open(args.directory)
+    except StoreError as exc:
+        return _error(str(exc))
+    with store:
+        records = store.models()
+        direction = store.get_meta("metric_direction", "maximize")
+        experiment_id = store.get_meta("id")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = [(r.id, r.metric) for r in records if r.metric is not None and not math.isnan(r.metric)]
+    best, curve = None, []
+    for _, value in points:
+        if best is None or (value > best if direction == "maximize" else value < best):
+            best = value
+        curve.append(best)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if points:
+        ax.scatter([p[0] for p in points], [p[1] for p in points], s=18, label="trial metric")
+        ax.step([p[0] for p in points], curve, where="post", color="tab:red", label="best so far")
+        ax.legend(loc="best")
+    ax.set_xlabel("trial id")
+    ax.set_ylabel("final metric")
+    ax.set_title(f"experiment {experiment_id}: {len(points)} trial(s) with a metric")
+    fig.tight_layout()
+    fig.savefig(args.output)
+    plt.close(fig)
+    print(args.output)
+    return 0

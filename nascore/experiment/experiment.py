@@ -1,0 +1,374 @@
+"""``NasExperiment``: runs a strategy over a model space with an engine, recording everything in a store."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import string
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+from nascore.engine import ExecutionEngine
+from nascore.experiment import persist
+from nascore.experiment.config import ConfigError, NasExperimentConfig
+from nascore.experiment.defaults import check_strategy_fits, dashboard_port, infer_config
+from nascore.experiment.progress import Progress, format_summary
+from nascore.experiment.recorder import RecordingMiddleware
+from nascore.experiment.store import DB_NAME, ExperimentStore, ModelRecord
+from nascore.plugins import get_plugin_manager
+from nascore.space import ExecutableModelSpace, Metrics, ModelStatus
+
+__all__ = ["NasExperiment"]
+
+_logger = logging.getLogger(__name__)
+
+_FORMATTERS = (None, "dict", "instance", "code")
+_STATE_SAVE_INTERVAL = 2.0  # seconds between strategy checkpoints taken while models finish
+
+
+def _new_id(name: Optional[str]) -> str:
+    if name:
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")
+        if slug:
+            return slug
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class NasExperiment:
+    """A NAS experiment: ``NasExperiment(model_space, evaluator, strategy, config=None).run()``.
+
+    ``config`` None (or with engine/format unset) is inferred from the strategy: one-shot strategies use
+    ``raw`` + ``sequential``, multi-trial ones ``simplified`` + ``ts`` on the ``local`` training service.
+    Every experiment gets a directory ``<experiment_working_directory>/<id>`` holding its store.
+    """
+
+    def __init__(self, model_space: Any, evaluator: Any, strategy: Any,
+                 config: Union[None, NasExperimentConfig, dict, str, Path] = None) -> None:
+        self.model_space = model_space
+        self.evaluator = evaluator
+        self.strategy = strategy
+        self.config: NasExperimentConfig = infer_config(config, strategy)
+        self.id: str = _new_id(self.config.experiment_name)
+        self._status = "created"
+        self._store: Optional[ExperimentStore] = None
+        self._engine: Optional[RecordingMiddleware] = None
+        self._format_space: Optional[ExecutableModelSpace] = None
+        self._format_cls: Any = None
+        self._live: Dict[int, ExecutableModelSpace] = {}
+        self._resuming = False
+        self._stop_requested = False
+        self._last_state_save = 0.0
+        self._started = time.monotonic()
+
+    # ---- identity ---------------------------------------------------------------------------------------
+    @property
+    def directory(self) -> Path:
+        """``<experiment_working_directory>/<id>``: where the store (``nascore.db``) lives."""
+        return Path(self.config.experiment_working_directory).expanduser().resolve() / self.id
+
+    @property
+    def status(self) -> str:
+        """created | running | done | stopped | interrupted | failed"""
+        return self._status
+
+    @property
+    def store(self) -> ExperimentStore:
+        if self._store is None:
+            if (self.directory / DB_NAME).is_file():
+                self._store = ExperimentStore.open(self.directory)
+            else:
+                raise RuntimeError(f"experiment {self.id} has not run yet; call run() first")
+        return self._store
+
+    def __repr__(self) -> str:
+        return f"<NasExperiment {self.id} {self._status} at {self.directory}>"
+
+    # ---- running ----------------------------------------------------------------------------------------
+    def run(self, config: Union[None, NasExperimentConfig, dict, str, Path] = None,
+            port: Optional[int] = None) -> str:
+        """Run until the strategy finishes, the budget is used up, ``stop()`` is called or Ctrl-C.
+
+        Returns the final status ("done", "stopped", "interrupted"); a strategy error is re-raised after the
+        store is closed consistently (status "failed").
+        """
+        if self._status == "running":
+            raise RuntimeError(f"experiment {self.id} is already running")
+        if config is not None:
+            self.config = infer_config(config, self.strategy)
+        check_strategy_fits(self.config, self.strategy)
+        if dashboard_port(port) is not None:
+            _logger.debug("port %s given, but no dashboard plugin is installed; ignored", port)
+        self.config.check()
+
+        pm = get_plugin_manager()
+        format_spec = pm.get_model_format(self.config.model_format.name)
+        self._format_cls = format_spec.load()
+        self._format_space = self._format_cls.from_model(self.model_space, self.evaluator, self.config.model_format)
+        inner = self._build_engine()
+        for part in (inner, getattr(inner, "_engine", None)):  # engines keeping trial logs (ts) keep them here
+            if part is not None and hasattr(part, "log_directory"):
+                part.log_directory = self.directory / "trials"
+
+        store = self._open_store()
+        session = int(store.get_meta("sessions", 0) or 0) + 1
+        previous = store.models() if self._resuming else []
+        self._write_experiment_meta(store, session)
+        self._point_logs_here(inner)
+        engine = RecordingMiddleware(inner, store, session, serializable=format_spec.serializable,
+                                     max_trial_number=self.config.max_trial_number,
+                                     on_model_finished=self._model_finished)
+        engine.load_previous(previous)
+        self._engine = engine
+        self._stop_requested = False
+        self._status = "running"
+        self._started = time.monotonic()
+        store.set_status("running")
+        pm.notify("nascore_experiment_started", experiment=self)
+
+        status, error = "done", None
+        try:
+            with Progress(self._stats):
+                if hasattr(self.strategy, "metric_direction"):
+                    self.strategy.metric_direction = self.config.metric_direction
+                self._restore_strategy_state(store, previous)
+                self._rerun_unfinished(engine, previous)
+                self.strategy.initialize(self._format_space, engine)
+                if not self._stop_requested:
+                    self.strategy.run()
+                engine.wait_models()
+            if self._stop_requested:
+                status = "stopped"
+        except KeyboardInterrupt:
+            status = "interrupted"
+        except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised below
+            if self._stop_requested:
+                _logger.debug("strategy ended with %r after stop()", exc)
+                status = "stopped"
+            else:
+                status, error = "failed", exc
+        finally:
+            self._finish(engine, store, status)
+        if error is not None:
+            raise error
+        return status
+
+    def stop(self) -> None:
+        """Stop a running experiment (from another thread or an observer): the strategy stops submitting,
+        running models end Interrupted and ``run()`` returns "stopped"."""
+        self._stop_requested = True
+        stop = getattr(self.strategy, "stop", None)
+        if callable(stop):
+            try:
+                stop()
+            except Exception:  # noqa: BLE001
+                _logger.exception("strategy.stop() raised; stopping the engine anyway")
+        if self._engine is not None:
+            self._engine.stop()
+
+    def _build_engine(self) -> ExecutionEngine:
+        pm = get_plugin_manager()
+        name = self.config.execution_engine.name
+        if name in pm.names("middleware"):
+            spec = pm.get_middleware(name)
+            middleware = spec.load()(self.config)
+            middleware.set_engine(pm.get_execution_engine(spec.engine).load()(self.config))
+            return middleware
+        return pm.get_execution_engine(name).load()(self.config)
+
+    def _point_logs_here(self, engine: Any) -> None:
+        """Engines that write trial logs (``log_directory``, unset) keep them in the experiment directory."""
+        seen = 0
+        while engine is not None and seen < 8:  # walk middleware -> inner engine
+            if getattr(engine, "log_directory", "unset") is None:
+                engine.log_directory = self.directory / "trials"
+            engine, seen = getattr(engine, "_engine", None), seen + 1
+
+    def _open_store(self) -> ExperimentStore:
+        if self._store is not None and not self._store.readonly:
+            return self._store
+        if not self._resuming:
+            while (self.directory / DB_NAME).exists():  # a name-based id already used: keep both
+                self.id = f"{_new_id(self.config.experiment_name)}-{secrets.token_hex(2)}"
+        self._store = ExperimentStore.create(self.directory)
+        return self._store
+
+    def _write_experiment_meta(self, store: ExperimentStore, session: int) -> None:
+        store.set_meta("sessions", session)
+        store.set_meta("id", self.id)
+        store.save_config(self.config.to_dict())
+        store.set_meta("model_format", self.config.model_format.name)
+        store.set_meta("metric_direction", self.config.metric_direction)
+        # Paths the space/evaluator modules were imported from, so `resume` can import them again.
+        store.set_meta("cwd", os.getcwd())
+        store.set_meta("sys_path", [os.path.abspath(p or os.getcwd()) for p in sys.path])
+        for key, recipe in (("space_recipe", persist.space_recipe(self.model_space)),
+                            ("evaluator_recipe", persist.evaluator_recipe(self.evaluator)),
+                            ("strategy_recipe", persist.strategy_recipe(self.strategy))):
+            if recipe is not None or store.get_meta(key) is None:
+                store.set_meta(key, recipe)
+        store.set_meta("strategy_class", f"{type(self.strategy).__module__}:{type(self.strategy).__qualname__}")
+
+    def _rerun_unfinished(self, engine: RecordingMiddleware, previous: List[ModelRecord]) -> None:
+        """Models in flight when an earlier session ended: run them again under their old ids."""
+        rerun = []
+        for record in previous:
+            if record.status in ("trained", "failed", "invalid"):
+                continue
+            if self._stop_requested or not engine.budget_available():
+                break
+            model = self._format_space.freeze(record.sample)
+            self._live[record.id] = model
+            engine.resubmit(model, record.id)
+            rerun.append(model)
+        if rerun:
+            _logger.info("re-running %d model(s) that did not finish before: %s", len(rerun),
+                         ", ".join(f"#{m.model_id}" for m in rerun))
+            engine.wait_models(*rerun)
+
+    def _restore_strategy_state(self, store: ExperimentStore, previous: List[ModelRecord]) -> None:
+        """Strategy resume protocol: ``load_state_dict(state, models=finished_models)`` before initialize."""
+        if not self._resuming or not hasattr(self.strategy, "load_state_dict"):
+            return
+        saved_class = store.get_meta("strategy_class")
+        here = f"{type(self.strategy).__module__}:{type(self.strategy).__qualname__}"
+        state = store.strategy_state() if saved_class == here else None
+        finished = [self._model_object(r) for r in previous if r.status in ("trained", "failed", "invalid")]
+        try:
+            self.strategy.load_state_dict(state, models=finished)
+        except TypeError:  # a strategy with the older one-argument signature
+            self.strategy.load_state_dict(state)
+        except Exception:  # noqa: BLE001 - finished trials are still answered from the store
+            _logger.warning("could not restore the strategy's saved state; it starts afresh (finished trials "
+                            "are answered from the store, not re-run)", exc_info=True)
+
+    def _save_strategy_state(self, store: ExperimentStore) -> None:
+        if not hasattr(self.strategy, "state_dict"):
+            return
+        try:
+            store.save_strategy_state(self.strategy.state_dict())
+        except Exception:  # noqa: BLE001 - a checkpoint is best effort; the store of models is the truth
+            _logger.debug("could not save the strategy state", exc_info=True)
+        self._last_state_save = time.monotonic()
+
+    def _model_finished(self, model: ExecutableModelSpace) -> None:
+        if model.model_id is not None:
+            self._live[model.model_id] = model
+        if self._store is not None and time.monotonic() - self._last_state_save > _STATE_SAVE_INTERVAL:
+            self._save_strategy_state(self._store)
+
+    def _finish(self, engine: RecordingMiddleware, store: ExperimentStore, status: str) -> None:
+        try:
+            engine.shutdown()
+        except Exception:  # noqa: BLE001
+            _logger.exception("engine shutdown failed")
+        reason = {"done": "the experiment ended", "stopped": "the experiment was stopped",
+                  "interrupted": "KeyboardInterrupt: interrupted by the user"}.get(status, "the experiment failed")
+        store.interrupt_running(reason)
+        for model in engine.list_models():
+            if not model.status.completed():
+                model.status = ModelStatus.Interrupted
+                model.failure_reason = model.failure_reason or reason
+        self._save_strategy_state(store)
+        self._status = status
+        store.set_status(status)
+        get_plugin_manager().notify("nascore_experiment_finished", experiment=self)
+        print(format_summary(self.id, status, self._stats(), time.monotonic() - self._started,
+                             str(self.directory)), flush=True)
+
+    def _stats(self) -> Dict[str, object]:
+        """Counts over the whole experiment (earlier sessions included), for the progress line and summary."""
+        if self._store is None:
+            return {}
+        counts = self._store.counts()
+        top = self._store.top_models(1, self.config.metric_direction)
+        return {"done": counts.get("trained", 0), "failed": counts.get("failed", 0) + counts.get("invalid", 0),
+                "running": counts.get("training", 0), "best": top[0].metric if top else None}
+
+    # ---- results ------------------------------------------------------------------------------------------
+    def list_models(self, status: Union[None, str, ModelStatus] = None) -> List[ExecutableModelSpace]:
+        """Every model of the experiment (all sessions), in submission order; optionally one status only."""
+        if self._store is None and not (self.directory / DB_NAME).is_file():
+            return []
+        wanted = None if status is None else ModelStatus(status).value
+        return [self._model_object(r) for r in self.store.models(wanted)]
+
+    def export_top_models(self, top_k: int = 1, formatter: Optional[str] = None) -> List[Any]:
+        """The ``top_k`` best models by final metric (``config.metric_direction``).
+
+        ``formatter``: None → the models (``ExecutableModelSpace``); ``"dict"`` → their samples;
+        ``"instance"`` → built ``nn.Module``s; ``"code"`` → PyTorch source (formats that generate code).
+        """
+        if formatter not in _FORMATTERS:
+            raise ValueError(f"unknown formatter {formatter!r}; use None, 'dict', 'instance' or 'code'")
+        if not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        records = self.store.top_models(top_k, self.config.metric_direction)
+        if formatter == "dict":
+            return [dict(r.sample) for r in records]
+        models = [self._model_object(r) for r in records]
+        if formatter == "instance":
+            return [m.executable_model() for m in models]
+        if formatter == "code":
+            return [model_code(m, self.config.model_format.name) for m in models]
+        return models
+
+    def _model_object(self, record: ModelRecord) -> ExecutableModelSpace:
+        model = self._live.get(record.id)
+        if model is not None and model.status.completed():
+            return model
+        model = self._rebuild_model(record)
+        self._live[record.id] = model
+        return model
+
+    def _rebuild_model(self, record: ModelRecord) -> ExecutableModelSpace:
+        if self._format_cls is None:
+            self._format_cls = get_plugin_manager().get_model_format(self.config.model_format.name).load()
+        if record.payload is not None:
+            model = self._format_cls.from_payload(record.payload)
+        else:
+            if self._format_space is None:
+                self._format_space = self._format_cls.from_model(self.model_space, self.evaluator,
+                                                                 self.config.model_format)
+            model = self._format_space.freeze(record.sample)
+        model.model_id = record.id
+        model.metrics = Metrics.from_json({"intermediates": record.intermediates, "final": record.final})
+        model.status = ModelStatus(record.status)
+        model.failure_reason = record.failure_reason
+        return model
+
+    # ---- resuming -----------------------------------------------------------------------------------------
+    @classmethod
+    def resume(cls, directory: Union[str, Path], model_space: Any = None, evaluator: Any = None,
+               strategy: Any = None, *, config: Optional[NasExperimentConfig] = None,
+               run: bool = True) -> "NasExperiment":
+        """Continue a stopped or killed experiment from its directory; finished trials are not re-run.
+
+        The model space, evaluator and strategy are rebuilt from the store when they were importable; pass
+        them otherwise. The strategy's saved state is restored; models in flight when the process died are
+        re-run. With ``run=False`` the experiment is returned ready, and ``run()`` continues it.
+        """
+        from nascore.experiment.resume import load_resume_parts
+        directory = Path(directory).expanduser().resolve()
+        parts = load_resume_parts(directory, model_space, evaluator, strategy, config)
+        experiment = cls(parts.model_space, parts.evaluator, parts.strategy, parts.config)
+        experiment.id = directory.name
+        experiment._resuming = True
+        if experiment.directory != directory:  # the config named another working directory: follow the store
+            experiment.config.experiment_working_directory = str(directory.parent)
+        if run:
+            experiment.run()
+        return experiment
+
+
+def model_code(model: Any, format_name: str) -> str:
+    """The PyTorch source of a frozen model, for formats that generate code."""
+    to_code = getattr(model, "to_code", None)
+    if not callable(to_code):
+        raise ConfigError(f"formatter 'code' needs model format 'graph' (install nascore-graph and use "
+                          f"NasExperimentConfig(..., 'graph')); this experiment uses '{format_name}': export "
+                          f"with formatter 'dict' or 'instance' instead")
+    return to_code()

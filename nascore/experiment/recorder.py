@@ -1,0 +1,174 @@
+"""The recording middleware: the outermost engine of every experiment.
+
+It gives each submitted model an id, writes submissions and events to the store as they happen, fires the
+observer hooks, and — when an experiment is resumed — answers a sample that already finished in an earlier
+session by replaying its stored metrics and status, without running it again.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Dict, List, Optional
+
+from nascore.engine import (ExecutionEngine, FinalMetricEvent, IntermediateMetricEvent, Middleware, ModelEvent,
+                            TrainingEndEvent)
+from nascore.experiment.store import ExperimentStore, ModelRecord, sample_key
+from nascore.plugins import get_plugin_manager
+from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
+
+__all__ = ["RecordingMiddleware"]
+
+_logger = logging.getLogger(__name__)
+
+# Statuses that count as a used trial when an experiment is resumed (Interrupted models are re-run).
+_COUNTED = (ModelStatus.Trained.value, ModelStatus.Failed.value, ModelStatus.Invalid.value)
+
+
+class RecordingMiddleware(Middleware):
+    def __init__(self, engine: ExecutionEngine, store: ExperimentStore, session: int,
+                 serializable: bool, max_trial_number: Optional[int] = None,
+                 on_model_finished: Optional[Callable[[ExecutableModelSpace], None]] = None) -> None:
+        super().__init__(engine)
+        self.store = store
+        self.session = session
+        self.serializable = serializable
+        self.max_trial_number = max_trial_number
+        self.on_model_finished = on_model_finished
+        self._lock = threading.RLock()
+        self._models: List[ExecutableModelSpace] = []
+        self._replaying: set = set()
+        # Finished models of earlier sessions, by sample: answered from the store on resume.
+        self._previous: Dict[str, ModelRecord] = {}
+        self._used = 0  # trials counted against max_trial_number (earlier sessions included)
+        self._stopped = False
+
+    def load_previous(self, records: List[ModelRecord]) -> None:
+        for record in records:
+            if record.status in _COUNTED:
+                self._previous.setdefault(sample_key(record.sample), record)
+                self._used += 1
+
+    # ---- submission ---------------------------------------------------------------------------------------
+    def submit_models(self, *models: ExecutableModelSpace) -> None:
+        fresh = []
+        for model in models:
+            if not isinstance(model, ExecutableModelSpace) or not model.status.frozen():
+                raise TypeError(f"submit_models() takes frozen models (space.freeze(sample)), got {model!r}")
+            record = self._previous.get(sample_key(model.sample or {}))
+            with self._lock:
+                self._models.append(model)
+            if record is not None:
+                self._replay(model, record)
+                continue
+            with self._lock:
+                if self._stopped:
+                    raise RuntimeError("the experiment was stopped; no more models are accepted")
+                self._used += 1
+            self.record_submission(model)
+            fresh.append(model)
+        if fresh:
+            self.engine.submit_models(*fresh)
+
+    def record_submission(self, model: ExecutableModelSpace, model_id: Optional[int] = None) -> None:
+        """Write the model to the store (a new row, or ``model_id``'s row for a re-run) and tell observers."""
+        payload = None
+        if self.serializable:
+            try:
+                payload = model.to_payload()
+            except NotSerializableError:
+                payload = None
+            except Exception:  # noqa: BLE001 - a payload is a convenience for export; the run goes on
+                _logger.debug("could not serialize %r for the store", model, exc_info=True)
+        if model_id is None:
+            model.model_id = self.store.add_model(model.sample or {}, payload, session=self.session,
+                                                  log_path=getattr(model, "log_path", None))
+        else:
+            model.model_id = model_id
+            self.store.restart_model(model_id, self.session)
+        model._nascore_submitted = time.time()  # type: ignore[attr-defined]
+        get_plugin_manager().notify("nascore_model_submitted", model=model)
+
+    def resubmit(self, model: ExecutableModelSpace, model_id: int) -> None:
+        """Re-run a model whose earlier run died with its process, keeping its id."""
+        with self._lock:
+            self._models.append(model)
+            self._used += 1
+        self.record_submission(model, model_id)
+        self.engine.submit_models(model)
+
+    def _replay(self, model: ExecutableModelSpace, record: ModelRecord) -> None:
+        model.model_id = record.id
+        self._replaying.add(id(model))
+        try:
+            for metric in record.intermediates:
+                self.dispatch_model_event(IntermediateMetricEvent(model, metric))
+            if record.final is not None:
+                self.dispatch_model_event(FinalMetricEvent(model, record.final))
+            self.dispatch_model_event(TrainingEndEvent(model, status=ModelStatus(record.status),
+                                                       reason=record.failure_reason))
+        finally:
+            self._replaying.discard(id(model))
+
+    # ---- events -------------------------------------------------------------------------------------------
+    def dispatch_model_event(self, event: ModelEvent) -> None:
+        model = event.model
+        recording = id(model) not in self._replaying and model.model_id is not None
+        if recording:
+            try:
+                self._record(event)
+            except Exception:  # noqa: BLE001 - never let bookkeeping kill the engine's worker thread
+                _logger.exception("could not record %s of %r in the store", type(event).__name__, model)
+        super().dispatch_model_event(event)
+        if isinstance(event, TrainingEndEvent):
+            if not model.status.completed():  # a listener stopped the event; the store has the truth
+                model.status = event.status
+            get_plugin_manager().notify("nascore_model_finished", model=model)
+            if self.on_model_finished is not None:
+                self.on_model_finished(model)
+
+    def _record(self, event: ModelEvent) -> None:
+        model_id = event.model.model_id
+        if isinstance(event, IntermediateMetricEvent):
+            self.store.add_intermediate(model_id, event.metric)
+        elif isinstance(event, FinalMetricEvent):
+            self.store.set_final(model_id, event.metric)
+        elif isinstance(event, TrainingEndEvent):
+            timings = getattr(event.model, "timings", None) or {}
+            self.store.end_model(model_id, ModelStatus(event.status).value, event.reason,
+                                 start_time=timings.get("start"), end_time=timings.get("end"),
+                                 log_path=getattr(event.model, "log_path", None))
+
+    # ---- engine interface ---------------------------------------------------------------------------------
+    def list_models(self, status: Optional[ModelStatus] = None) -> List[ExecutableModelSpace]:
+        with self._lock:
+            models = list(self._models)
+        if status is None:
+            return models
+        status = ModelStatus(status)
+        return [m for m in models if m.status is status]
+
+    def budget_available(self) -> bool:
+        if self._stopped:
+            return False
+        if self.max_trial_number is not None and self._used >= self.max_trial_number:
+            return False
+        return self.engine.budget_available()
+
+    def wait_models(self, *models: ExecutableModelSpace, timeout: Optional[float] = None) -> bool:
+        # Replayed models never reach the inner engine; they are complete already.
+        return ExecutionEngine.wait_models(self, *models, timeout=timeout)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.engine.stop()
+        self.notify_changed()
+
+    def shutdown(self) -> None:
+        self._stopped = True
+        self.engine.shutdown()
+        self.notify_changed()
+
+    @property
+    def trials_used(self) -> int:
+        return self._used

@@ -1,0 +1,65 @@
+"""What ``NasExperiment.resume`` needs from a store: config, model space, evaluator and strategy."""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from nascore.experiment import persist
+from nascore.experiment.config import NasExperimentConfig
+from nascore.experiment.store import ExperimentStore
+
+__all__ = ["ResumeParts", "load_resume_parts", "ResumeError"]
+
+
+class ResumeError(RuntimeError):
+    """Something the resumed experiment needs could not be rebuilt from its store."""
+
+
+@dataclass
+class ResumeParts:
+    config: NasExperimentConfig
+    model_space: Any
+    evaluator: Any
+    strategy: Any
+
+
+def restore_import_paths(store: ExperimentStore) -> None:
+    """Make the modules the experiment imported importable again (its script folder, its cwd)."""
+    for path in reversed(store.get_meta("sys_path", []) or []):
+        if path not in sys.path and os.path.isdir(path):
+            sys.path.insert(0, path)
+
+
+def _rebuild(what: str, recipe: Any, build, directory: Path, argument: str) -> Any:
+    if recipe is None:
+        raise ResumeError(f"the {what} of experiment {directory} was not importable when it ran, so it cannot be "
+                          f"rebuilt; pass it: NasExperiment.resume({str(directory)!r}, {argument}=...)")
+    try:
+        return build(recipe)
+    except Exception as exc:  # noqa: BLE001 - any import/constructor failure gets the same advice
+        raise ResumeError(f"could not rebuild the {what} of experiment {directory} ({type(exc).__name__}: {exc}); "
+                          f"make its module importable or pass it: NasExperiment.resume(..., {argument}=...)") \
+            from exc
+
+
+def load_resume_parts(directory: Path, model_space: Any = None, evaluator: Any = None, strategy: Any = None,
+                      config: Optional[NasExperimentConfig] = None) -> ResumeParts:
+    with ExperimentStore.open(directory) as store:
+        restore_import_paths(store)
+        if config is None:
+            data = dict(store.config())
+            data["experiment_working_directory"] = str(directory.parent)
+            config = NasExperimentConfig.from_dict(data)
+        if model_space is None:
+            model_space = _rebuild("model space", store.get_meta("space_recipe"), persist.build_space, directory,
+                                   "model_space")
+        if evaluator is None:
+            evaluator = _rebuild("evaluator", store.get_meta("evaluator_recipe"), persist.build_evaluator,
+                                 directory, "evaluator")
+        if strategy is None:
+            strategy = _rebuild("strategy", store.get_meta("strategy_recipe"), persist.build_strategy, directory,
+                                "strategy")
+    return ResumeParts(config, model_space, evaluator, strategy)

@@ -1,0 +1,334 @@
+"""The experiment store: one SQLite file (``nascore.db``) per experiment directory.
+
+Written as things happen (every submission and every model event is committed at once), so a crash loses at
+most the trials in flight, and readable after the experiment's process is gone (``ExperimentStore.open``).
+Engines dispatch events from worker threads: the store holds one connection guarded by a lock.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Union
+
+from nascore.space import metric_value
+
+__all__ = ["ExperimentStore", "ModelRecord", "DB_NAME", "scrub_secrets", "sample_key", "StoreError"]
+
+DB_NAME = "nascore.db"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS models (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session INTEGER NOT NULL,
+    sample TEXT NOT NULL,
+    sample_key TEXT NOT NULL,
+    payload TEXT,
+    status TEXT NOT NULL,
+    final TEXT,
+    final_value REAL,
+    failure_reason TEXT,
+    submit_time REAL,
+    start_time REAL,
+    end_time REAL,
+    log_path TEXT
+);
+CREATE INDEX IF NOT EXISTS models_key ON models (sample_key);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_id INTEGER NOT NULL,
+    time REAL NOT NULL,
+    type TEXT NOT NULL,
+    value TEXT
+);
+CREATE INDEX IF NOT EXISTS events_model ON events (model_id);
+"""
+
+# A field whose name looks like a credential is dropped before anything is written.
+_SECRET = re.compile(r"password|passphrase|secret|token", re.IGNORECASE)
+
+
+class StoreError(RuntimeError):
+    """The directory holds no experiment store, or the store cannot be read."""
+
+
+def scrub_secrets(value: Any) -> Any:
+    """A copy of ``value`` without dict entries named like ``password``, ``passphrase``, ``*secret*``."""
+    if isinstance(value, dict):
+        return {k: scrub_secrets(v) for k, v in value.items() if not (isinstance(k, str) and _SECRET.search(k))}
+    if isinstance(value, (list, tuple)):
+        return [scrub_secrets(v) for v in value]
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _loads(text: Optional[str]) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def sample_key(sample: Dict[str, Any]) -> str:
+    """A canonical string for a sample (the same sample means the same model in every format)."""
+    return json.dumps(sample, sort_keys=True, default=repr)
+
+
+@dataclass
+class ModelRecord:
+    """One model as the store knows it."""
+
+    id: int
+    sample: Dict[str, Any]
+    status: str
+    final: Any = None
+    intermediates: List[Any] = field(default_factory=list)
+    failure_reason: Optional[str] = None
+    payload: Optional[Dict[str, Any]] = None
+    submit_time: Optional[float] = None
+    start_time: Optional[float] = None
+    end_time: Optional[float] = None
+    log_path: Optional[str] = None
+    session: int = 0
+
+    @property
+    def metric(self) -> Optional[float]:
+        """The final metric as a number (None when missing or NaN)."""
+        try:
+            return metric_value(self.final)
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def duration(self) -> Optional[float]:
+        start = self.start_time or self.submit_time
+        return None if start is None or self.end_time is None else self.end_time - start
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"id": self.id, "status": self.status, "metric": self.metric, "final": self.final,
+                "intermediates": self.intermediates, "sample": self.sample, "failure_reason": self.failure_reason,
+                "submit_time": self.submit_time, "start_time": self.start_time, "end_time": self.end_time,
+                "duration": self.duration, "log_path": self.log_path}
+
+
+class ExperimentStore:
+    """Read and write one experiment's ``nascore.db``. Use :meth:`create` or :meth:`open`."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30.0,
+                                     isolation_level=None)  # autocommit: each write is durable at once
+        self._conn.row_factory = sqlite3.Row
+        if not readonly:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+
+    # ---- opening --------------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, directory: Union[str, Path]) -> "ExperimentStore":
+        """Open (creating if needed) the store of the experiment directory ``directory`` for writing."""
+        directory = Path(directory).expanduser()
+        directory.mkdir(parents=True, exist_ok=True)
+        store = cls(directory / DB_NAME)
+        if store.get_meta("schema_version") is None:
+            store.set_meta("schema_version", SCHEMA_VERSION)
+        return store
+
+    @classmethod
+    def open(cls, directory: Union[str, Path], readonly: bool = True) -> "ExperimentStore":
+        """Open an existing experiment's store (read-only by default)."""
+        directory = Path(directory).expanduser()
+        path = directory / DB_NAME if directory.is_dir() else directory
+        if not path.is_file():
+            raise StoreError(f"no experiment store at {directory} (expected {DB_NAME} there); pass the directory "
+                             "printed when the experiment ran, e.g. ~/nascore-experiments/<id>")
+        store = cls(path, readonly=readonly)
+        if store.get_meta("schema_version") is None:
+            raise StoreError(f"{path} is not a nascore experiment store")
+        return store
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "ExperimentStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"experiment store {self.path}: {exc}") from exc
+
+    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        if self.readonly:
+            raise StoreError(f"experiment store {self.path} was opened read-only")
+        return self._execute(sql, params)
+
+    # ---- experiment-level records -------------------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        try:
+            row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except StoreError:
+            return default
+        return default if row is None else _loads(row["value"])
+
+    def save_config(self, config: Dict[str, Any]) -> None:
+        """Record the experiment config; credentials are dropped first and never reach the disk."""
+        self.set_meta("config", scrub_secrets(config))
+
+    def config(self) -> Dict[str, Any]:
+        return self.get_meta("config", {}) or {}
+
+    def set_status(self, status: str) -> None:
+        now = time.time()
+        with self._lock:
+            self.set_meta("status", status)
+            if status == "running":
+                if self.get_meta("start_time") is None:
+                    self.set_meta("start_time", now)
+                self.set_meta("end_time", None)
+            else:
+                self.set_meta("end_time", now)
+
+    def status(self) -> Optional[str]:
+        return self.get_meta("status")
+
+    def save_strategy_state(self, state: Any) -> None:
+        """JSON when it can be, else pickled (the store stays on this machine; it is not a wire format)."""
+        try:
+            value: Any = {"json": json.loads(json.dumps(state))}
+        except (TypeError, ValueError):
+            value = {"pickle": base64.b64encode(pickle.dumps(state)).decode("ascii")}
+        self.set_meta("strategy_state", value)
+
+    def strategy_state(self) -> Any:
+        value = self.get_meta("strategy_state")
+        if not value:
+            return None
+        if "json" in value:
+            return value["json"]
+        return pickle.loads(base64.b64decode(value["pickle"]))
+
+    # ---- models -----------------------------------------------------------------------------------------
+    def add_model(self, sample: Dict[str, Any], payload: Optional[Dict[str, Any]] = None, session: int = 0,
+                  status: str = "training", log_path: Optional[str] = None) -> int:
+        now = time.time()
+        cursor = self._write(
+            "INSERT INTO models (session, sample, sample_key, payload, status, submit_time, start_time, log_path) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (session, json.dumps(sample), sample_key(sample), None if payload is None else _dumps(payload), status,
+             now, now, log_path))
+        return int(cursor.lastrowid)
+
+    def restart_model(self, model_id: int, session: int) -> None:
+        """A model re-run after its process died: clear what the dead run left."""
+        with self._lock:
+            self._write("DELETE FROM events WHERE model_id = ?", (model_id,))
+            now = time.time()
+            self._write("UPDATE models SET status = 'training', final = NULL, final_value = NULL, "
+                        "failure_reason = NULL, end_time = NULL, submit_time = ?, start_time = ?, session = ? "
+                        "WHERE id = ?", (now, now, session, model_id))
+
+    def add_intermediate(self, model_id: int, metric: Any) -> None:
+        self._write("INSERT INTO events (model_id, time, type, value) VALUES (?, ?, 'intermediate', ?)",
+                    (model_id, time.time(), _dumps(metric)))
+
+    def set_final(self, model_id: int, metric: Any) -> None:
+        try:
+            value = metric_value(metric)
+        except (TypeError, ValueError):
+            value = None
+        with self._lock:
+            self._write("UPDATE models SET final = ?, final_value = ? WHERE id = ?",
+                        (_dumps(metric), value, model_id))
+            self._write("INSERT INTO events (model_id, time, type, value) VALUES (?, ?, 'final', ?)",
+                        (model_id, time.time(), _dumps(metric)))
+
+    def end_model(self, model_id: int, status: str, reason: Optional[str] = None,
+                  start_time: Optional[float] = None, end_time: Optional[float] = None,
+                  log_path: Optional[str] = None) -> None:
+        end_time = end_time or time.time()
+        with self._lock:
+            self._write("UPDATE models SET status = ?, failure_reason = ?, end_time = ?, "
+                        "start_time = COALESCE(?, start_time), log_path = COALESCE(?, log_path) WHERE id = ?",
+                        (status, reason, end_time, start_time, log_path, model_id))
+            self._write("INSERT INTO events (model_id, time, type, value) VALUES (?, ?, 'end', ?)",
+                        (model_id, end_time, _dumps({"status": status, "reason": reason})))
+
+    def interrupt_running(self, reason: str) -> List[int]:
+        """Mark every model still training as Interrupted (the experiment stopped under them)."""
+        with self._lock:
+            ids = [r["id"] for r in self._execute("SELECT id FROM models WHERE status IN ('training', 'frozen')")]
+            for model_id in ids:
+                self.end_model(model_id, "interrupted", reason)
+        return ids
+
+    def _intermediates(self) -> Dict[int, List[Any]]:
+        result: Dict[int, List[Any]] = {}
+        for row in self._execute("SELECT model_id, value FROM events WHERE type = 'intermediate' ORDER BY seq"):
+            result.setdefault(row["model_id"], []).append(_loads(row["value"]))
+        return result
+
+    def models(self, status: Optional[str] = None) -> List[ModelRecord]:
+        """Every model in submission order (optionally only those with ``status``)."""
+        status = getattr(status, "value", status)
+        if status is None:
+            rows = self._execute("SELECT * FROM models ORDER BY id").fetchall()
+        else:
+            rows = self._execute("SELECT * FROM models WHERE status = ? ORDER BY id", (status,)).fetchall()
+        intermediates = self._intermediates()
+        return [self._record(row, intermediates.get(row["id"], [])) for row in rows]
+
+    def model(self, model_id: int) -> ModelRecord:
+        row = self._execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no model #{model_id} in {self.path}")
+        values = [_loads(r["value"]) for r in self._execute(
+            "SELECT value FROM events WHERE model_id = ? AND type = 'intermediate' ORDER BY seq", (model_id,))]
+        return self._record(row, values)
+
+    @staticmethod
+    def _record(row: sqlite3.Row, intermediates: List[Any]) -> ModelRecord:
+        return ModelRecord(id=row["id"], sample=_loads(row["sample"]), status=row["status"],
+                           final=_loads(row["final"]), intermediates=intermediates,
+                           failure_reason=row["failure_reason"], payload=_loads(row["payload"]),
+                           submit_time=row["submit_time"], start_time=row["start_time"], end_time=row["end_time"],
+                           log_path=row["log_path"], session=row["session"])
+
+    def counts(self) -> Dict[str, int]:
+        return {r["status"]: r["n"] for r in self._execute("SELECT status, COUNT(*) AS n FROM models GROUP BY status")}
+
+    def top_models(self, top_k: int = 1, direction: str = "maximize") -> List[ModelRecord]:
+        """The ``top_k`` best models with a (non-NaN) final metric; ties keep submission order."""
+        order = "DESC" if direction == "maximize" else "ASC"
+        ids = [r["id"] for r in self._execute(
+            f"SELECT id FROM models WHERE final_value IS NOT NULL ORDER BY final_value {order}, id LIMIT ?",
+            (int(top_k),))]
+        return [self.model(i) for i in ids]
+
+    def iter_meta(self) -> Iterator[tuple]:
+        for row in self._execute("SELECT key, value FROM meta ORDER BY key"):
+            yield row["key"], _loads(row["value"])

@@ -1,0 +1,88 @@
+"""Shared pieces for experiment tests: a tiny importable model space + evaluators, written to a folder on sys.path
+(trial and subprocesses import it by name, like a user's own module)."""
+import importlib
+import sys
+import textwrap
+
+import pytest
+
+TINY_SOURCE = textwrap.dedent('''
+    import json
+    import os
+    import time
+
+    import torch.nn as nn
+
+    from nascore.mutable import Categorical, ensure_frozen
+    from nascore.nn import ModelSpace
+    from nascore.trial import report_intermediate_result
+
+
+    class Tiny(ModelSpace):
+        """12 models: width 1-4 x depth 1-3."""
+
+        def __init__(self, scale: int = 1):
+            super().__init__()
+            self.width = ensure_frozen(Categorical([1, 2, 3, 4], label="width"))
+            self.depth = ensure_frozen(Categorical([1, 2, 3], label="depth"))
+            self.scale = scale
+            self.lin = nn.Linear(self.width, 1)
+
+
+    def value_of(model):
+        return float(model.width * 10 + model.depth) * model.scale
+
+
+    def score(model, mode="ok"):
+        if mode == "raise" and model.width == 2:
+            raise RuntimeError("width 2 is broken")
+        if mode == "nan" and model.width == 3:
+            return float("nan")
+        if mode == "silent" and model.width == 4:
+            return None
+        if mode == "interrupt" and model.width == 3:
+            raise KeyboardInterrupt
+        report_intermediate_result(value_of(model) / 2)
+        return value_of(model)
+
+
+    def gated(model, log, gate, after):
+        """Log every evaluation; from evaluation number `after` + 1 on, block until the file `gate` exists."""
+        with open(log, "a") as f:
+            f.write(json.dumps({"width": model.width, "depth": model.depth, "pid": os.getpid()}) + "\\n")
+        with open(log) as f:
+            count = sum(1 for _ in f)
+        while count > after and not os.path.exists(gate):
+            time.sleep(0.02)  # the workload: a trial that runs until the test lets it finish
+        return value_of(model)
+''')
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tinymod")
+    (folder / "nascore_tinyexp.py").write_text(TINY_SOURCE)
+    return folder
+
+
+@pytest.fixture
+def tiny(tiny_dir, monkeypatch):
+    monkeypatch.syspath_prepend(str(tiny_dir))
+    importlib.invalidate_caches()
+    return importlib.import_module("nascore_tinyexp")
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return tmp_path / "experiments"
+
+
+@pytest.fixture
+def make_config(workdir):
+    from nascore.experiment import NasExperimentConfig
+
+    def make(*components, **fields):
+        components = components or ("sequential", "simplified")
+        fields.setdefault("experiment_working_directory", str(workdir))
+        return NasExperimentConfig(*components, **fields)
+    return make
