@@ -1,0 +1,118 @@
+"""SupernetData: what supernet training needs from an evaluator (loaders, loss, metric, optimiser settings)."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import torch
+import torch.nn as nn
+
+__all__ = ["SupernetData", "METRICS"]
+
+METRICS = {"accuracy": "maximize", "mse": "minimize"}
+
+
+@dataclass
+class SupernetData:
+    """Plain-torch training settings. ``metric`` is ``"accuracy"`` (higher is better) or ``"mse"`` (lower)."""
+
+    train_loader: Any
+    val_loader: Any = None
+    criterion: Any = nn.CrossEntropyLoss
+    metric: str = "accuracy"
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.Adam
+    max_epochs: int = 10
+
+    def __post_init__(self) -> None:
+        if self.train_loader is None:
+            raise ValueError("one-shot training needs training data: give the evaluator train_dataloaders")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {sorted(METRICS)}, got {self.metric!r}")
+        if isinstance(self.criterion, type):
+            self.criterion = self.criterion()
+
+    @property
+    def direction(self) -> str:
+        return METRICS[self.metric]
+
+    def better(self, a: Optional[float], b: Optional[float]) -> bool:
+        """Whether metric ``a`` beats ``b`` (None loses)."""
+        if a is None:
+            return False
+        if b is None:
+            return True
+        return a > b if self.direction == "maximize" else a < b
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.criterion(_shape(output, target, self.metric), target)
+
+    @classmethod
+    def from_evaluator(cls, evaluator: Any) -> "SupernetData":
+        """Read the settings of a ``nascore.evaluator.Classification`` / ``Regression`` (or anything with
+        the same attributes: ``train_dataloaders``, ``val_dataloaders``, ``criterion``, ``learning_rate``,
+        ``weight_decay``, ``optimizer``, ``max_epochs``)."""
+        if isinstance(evaluator, SupernetData):
+            return evaluator
+        if evaluator is None or getattr(evaluator, "train_dataloaders", None) is None:
+            if getattr(evaluator, "datamodule", None) is not None:
+                dm = evaluator.datamodule
+                dm.setup("fit") if hasattr(dm, "setup") else None
+                train, val = dm.train_dataloader(), dm.val_dataloader()
+            else:
+                raise TypeError(f"one-shot strategies train the supernet themselves and read the data from a "
+                                f"Classification/Regression evaluator with train_dataloaders; got "
+                                f"{type(evaluator).__name__}")
+        else:
+            train, val = evaluator.train_dataloaders, getattr(evaluator, "val_dataloaders", None)
+        metric = "mse" if _is_regression(evaluator) else "accuracy"
+        return cls(train_loader=train, val_loader=val,
+                   criterion=getattr(evaluator, "criterion", nn.MSELoss if metric == "mse" else nn.CrossEntropyLoss),
+                   metric=metric, learning_rate=getattr(evaluator, "learning_rate", 1e-3),
+                   weight_decay=getattr(evaluator, "weight_decay", 0.0),
+                   optimizer=getattr(evaluator, "optimizer", torch.optim.Adam),
+                   max_epochs=getattr(evaluator, "max_epochs", 10))
+
+
+def _is_regression(evaluator: Any) -> bool:
+    # look the class up only if its module is loaded: it cannot be a Regression otherwise, and importing it
+    # would pull in pytorch-lightning for nothing
+    module = sys.modules.get("nascore.evaluator.classification")
+    return module is not None and isinstance(evaluator, module.Regression)
+
+
+def _shape(output: torch.Tensor, target: torch.Tensor, metric: str) -> torch.Tensor:
+    # like the Regression evaluator: a (N, 1) prediction for (N,) targets
+    if metric == "mse" and output.dim() == target.dim() + 1 and output.shape[-1] == 1:
+        return output.squeeze(-1)
+    return output
+
+
+@torch.no_grad()
+def evaluate_module(module: nn.Module, loader: Any, data: SupernetData) -> float:
+    """Accuracy or mean squared error of ``module`` over ``loader`` (eval mode, restored afterwards)."""
+    was_training = module.training
+    module.eval()
+    total, score, device = 0, 0.0, _device(module)
+    try:
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            out = _shape(module(x), y, data.metric)
+            if data.metric == "accuracy":
+                score += float((out.argmax(-1) == y).sum())
+            else:
+                score += float(((out - y.to(out.dtype)) ** 2).mean()) * len(y)
+            total += len(y)
+    finally:
+        module.train(was_training)
+    if total == 0:
+        raise ValueError("the validation loader is empty")
+    return score / total
+
+
+def _device(module: nn.Module) -> torch.device:
+    for p in module.parameters():
+        return p.device
+    return torch.device("cpu")

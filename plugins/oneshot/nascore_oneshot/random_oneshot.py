@@ -1,0 +1,30 @@
+"""RandomOneShot: single-path uniform sampling (SPOS-style) supernet training, then subnet selection."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from .strategy import OneShotStrategy
+
+__all__ = ["RandomOneShot"]
+
+
+class RandomOneShot(OneShotStrategy):
+    """Each training batch runs one uniformly sampled path (value choices use weight slices; Repeat a
+    sampled depth). Afterwards ``num_samples`` subnets (all of them when the space is that small) are scored
+    through the supernet on the validation data and the best is exported."""
+
+    algorithm = "random"
+
+    def __init__(self, num_samples: int = 20, gradient_clip: Optional[float] = 5.0,
+                 checkpoint_dir: Optional[str] = None, seed: Optional[int] = None) -> None:
+        super().__init__(checkpoint_dir=checkpoint_dir, seed=seed)
+        if num_samples < 1:
+            raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+        self.num_samples = num_samples
+        self.gradient_clip = gradient_clip
+
+    def trainer_options(self) -> Dict[str, Any]:
+        return {"num_samples": self.num_samples, "gradient_clip": self.gradient_clip}
+
+    def __repr__(self) -> str:
+        return f"RandomOneShot(num_samples={self.num_samples}, seed={self.seed})"

@@ -1,0 +1,134 @@
+"""OneShotStrategy: the experiment-facing side shared by DARTS and RandomOneShot.
+
+``run()`` converts the raw format's space object in place, trains it (resuming from the last checkpoint),
+picks a sample and submits ``model_space.freeze(sample)`` to the engine with a :class:`SupernetReport`
+evaluator. That evaluator re-reports the supernet's training curve as intermediate metrics and scores the
+model it is given — the structurally frozen subnet with the supernet's weights — on the validation data
+as the final metric. So the one-shot run lands in the store like any trial, and ``export_top_models``
+("dict" or "instance") works through the raw format unchanged.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional
+
+import torch.nn as nn
+
+from nascore.evaluator import Evaluator
+from nascore.space import ExecutableModelSpace
+from nascore.strategy.base import Strategy
+from nascore.trial import report_final_result, report_intermediate_result
+
+from .context import UnsupportedSpaceError
+from .data import SupernetData, evaluate_module
+from .training import SupernetTrainer
+
+__all__ = ["OneShotStrategy", "SupernetReport", "CHECKPOINT_NAME"]
+
+_logger = logging.getLogger(__name__)
+CHECKPOINT_NAME = "supernet.pt"
+
+
+class SupernetReport(Evaluator):
+    """Evaluator of the exported subnet: replays ``curve`` (the supernet's per-epoch metrics) and reports the
+    validation metric of the model it gets (inherited weights, not retrained) as the final metric."""
+
+    def __init__(self, curve: List[Dict[str, float]], data: SupernetData) -> None:
+        self.curve = list(curve)
+        self.data = data
+
+    def evaluate(self, model: nn.Module) -> float:
+        for point in self.curve:
+            report_intermediate_result(dict(point))
+        loader = self.data.val_loader if self.data.val_loader is not None else self.data.train_loader
+        final = evaluate_module(model, loader, self.data)
+        report_final_result(final)
+        return final
+
+
+class OneShotStrategy(Strategy):
+    """Base of the one-shot strategies. ``checkpoint_dir``: where ``supernet.pt`` is saved after every
+    epoch; by default ``<experiment directory>/oneshot`` when run by a ``NasExperiment``, none otherwise.
+    The experiment (or a caller) may also set the attribute before ``run()``."""
+
+    kind = "one-shot"
+    algorithm = ""
+
+    def __init__(self, checkpoint_dir: Optional[str] = None, seed: Optional[int] = None) -> None:
+        super().__init__()
+        self.checkpoint_dir = checkpoint_dir
+        self.seed = seed
+        self.trainer: Optional[SupernetTrainer] = None
+        self.best_sample: Optional[Dict[str, Any]] = None
+        self._resume: Dict[str, Any] = {}
+
+    # ---- what subclasses give ------------------------------------------------------------------------
+    def trainer_options(self) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    # ---- run -----------------------------------------------------------------------------------------
+    def run(self) -> None:
+        raw = self.model_space
+        space = getattr(raw, "model_space", raw)
+        evaluator = getattr(raw, "evaluator", None)
+        self._reject_evaluator_choices(evaluator)
+        data = SupernetData.from_evaluator(evaluator)
+        self.trainer = SupernetTrainer(space, data, self.algorithm, seed=self.seed, **self.trainer_options())
+        path = self._checkpoint_path()
+        if path is not None and path.is_file():
+            self.trainer.load(path)
+            _logger.info("%s resumed the supernet from %s at epoch %d", type(self).__name__, path, self.trainer.epoch)
+        self.trainer.fit(on_epoch=self._save_checkpoint, should_stop=lambda: self.stopped)
+        if self.stopped:
+            return
+        sample, scores = self.trainer.export()
+        self.best_sample = sample
+        _logger.info("%s chose %s (%s)", type(self).__name__, sample, scores)
+        if isinstance(raw, ExecutableModelSpace):
+            model = raw.freeze(sample)
+            model.evaluator = SupernetReport(self.trainer.curve, data)
+            self.engine.submit_models(model)
+
+    def _reject_evaluator_choices(self, evaluator: Any) -> None:
+        labels = sorted(evaluator.simplify()) if hasattr(evaluator, "simplify") else []
+        if labels:
+            raise UnsupportedSpaceError(f"labels {labels} are evaluator arguments; {type(self).__name__} trains one "
+                                        f"supernet with fixed training settings, so fix them or use a multi-trial "
+                                        f"strategy")
+
+    # ---- checkpoints ---------------------------------------------------------------------------------
+    def _checkpoint_path(self) -> Optional[Path]:
+        directory = self.checkpoint_dir
+        if directory is None:
+            # run by a NasExperiment: its recording engine knows the experiment directory
+            store = getattr(self._engine, "store", None)
+            base = getattr(store, "directory", None)
+            if base is None:
+                return None
+            directory = os.path.join(str(base), "oneshot")
+        return Path(directory) / CHECKPOINT_NAME
+
+    def _save_checkpoint(self, trainer: SupernetTrainer) -> None:
+        path = self._checkpoint_path()
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        trainer.save(tmp)
+        os.replace(tmp, path)  # atomic: a kill mid-save leaves the previous checkpoint intact
+
+    # ---- resume --------------------------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        path = self._checkpoint_path() if self._engine is not None or self.checkpoint_dir else None
+        return {"epoch": self.trainer.epoch if self.trainer else self._resume.get("epoch", 0),
+                "checkpoint": str(path) if path is not None else self._resume.get("checkpoint"),
+                "best_sample": self.best_sample}
+
+    def load_state_dict(self, state: Optional[Dict[str, Any]], models: Iterable[ExecutableModelSpace] = ()) -> None:
+        """Remember where the checkpoint is; ``run()`` loads it (weights, alphas, optimisers, epoch)."""
+        self._resume = dict(state or {})
+        self.best_sample = self._resume.get("best_sample")
+        if self.checkpoint_dir is None and self._resume.get("checkpoint"):
+            self.checkpoint_dir = str(Path(self._resume["checkpoint"]).parent)

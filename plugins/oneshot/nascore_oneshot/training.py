@@ -1,0 +1,245 @@
+"""Supernet training with plain torch loops (no Lightning: one process, no trainer per epoch, and the
+bi-level DARTS step needs two optimisers interleaved per batch, which is simplest written out).
+
+``SupernetTrainer`` converts a space in place, trains it epoch by epoch, exports the chosen sample and
+saves / restores everything needed to resume (weights, architecture weights, optimisers, epoch, curve).
+"""
+from __future__ import annotations
+
+import itertools
+import random as _random
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+from nascore.mutable import MutableSymbol, Sample
+
+from .context import MIXED, SAMPLE
+from .data import SupernetData, evaluate_module
+from .supernet import convert_to_supernet, search_labels
+
+__all__ = ["SupernetTrainer", "train_supernet", "ALGORITHMS"]
+
+ALGORITHMS = ("darts", "random")
+
+
+class SupernetTrainer:
+    """Train ``space`` (converted in place) as a supernet.
+
+    ``algorithm``: ``"darts"`` (first-order bi-level: an architecture step on a validation batch, then a
+    weight step on a training batch; no validation loader → odd training batches serve as validation) or
+    ``"random"`` (a uniformly sampled path per training batch). ``warmup_epochs`` train weights only.
+    """
+
+    def __init__(self, space: nn.Module, data: SupernetData, algorithm: str = "darts", *,
+                 arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, warmup_epochs: int = 0,
+                 gradient_clip: Optional[float] = 5.0, num_samples: int = 20, seed: Optional[int] = None) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+        self.space, self.data, self.algorithm = space, data, algorithm
+        self.context = convert_to_supernet(space, MIXED if algorithm == "darts" else SAMPLE)
+        leaves = search_labels(space)
+        self.symbols = {k: v for k, v in leaves.items() if isinstance(v, MutableSymbol)}
+        self.constraints = [v for k, v in leaves.items() if not isinstance(v, MutableSymbol)]
+        self.warmup_epochs, self.gradient_clip, self.num_samples = warmup_epochs, gradient_clip, num_samples
+        self.rng = _random.Random(seed)
+        self.weights = list(space.parameters())
+        self.weight_optimizer = data.optimizer(self.weights, lr=data.learning_rate, weight_decay=data.weight_decay)
+        self.arch_optimizer = None
+        if algorithm == "darts":
+            self.arch_optimizer = torch.optim.Adam(self.context.arch_parameters(), lr=arch_learning_rate,
+                                                   betas=(0.5, 0.999), weight_decay=arch_weight_decay)
+        self.epoch = 0
+        self.curve: List[Dict[str, float]] = []
+        self.device = self.weights[0].device if self.weights else torch.device("cpu")
+
+    # ---- sampling ------------------------------------------------------------------------------------
+    def random_sample(self) -> Sample:
+        """A uniformly random sample of every label, redrawn while a constraint fails."""
+        for _ in range(1000):
+            sample = {label: leaf.random_value(self.rng) for label, leaf in self.symbols.items()}
+            if all(c.check_contains(sample) is None for c in self.constraints):
+                return sample
+        raise RuntimeError("no random sample satisfied the space's constraints after 1000 draws")
+
+    # ---- training ------------------------------------------------------------------------------------
+    def _batches(self) -> Iterator[Tuple[Any, Optional[Any]]]:
+        """(train batch, validation batch or None) pairs for one epoch."""
+        darts = self.algorithm == "darts" and self.epoch >= self.warmup_epochs
+        if not darts:
+            for batch in self.data.train_loader:
+                yield batch, None
+        elif self.data.val_loader is None:
+            it = iter(self.data.train_loader)
+            for train_batch in it:
+                yield train_batch, next(it, None)
+        else:
+            val = _cycle(self.data.val_loader)
+            for batch in self.data.train_loader:
+                yield batch, next(val)
+
+    def _to(self, batch: Any) -> Tuple[torch.Tensor, torch.Tensor]:
+        x, y = batch
+        return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+    def train_epoch(self) -> Dict[str, float]:
+        """One pass over the training loader; returns ``{"train_loss": ...}``."""
+        self.space.train()
+        ctx, total, count = self.context, 0.0, 0
+        alphas = ctx.arch_parameters()
+        for train_batch, val_batch in self._batches():
+            if val_batch is not None:  # architecture step: gradients for the alphas only
+                x, y = self._to(val_batch)
+                arch_loss = self.data.loss(self.space(x), y)
+                grads = torch.autograd.grad(arch_loss, alphas, allow_unused=True)
+                for a, g in zip(alphas, grads):
+                    a.grad = g
+                self.arch_optimizer.step()
+            x, y = self._to(train_batch)
+            if self.algorithm == "random":
+                ctx.sample = self.random_sample()
+            self.weight_optimizer.zero_grad(set_to_none=True)
+            loss = self.data.loss(self.space(x), y)
+            loss.backward()
+            if self.gradient_clip:
+                nn.utils.clip_grad_norm_(self.weights, self.gradient_clip)
+            self.weight_optimizer.step()
+            total += float(loss.detach()) * len(y)
+            count += len(y)
+        self.epoch += 1
+        return {"train_loss": total / max(count, 1)}
+
+    def validate(self) -> float:
+        """The supernet's validation metric: DARTS → the current argmax architecture; random → a freshly
+        sampled path per batch (the expected metric of a random subnet)."""
+        loader = self.data.val_loader if self.data.val_loader is not None else self.data.train_loader
+        mode = self.context.mode
+        self.context.mode = SAMPLE
+        try:
+            if self.algorithm == "darts":
+                return self.evaluate_sample(self.context.argmax_sample(), loader)
+            return evaluate_module(_Resampling(self), loader, self.data)
+        finally:
+            self.context.mode = mode
+
+    def fit(self, epochs: Optional[int] = None, on_epoch: Optional[Callable[["SupernetTrainer"], None]] = None,
+            should_stop: Optional[Callable[[], bool]] = None) -> List[Dict[str, float]]:
+        """Train up to ``epochs`` (default ``data.max_epochs``) in total, continuing from ``self.epoch``;
+        after each epoch the curve gets ``{"default": validate(), "train_loss": ...}``."""
+        epochs = self.data.max_epochs if epochs is None else epochs
+        while self.epoch < epochs and not (should_stop and should_stop()):
+            stats = self.train_epoch()
+            self.curve.append({"default": self.validate(), **stats})
+            if on_epoch is not None:
+                on_epoch(self)
+        return self.curve
+
+    # ---- choosing the architecture -------------------------------------------------------------------
+    def evaluate_sample(self, sample: Sample, loader: Any = None) -> float:
+        """Validation metric of ``sample`` run through the supernet (single path)."""
+        loader = loader if loader is not None else (self.data.val_loader or self.data.train_loader)
+        mode, saved = self.context.mode, self.context.sample
+        self.context.mode, self.context.sample = SAMPLE, dict(sample)
+        try:
+            return evaluate_module(self.space, loader, self.data)
+        finally:
+            self.context.mode, self.context.sample = mode, saved
+
+    def export(self) -> Tuple[Sample, Dict[str, float]]:
+        """The chosen sample and the scores behind the choice. DARTS: the argmax of every label's weights
+        (scores are the softmax weights). Random: the best of ``num_samples`` sampled subnets (every subnet
+        when the space is that small) evaluated through the supernet."""
+        if self.algorithm == "darts":
+            sample = self.context.argmax_sample()
+            for label, leaf in self.symbols.items():  # labels DARTS does not weight keep their default
+                sample.setdefault(label, leaf.default_value())
+            return sample, {k: max(v) for k, v in self._probs().items()}
+        candidates = self._candidates()
+        best, best_score, scores = None, None, {}
+        for sample in candidates:
+            score = self.evaluate_sample(sample)
+            scores[repr(sorted(sample.items()))] = score
+            if best is None or self.data.better(score, best_score):
+                best, best_score = sample, score
+        return best, scores
+
+    def _probs(self) -> Dict[str, List[float]]:
+        return {k: torch.softmax(v.detach(), -1).tolist() for k, v in self.context.alphas.items()}
+
+    def _candidates(self) -> List[Sample]:
+        grids = [list(leaf.grid_values()) for leaf in self.symbols.values()]
+        size = 1
+        for g in grids:
+            size *= len(g)
+        if size <= self.num_samples:
+            combos = [dict(zip(self.symbols, c)) for c in itertools.product(*grids)]
+            return [s for s in combos if all(c.check_contains(s) is None for c in self.constraints)]
+        seen, out = set(), []
+        for _ in range(self.num_samples * 10):
+            s = self.random_sample()
+            key = repr(sorted(s.items()))
+            if key not in seen:
+                seen.add(key)
+                out.append(s)
+            if len(out) == self.num_samples:
+                break
+        return out
+
+    # ---- checkpoints ---------------------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        return {"supernet": self.space.state_dict(), "alphas": self.context.alpha_state(),
+                "weight_optimizer": self.weight_optimizer.state_dict(),
+                "arch_optimizer": self.arch_optimizer.state_dict() if self.arch_optimizer else None,
+                "epoch": self.epoch, "curve": list(self.curve), "rng": self.rng.getstate()}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.space.load_state_dict(state["supernet"])
+        self.context.load_alpha_state(state["alphas"])
+        self.weight_optimizer.load_state_dict(state["weight_optimizer"])
+        if self.arch_optimizer is not None and state.get("arch_optimizer"):
+            self.arch_optimizer.load_state_dict(state["arch_optimizer"])
+        self.epoch, self.curve = int(state["epoch"]), list(state["curve"])
+        self.rng.setstate(state["rng"])
+
+    def save(self, path: Any) -> None:
+        torch.save(self.state_dict(), path)
+
+    def load(self, path: Any) -> None:
+        self.load_state_dict(torch.load(path, map_location=self.device, weights_only=False))
+
+
+class _Resampling(nn.Module):
+    """Runs the supernet on a new random path at every call (for the random-subnet validation curve)."""
+
+    def __init__(self, trainer: SupernetTrainer) -> None:
+        super().__init__()
+        self.__dict__["trainer"] = trainer
+        self.inner = trainer.space
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.trainer.context.sample = self.trainer.random_sample()
+        return self.inner(x)
+
+
+def _cycle(loader: Any) -> Iterator[Any]:
+    while True:
+        empty = True
+        for batch in loader:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("the validation loader is empty")
+
+
+def train_supernet(space: nn.Module, data: Any, algorithm: str = "darts", epochs: Optional[int] = None,
+                   **options: Any) -> Tuple[Sample, SupernetTrainer]:
+    """Convert ``space`` in place, train it and return ``(chosen sample, trainer)``.
+
+    ``data`` is a :class:`SupernetData` or a Classification/Regression evaluator. Afterwards
+    ``space.freeze(sample)`` is the chosen model with the supernet's weights.
+    """
+    trainer = SupernetTrainer(space, SupernetData.from_evaluator(data), algorithm, **options)
+    trainer.fit(epochs)
+    sample, _ = trainer.export()
+    return sample, trainer
