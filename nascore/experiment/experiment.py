@@ -134,6 +134,7 @@ class NasExperiment:
             with Progress(self._stats):
                 if hasattr(self.strategy, "metric_direction"):
                     self.strategy.metric_direction = self.config.metric_direction
+                self.strategy.working_directory = str(Path(self.directory) / "strategy")
                 self._restore_strategy_state(store, previous)
                 self._rerun_unfinished(engine, previous)
                 self.strategy.initialize(self._format_space, engine)

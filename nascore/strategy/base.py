@@ -30,6 +30,8 @@ class Strategy(ABC):
 
     #: ``"multi-trial"`` (samples models, submits them) or ``"one-shot"`` (trains a supernet in-process)
     kind: ClassVar[str] = "multi-trial"
+    #: a folder the strategy may write to (checkpoints); the experiment sets it to ``<experiment dir>/strategy``
+    working_directory: Optional[str] = None
 
     def __init__(self) -> None:
         self.model_space: Optional[ExecutableModelSpace] = None

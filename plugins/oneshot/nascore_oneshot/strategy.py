@@ -100,15 +100,8 @@ class OneShotStrategy(Strategy):
 
     # ---- checkpoints ---------------------------------------------------------------------------------
     def _checkpoint_path(self) -> Optional[Path]:
-        directory = self.checkpoint_dir
-        if directory is None:
-            # run by a NasExperiment: its recording engine knows the experiment directory
-            store = getattr(self._engine, "store", None)
-            base = getattr(store, "directory", None)
-            if base is None:
-                return None
-            directory = os.path.join(str(base), "oneshot")
-        return Path(directory) / CHECKPOINT_NAME
+        directory = self.checkpoint_dir or self.working_directory  # the experiment sets working_directory
+        return None if directory is None else Path(directory) / CHECKPOINT_NAME
 
     def _save_checkpoint(self, trainer: SupernetTrainer) -> None:
         path = self._checkpoint_path()

@@ -88,7 +88,7 @@ def test_experiment_records_the_run_and_exports_inherited_instance(tmp_path):
         assert isinstance(instance, nn.Module) and not isinstance(instance.body, nnn.LayerChoice)
         # the instance holds the supernet's weights: same tensors as the supernet's chosen candidate
         assert torch.equal(instance.body[0].weight, space.body[1][0].weight)
-        assert (tmp_path / exp.id / "oneshot" / "supernet.pt").is_file()
+        assert (tmp_path / exp.id / "strategy" / "supernet.pt").is_file()
 
 
 def test_strategy_resumes_from_its_checkpoint(tmp_path):
