@@ -109,9 +109,6 @@ class NasExperiment:
         self._format_cls = format_spec.load()
         self._format_space = self._format_cls.from_model(self.model_space, self.evaluator, self.config.model_format)
         inner = self._build_engine()
-        for part in (inner, getattr(inner, "_engine", None)):  # engines keeping trial logs (ts) keep them here
-            if part is not None and hasattr(part, "log_directory"):
-                part.log_directory = self.directory / "trials"
 
         store = self._open_store()
         session = int(store.get_meta("sessions", 0) or 0) + 1

@@ -1,0 +1,18 @@
+"""The shared engine conformance suite, run against ts + local (warm workers and fresh processes)."""
+from nascore.conformance import EngineConformance
+from nascore.experiment.config import NasExperimentConfig
+
+
+class TestTsLocalConformance(EngineConformance):
+    def make_config(self, directory, **settings):
+        settings.setdefault("trial_concurrency", 2)
+        config = NasExperimentConfig("ts", None, "local", experiment_working_directory=str(directory), **settings)
+        config.training_service.preload = []  # conformance trials need no torch: keep workers quick to start
+        return config
+
+
+class TestTsFreshProcessConformance(TestTsLocalConformance):
+    def make_config(self, directory, **settings):
+        config = super().make_config(directory, **settings)
+        config.training_service.reuse_worker = False
+        return config
