@@ -1,0 +1,121 @@
+"""Faults against real sshd: dropped connections, a machine gone for good, wrong keys, unknown host keys."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+import pytest
+
+from conftest import agent_processes
+from nascore.space import ModelStatus
+from nascore.training_service import TrialRequest
+from nascore_remote.connection import RemoteError
+from nascore_remote.testing import SshServer, generate_key
+from remote_trial_helpers import script_payload
+
+
+def _open(gate: str, i: int) -> None:
+    open(f"{gate}.{i}", "w").close()
+
+
+def test_dropped_connection_loses_and_repeats_no_metric(start_service, machine, sshd_pair, tmp_path):
+    service, rec = start_service([machine(0)])
+    gate = str(tmp_path / "gate")
+    _open(gate, 0)
+    service.submit(TrialRequest("t", script_payload("steps", n=4, gate=gate)))
+    rec.wait(lambda: len(rec.metrics("t")) == 1)
+    assert sshd_pair[0].drop_connections() >= 1  # kill the sshd processes serving our session
+    _open(gate, 1)  # the trial goes on while we are disconnected: the agent buffers its events
+    _open(gate, 2)
+    rec.wait(lambda: service.machine_status()[0]["reconnects"] == 1)
+    _open(gate, 3)
+    rec.wait_ended("t")
+    assert rec.metrics("t") == [("intermediate", 0.0), ("intermediate", 1.0), ("intermediate", 2.0),
+                                ("intermediate", 3.0), ("final", 4.0)]
+    assert rec.ends()["t"].status is ModelStatus.Trained
+    # the same again with the client closing its side of the transport
+    _open(gate + "b", 0)
+    service.submit(TrialRequest("u", script_payload("steps", n=2, gate=gate + "b")))
+    rec.wait(lambda: len(rec.metrics("u")) == 1)
+    service._machines[0].machine.connection.transport.close()
+    _open(gate + "b", 1)
+    rec.wait_ended("u")
+    assert service.machine_status()[0]["reconnects"] == 2
+    assert rec.metrics("u") == [("intermediate", 0.0), ("intermediate", 1.0), ("final", 2.0)]
+
+
+def test_machine_gone_for_good_trials_move(start_service, machine, tmp_path, caplog):
+    spare = SshServer(tmp_path / "spare").start()
+    try:
+        doomed = spare.machine(python_path=machine(0).python_path)
+        service, rec = start_service([machine(0), doomed], trial_concurrency=2, reconnect_timeout=1.0)
+        gate = str(tmp_path / "gate")
+        _open(gate, 0)
+        service.submit(TrialRequest("a", script_payload("steps", n=2, gate=gate + "a")))
+        service.submit(TrialRequest("b", script_payload("steps", n=2, gate=gate)))
+        assert service.machine_status()[1]["running"] == ["b"]
+        rec.wait(lambda: len(rec.metrics("b")) == 1)
+        caplog.set_level(logging.WARNING, logger="nascore_remote")
+        spare.stop()  # the machine goes away with everything on it
+        for pid in agent_processes(service.run_id):
+            if f"/run/{service.run_id}-1" in open(f"/proc/{pid}/cmdline").read():
+                os.kill(pid, signal.SIGKILL)
+        rec.wait(lambda: not service.machine_status()[1]["alive"])
+        assert "taking it out of rotation" in caplog.text and doomed.address in caplog.text
+        _open(gate, 1)
+        _open(gate + "a", 0)
+        _open(gate + "a", 1)
+        rec.wait_ended("a", "b")
+        # re-run on the other machine; the intermediate already reported is not reported twice
+        assert rec.metrics("b") == [("intermediate", 0.0), ("intermediate", 1.0), ("final", 2.0)]
+        assert rec.ends()["b"].status is ModelStatus.Trained
+        assert service.capacity() == 2
+        service.submit(TrialRequest("c", script_payload("noop")))
+        rec.wait_ended("c")
+        assert service.machine_status()[0]["alive"]
+    finally:
+        spare.stop()
+
+
+def test_agent_killed_trial_reruns(start_service, machine, tmp_path):
+    service, rec = start_service([machine(0)])
+    gate = str(tmp_path / "gate")
+    _open(gate, 0)
+    service.submit(TrialRequest("t", script_payload("steps", n=2, gate=gate)))
+    rec.wait(lambda: len(rec.metrics("t")) == 1)
+    for pid in agent_processes(service.run_id):
+        os.kill(pid, signal.SIGKILL)
+    _open(gate, 1)
+    rec.wait_ended("t")
+    assert rec.metrics("t") == [("intermediate", 0.0), ("intermediate", 1.0), ("final", 2.0)]
+    assert rec.ends()["t"].status is ModelStatus.Trained
+
+
+def test_wrong_key_reported_at_start(start_service, machine, tmp_path):
+    other = generate_key(tmp_path / "other_key")
+    with pytest.raises(RemoteError, match=r"@127\.0\.0\.1:\d+: authentication failed .*other_key"):
+        start_service([machine(0, ssh_key_file=str(other))])
+
+
+def test_unknown_host_key_refused_with_fingerprint(start_service, machine, tmp_path):
+    import subprocess
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    with pytest.raises(RemoteError) as info:
+        start_service([machine(0, known_hosts=str(empty))])
+    host_pub = machine(0).known_hosts_path().read_text().split()
+    keyfile = tmp_path / "host.pub"
+    keyfile.write_text(f"{host_pub[1]} {host_pub[2]}\n")
+    expected = subprocess.run(["ssh-keygen", "-lf", str(keyfile)], capture_output=True, text=True).stdout.split()[1]
+    assert expected.startswith("SHA256:") and expected in str(info.value)
+    assert "unknown host key" in str(info.value) and "allow_unknown_hosts" in str(info.value)
+    service, rec = start_service([machine(0, known_hosts=str(empty), allow_unknown_hosts=True)])
+    service.submit(TrialRequest("n", script_payload("noop")))
+    rec.wait_ended("n")
+    assert rec.ends()["n"].status is ModelStatus.Trained
+
+
+def test_missing_python_and_plugins_are_explained(start_service, machine):
+    with pytest.raises(RemoteError, match=r"Python '/nonexistent/python3' not found .*python_path"):
+        start_service([machine(0, python_path="/nonexistent/python3")])
