@@ -76,12 +76,17 @@ def _samples(space, n: int = 6):
     return fixed + [space.random(random_state=rng).sample for _ in range(n - len(fixed))]
 
 
-@pytest.mark.parametrize("other", [f for f in FORMATS if f != "raw"])
-def test_same_sample_same_model(other):
+# (format, settings of its config model): the graph format runs once per frontend
+OTHERS = [(f, {}) for f in FORMATS if f != "raw"] + [("graph", {"frontend": "torchscript"})]
+
+
+@pytest.mark.parametrize("other,settings", OTHERS, ids=[f + "".join(f"-{v}" for v in s.values()) for f, s in OTHERS])
+def test_same_sample_same_model(other, settings):
     reference_cls, other_spec = _format("raw").load(), _format(other)
     other_cls = other_spec.load()
     reference_space = reference_cls.from_model(SameSampleNet())
-    other_space = other_cls.from_model(SameSampleNet())
+    config = other_spec.config_model(**settings) if settings else None
+    other_space = other_cls.from_model(SameSampleNet(), config=config)
     assert sorted(reference_space.simplify()) == sorted(other_space.simplify())
     for sample in _samples(reference_space):
         a = reference_space.freeze(sample).executable_model()

@@ -183,14 +183,58 @@ def _value_name(node: Node, slot: int, graph: Graph) -> str:
     return _var(node.name)
 
 
-def _forward(graph: Graph, imports: _Imports) -> List[str]:
+def _in_place(node: Node, model: GraphModel, seen: Dict[str, bool]) -> bool:
+    """Whether ``node`` may change its inputs in place (then it runs even when its result is unused)."""
+    op = node.operation
+    if op.type in ("function", "method"):
+        name = op.target.rsplit(".", 1)[-1]
+        return (name.endswith("_") and not name.endswith("__")) or op.kwargs.get("inplace") is True \
+            or "inplace" in name or any(a is True for a in op.args[2:])  # F.relu(x, True)-style flags
+    if op.type not in ("module", "subgraph"):
+        return False
+    entry = _lookup_entry(node.graph, op.target)
+    if entry is None:
+        return True
+    if entry["kind"] == "unit":
+        return entry["kwargs"].get("inplace") is True or any(a is True for a in entry["args"])
+    if entry["kind"] == "graph":
+        name = entry["graph"]
+        if name not in seen:
+            seen[name] = True  # assume the worst while recursing
+            seen[name] = any(_in_place(n, model, seen) for n in model.graphs[name].nodes.values())
+        return seen[name]
+    return True
+
+
+def _lookup_entry(graph: Graph, target: str) -> Optional[Dict[str, Any]]:
+    children, entry = graph.modules, None
+    for part in target.split("."):
+        if children is None or part not in children:
+            return None
+        entry = children[part]
+        children = entry.get("children")
+    return entry
+
+
+def _live(graph: Graph, model: GraphModel) -> set:
+    """Nodes whose value reaches the output, plus calls that may act in place; the rest is dead code
+    (e.g. the branch an input choice dropped) and is not emitted."""
+    live, seen = {graph.output_node.id, graph.input_node.id}, {}
+    for node in reversed(graph.topo_order()):
+        if node.id in live or any(e.tail in live for e in node.out_edges) or _in_place(node, model, seen):
+            live.add(node.id)
+    return live
+
+
+def _forward(graph: Graph, imports: _Imports, model: GraphModel) -> List[str]:
     lines = [f"    def forward(self{''.join(', ' + _var(n) for n in graph.inputs)}):"]
+    live, ret = _live(graph, model), ""
     for node in graph.topo_order():
         env = {slot: _value_name(graph.nodes[e.head], e.head_slot, graph) for slot, e in node.in_edges.items()}
-        if node is graph.input_node:
+        if node is graph.input_node or node.id not in live:
             continue
-        if node is graph.output_node:
-            lines.append(f"        return {_render(node.operation.args[0], env, imports)}")
+        if node is graph.output_node:  # returned last: in-place calls on its inputs may come after it in order
+            ret = f"        return {_render(node.operation.args[0], env, imports)}"
             continue
         if node.operation.type == "unpack":
             n = node.operation.attrs["n"]
@@ -198,7 +242,7 @@ def _forward(graph: Graph, imports: _Imports) -> List[str]:
             lines.append(f"        {targets} = {_render(node.operation.args[0], env, imports)}")
             continue
         lines.append(f"        {_var(node.name)} = {_expression(graph, node, env, imports)}")
-    return lines
+    return lines + [ret]
 
 
 def _tensor_init(spec: Dict[str, Any], imports: _Imports, param: bool) -> str:
@@ -257,7 +301,7 @@ def _class(graph: Graph, model: GraphModel, imports: _Imports, classes: Dict[str
     _init_tree(graph, "self", None, graph.modules, graph.params, graph.buffers, model, imports, classes, body)
     lines += body
     lines.append("")
-    lines += _forward(graph, imports)
+    lines += _forward(graph, imports, model)
     return lines
 
 

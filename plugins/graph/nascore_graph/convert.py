@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from .errors import GraphConversionError
-from .ir import Graph, GraphModel, Slot
+from .ir import Graph, GraphModel, Operation, Slot
 from .units import CONTAINERS, is_basic_unit, unit_entry
 
 __all__ = ["convert_to_ir", "FRONTENDS"]
@@ -85,6 +85,7 @@ class _Converter:
         self.frontend = frontend
         self.model = GraphModel()
         self._classes: Dict[str, int] = {}
+        self._scripted: Any = None  # the torchscript frontend's cache of compiled modules
 
     def run(self, module: nn.Module) -> GraphModel:
         if is_basic_unit(module):
@@ -96,9 +97,11 @@ class _Converter:
     def _trace(self, module: nn.Module, path: str, name: str, concrete: Dict[str, Any]):
         if self.frontend == "fx":
             from .frontend_fx import trace_graph
-        else:
-            from .frontend_ts import trace_graph
-        return trace_graph(module, path, name, concrete)
+            return trace_graph(module, path, name, concrete)
+        from .frontend_ts import Scripted, trace_graph
+        if self._scripted is None:
+            self._scripted = Scripted()
+        return trace_graph(module, path, name, concrete, self._scripted)
 
     def _class_name(self, module: nn.Module) -> str:
         base = type(module).__name__
@@ -107,8 +110,12 @@ class _Converter:
         return base if n == 0 else f"{base}_{n}"
 
     def convert(self, module: nn.Module, path: str, concrete: Dict[str, Any]) -> str:
+        from nascore.nn import ChosenInputs
         name = path or "_model"
-        graph, constants = self._trace(module, path, name, concrete)
+        if isinstance(module, ChosenInputs):  # written by hand: TorchScript cannot compile its reduction
+            graph, constants = chosen_inputs_graph(module, name), {}
+        else:
+            graph, constants = self._trace(module, path, name, concrete)
         graph.class_name = self._class_name(module)
         self.model.add_graph(graph)
         calls: Dict[str, CallSites] = {}
@@ -146,8 +153,10 @@ class _Converter:
 
     def _describe(self, child: nn.Module, abs_path: str, rel: str, calls: Dict[str, CallSites],
                   seen: Dict[int, str]) -> Dict[str, Any]:
-        from nascore.nn import InputChoice, LayerChoice, Repeat
+        from nascore.nn import Cell, InputChoice, LayerChoice, Repeat
         sites = calls.get(rel, [])
+        if isinstance(child, Cell):
+            return self._cell_entry(child, abs_path)
         if isinstance(child, LayerChoice):
             cands = {str(n): self._describe_called(child[n], f"{abs_path}.{n}", sites) for n in child.names}
             return {"kind": "layerchoice", "label": child.label, "names": list(child.names), "candidates": cands}
@@ -168,6 +177,17 @@ class _Converter:
         entry["params"], entry["buffers"] = _tensors(child)
         return entry
 
+    def _cell_entry(self, cell: nn.Module, abs_path: str) -> Dict[str, Any]:
+        """A Cell stays one node until a sample is known (loose ends depend on it); its op candidates are
+        described like LayerChoice candidates, each called with one state."""
+        one = [((Slot(0),), {})]
+        ops = [[{"label": choice.label, "candidates": {
+            str(n): self._describe_called(choice[n], f"{abs_path}.ops.{i}.{j}.{n}", one) for n in choice.names}}
+            for j, choice in enumerate(node_ops)] for i, node_ops in enumerate(cell.ops)]
+        inputs = [[choice.label for choice in node_inputs] for node_inputs in cell.inputs]
+        return {"kind": "cell", "label": cell.label, "graph": abs_path, "num_predecessors": cell.num_predecessors,
+                "merge_op": cell.merge_op, "ops": ops, "inputs": inputs}
+
     def _describe_called(self, module: nn.Module, abs_path: str, sites: CallSites) -> Dict[str, Any]:
         """A module called with the call sites of its owner (LayerChoice candidate, Repeat block)."""
         if is_basic_unit(module):
@@ -186,6 +206,38 @@ class _Converter:
         args, kwargs = sites[0]
         entry["call_args"] = rebind(module, self.model.graphs[name], args, kwargs)
         return entry
+
+
+def chosen_inputs_graph(module: nn.Module, name: str) -> Graph:
+    """The graph of a ``ChosenInputs`` (a frozen InputChoice), as fx traces it: pick, then reduce."""
+    graph = Graph(name, ["inputs"], type(module).__name__)
+    picked = []
+    for i in module.chosen:
+        item = graph.add_node("getitem", Operation("getitem", args=(Slot(0), i)))
+        graph.add_edge(graph.input_node, 0, item, 0)
+        picked.append(item)
+
+    def call(node_name: str, op: Operation, sources: List[Any]) -> Any:
+        node = graph.add_node(node_name, op)
+        for slot, src in enumerate(sources):
+            graph.add_edge(src, 0, node, slot)
+        return node
+
+    slots = [Slot(i) for i in range(len(picked))]
+    if module.reduction == "sum":
+        out = picked[0]
+        for item in picked[1:]:
+            out = call("add", Operation("function", "operator.add", (Slot(0), Slot(1))), [out, item])
+    elif module.reduction == "mean":
+        stack = call("stack", Operation("function", "torch.stack", (slots,)), picked)
+        out = call("mean", Operation("method", "mean", (Slot(0), 0)), [stack])
+    elif module.reduction == "concat":
+        out = call("cat", Operation("function", "torch.cat", (slots,), {"dim": 1}), picked)
+    else:
+        out = call("chosen", Operation("list", args=tuple(slots)), picked)
+    graph.output_node.operation.args = (Slot(0),)
+    graph.add_edge(out, 0, graph.output_node, 0)
+    return graph
 
 
 def _container_cls(module: nn.Module) -> str:

@@ -113,12 +113,8 @@ def _operation(n: fx.Node, modules: Dict[str, nn.Module]) -> Operation:
     if n.op == "call_method":
         return Operation("method", n.target)
     if n.op == "call_module":
-        from nascore.nn import InputChoice, LayerChoice, Repeat
-        from .units import is_basic_unit
-        m = modules[n.target]
-        kind = ("layerchoice" if isinstance(m, LayerChoice) else "inputchoice" if isinstance(m, InputChoice)
-                else "repeat" if isinstance(m, Repeat) else "module" if is_basic_unit(m) else "subgraph")
-        return Operation(kind, n.target)
+        from .units import call_kind
+        return Operation(call_kind(modules[n.target]), n.target)
     if n.target is operator.getitem:
         return Operation("getitem")
     return Operation("function", qualified_name(n.target))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import operator
 import warnings
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from .errors import GraphConversionError
 from .ir import Graph, Operation, Slot
+from .ts_shell import build_shell
 from .units import qualified_name, resolve_name
 
 __all__ = ["trace_graph"]
@@ -50,6 +51,10 @@ def _is_default(arg: Any, value: Any) -> bool:
     return default is not None and type(default) is type(value) and default == value
 
 
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
 class _Const:
     __slots__ = ("value",)
 
@@ -60,18 +65,55 @@ class _Const:
 def _script(module: nn.Module, path: str) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit.script is deprecated upstream; say it once in the docs
+        return torch.jit.script(module)
+
+
+def _script_error(exc: Exception, module: nn.Module, path: str, shells: Dict[int, nn.Module]) -> Exception:
+    """Name the deepest module that fails to compile on its own (scripting again only on this error path)."""
+    culprit, culprit_path = module, path
+    for rel, sub in reversed(list(module.named_modules())):
+        shell = shells.get(id(sub))
+        if shell is None or sub is module:
+            continue
         try:
-            return torch.jit.script(module)
-        except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise GraphConversionError(
-                f"torch.jit.script cannot compile {type(module).__name__} or one of its children", path=path,
-                construct=first, fix="mark the failing module a basic unit (nascore_graph.basic_unit or a "
-                "ParameterizedModule), or use frontend='fx'") from exc
+            _script(shell, path)
+        except Exception as inner:  # noqa: BLE001 - any compile error names this module
+            exc, culprit, culprit_path = inner, sub, f"{path}.{rel}" if path else rel
+            break
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return GraphConversionError(
+        f"torch.jit.script cannot compile {type(culprit).__name__}.forward", path=culprit_path,
+        construct=first, fix="mark the failing module a basic unit (nascore_graph.basic_unit or a "
+        "ParameterizedModule), or use frontend='fx'")
 
 
-def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any]) -> tuple:
-    scripted = _script(module, path)
+class Scripted:
+    """Per-conversion cache: the root is scripted once; its user submodules reuse their compiled parts."""
+
+    def __init__(self) -> None:
+        self._done: Dict[int, Tuple[Any, nn.Module]] = {}  # id(original) -> (script module, shell)
+
+    def get(self, module: nn.Module, path: str) -> Tuple[Any, nn.Module]:
+        if id(module) not in self._done:
+            shells: Dict[int, nn.Module] = {}
+            shell = build_shell(module, shells)
+            try:
+                scripted = _script(shell, path)
+            except Exception as exc:
+                raise _script_error(exc, module, path, shells) from exc
+            self._collect(module, scripted, shells)
+        return self._done[id(module)]
+
+    def _collect(self, module: nn.Module, scripted: Any, shells: Dict[int, nn.Module]) -> None:
+        self._done.setdefault(id(module), (scripted, shells[id(module)]))
+        for name, child in module._modules.items():
+            if child is not None and id(child) in shells and id(child) not in self._done:
+                self._collect(child, scripted._modules[name], shells)
+
+
+def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any],
+                cache: Optional[Scripted] = None) -> tuple:
+    scripted, shell = (cache or Scripted()).get(module, path)
     jit_graph = scripted.graph
     inputs = list(jit_graph.inputs())[1:]
     import inspect
@@ -79,7 +121,7 @@ def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any
     names = params[: len(inputs)]
     dynamic = [n for n in names if n not in concrete]
     graph = Graph(name, dynamic, type(module).__name__)
-    tr = _Translator(graph, module, path)
+    tr = _Translator(graph, module, path, shell)
     env = tr.env
     env[list(jit_graph.inputs())[0].unique()] = ("module", "")
     k = 0
@@ -95,13 +137,29 @@ def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any
 
 
 class _Translator:
-    def __init__(self, graph: Graph, module: nn.Module, path: str) -> None:
-        self.graph, self.module, self.path = graph, module, path
+    def __init__(self, graph: Graph, module: nn.Module, path: str, shell: nn.Module) -> None:
+        self.graph, self.module, self.path, self.shell = graph, module, path, shell
         self.env: Dict[int, Any] = {}
 
     def fail(self, what: str, node: Any) -> None:
         raise GraphConversionError(f"the torchscript frontend cannot convert {what}", path=self.path,
                                    construct=node.kind(), fix="use frontend='fx', or mark the module a basic unit")
+
+    def _explicit_args(self, target: str, args: list) -> list:
+        """Drop trailing arguments TorchScript filled in with the callee's defaults (fx records the call as
+        written, so both frontends give the same node)."""
+        import inspect
+        try:
+            params = list(inspect.signature(self.shell.get_submodule(target).forward).parameters.values())
+        except (AttributeError, TypeError, ValueError):
+            return args
+        args = list(args)
+        while args and len(args) <= len(params) and isinstance(args[-1], _Const):
+            default = params[len(args) - 1].default
+            if default is inspect.Parameter.empty or not _same(default, args[-1].value):
+                break
+            args.pop()
+        return args
 
     def block(self, nodes: Any, outputs: List[Any]) -> List[Any]:
         for node in nodes:
@@ -165,13 +223,10 @@ class _Translator:
         elif kind == "prim::CallMethod":
             if not n.s("name").startswith("forward") or ins[0][0] != "module":
                 self.fail(f"method call {n.s('name')!r}", n)
-            from nascore.nn import InputChoice, LayerChoice, Repeat
-            from .units import is_basic_unit
+            from .units import call_kind
             target = ins[0][1]
-            m = self.module.get_submodule(target)
-            op_type = ("layerchoice" if isinstance(m, LayerChoice) else "inputchoice" if isinstance(m, InputChoice)
-                       else "repeat" if isinstance(m, Repeat) else "module" if is_basic_unit(m) else "subgraph")
-            set_out(("node", self.emit(n, Operation(op_type, target), ins[1:]), 0))
+            args = self._explicit_args(target, ins[1:])
+            set_out(("node", self.emit(n, Operation(call_kind(self.module.get_submodule(target)), target), args), 0))
         elif kind == "prim::CallFunction":
             fn = ins[0].value if isinstance(ins[0], _Const) else None
             if not (isinstance(fn, tuple) and fn[0] == "function"):
@@ -244,7 +299,8 @@ class _Translator:
             for arg, v in zip(schema.arguments, ins):
                 v = _enum_value(arg.name, v)
                 if arg.kwarg_only:
-                    if not (isinstance(v, _Const) and v.value is None):  # None: the default, keep code short
+                    # left at None or at the schema default: leave it out, as the user most likely did
+                    if not (isinstance(v, _Const) and (v.value is None or _is_default(arg, v.value))):
                         kwargs[arg.name] = v
                 else:
                     args.append(v)

@@ -20,7 +20,7 @@ INPUT, OUTPUT = "_inputs", "_outputs"
 #: operation types; ``target`` means: module/subgraph/choice → attribute path, function → dotted name,
 #: method → method name, getattr → attribute path of a parameter/buffer/constant.
 OP_TYPES = ("input", "output", "module", "subgraph", "function", "method", "getattr", "getitem",
-            "constant", "tuple", "list", "dict", "unpack", "layerchoice", "inputchoice", "repeat")
+            "constant", "tuple", "list", "dict", "unpack", "layerchoice", "inputchoice", "repeat", "cell")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Built-in ones are found in the converted tree: ``LayerChoiceMutator`` (value: candidate index or key),
 ``InputChoiceMutator`` (int, or sorted list of indices), ``RepeatMutator`` (depth int, 0 allowed when the
-space allows it). :func:`freeze_values` then evaluates value choices left in basic-unit arguments. A user
-writes a :class:`Mutator` subclass (declaring its mutables, which join ``simplify()``) and attaches it with
+space allows it), ``CellMutator`` (``cell_mutator.py``: rebuilds a Cell for the sample).
+:func:`freeze_values` then evaluates value choices left in basic-unit arguments. A user writes a
+:class:`Mutator` subclass (declaring its mutables, which join ``simplify()``) and attaches it with
 :func:`attach_mutator`; ``MutationAnchor(label)`` nodes are convenient targets (:meth:`Mutator.anchors`).
 """
 from __future__ import annotations
@@ -232,6 +233,9 @@ def find_mutators(model: GraphModel) -> List[Mutator]:
                 found.append(InputChoiceMutator(graph.name, path, entry["label"], entry["reduction"]))
             elif kind == "repeat":
                 found.append(RepeatMutator(graph.name, path, entry["label"], entry["depth"]))
+            elif kind == "cell":
+                from .cell_mutator import CellMutator
+                found.append(CellMutator(graph.name, path, entry["label"]))
             elif kind == "container":
                 walk(graph, entry["children"], path + ".")
 
@@ -282,5 +286,6 @@ def prune(model: GraphModel) -> None:
             stack.extend(entry.get("children", {}).values())
             stack.extend(entry.get("candidates", {}).values())
             stack.extend(entry.get("blocks", []))
+            stack.extend(op for row in entry.get("ops", []) for op in row)  # an unmutated cell's choices
     for name in [n for n in model.graphs if n not in reachable]:
         del model.graphs[name]

@@ -17,7 +17,7 @@ import torch.nn as nn
 from .errors import GraphConversionError
 from .serialize import Ref
 
-__all__ = ["basic_unit", "is_basic_unit", "unit_entry", "qualified_name", "resolve_name", "CONTAINERS"]
+__all__ = ["basic_unit", "is_basic_unit", "call_kind", "unit_entry", "qualified_name", "resolve_name", "CONTAINERS"]
 
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
 _LOCAL: Dict[str, Any] = {}  # classes/functions not importable by name (defined in a function)
@@ -34,6 +34,15 @@ def is_basic_unit(module: nn.Module) -> bool:
     if getattr(type(module), "is_basic_unit", False):
         return True
     return type(module).__module__.startswith("torch.nn.") and not isinstance(module, CONTAINERS)
+
+
+def call_kind(module: nn.Module) -> str:
+    """The IR operation type of a call to ``module`` (the same for every frontend)."""
+    from nascore.nn import Cell, InputChoice, LayerChoice, Repeat
+    for cls, kind in ((LayerChoice, "layerchoice"), (InputChoice, "inputchoice"), (Repeat, "repeat"), (Cell, "cell")):
+        if isinstance(module, cls):
+            return kind
+    return "module" if is_basic_unit(module) else "subgraph"
 
 
 def qualified_name(obj: Any) -> str:
@@ -84,10 +93,14 @@ def unit_entry(module: nn.Module, path: str) -> Dict[str, Any]:
     cls = type(module)
     special = _SPECIAL.get(cls)
     kwargs = special(module) if special else _kwargs_from_attributes(module, path)
-    entry = {"kind": "unit", "cls": qualified_name(cls), "args": [], "kwargs": kwargs}
     if cls.__module__.startswith("torch.nn."):
-        _verify(module, cls, kwargs, path)
-    return entry
+        short = _shorten(cls, kwargs)
+        # the short form (kernel_size=3, defaults left out) only when it rebuilds the very same layer
+        if short != kwargs and _rebuilds(module, cls, short)[0]:
+            kwargs = short
+        else:
+            _verify(module, cls, kwargs, path)
+    return {"kind": "unit", "cls": qualified_name(cls), "args": [], "kwargs": kwargs}
 
 
 def _kwargs_from_attributes(module: nn.Module, path: str) -> Dict[str, Any]:
@@ -127,7 +140,25 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _verify(module: nn.Module, cls: type, kwargs: Dict[str, Any], path: str) -> None:
+def _shorten(cls: type, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """``(3, 3)`` → ``3`` and values equal to the constructor's default dropped (readable generated code)."""
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    out: Dict[str, Any] = {}
+    for k, v in kwargs.items():
+        if isinstance(v, tuple) and len(v) > 1 and all(type(x) is int and x == v[0] for x in v):
+            v = v[0]
+        p = params.get(k)
+        if p is not None and p.default is not p.empty and _same(v, p.default):
+            continue
+        out[k] = v
+    return out
+
+
+def _rebuilds(module: nn.Module, cls: type, kwargs: Dict[str, Any]) -> tuple:
+    """``(ok, reason)``: building ``cls(**kwargs)`` on the meta device gives ``module``'s repr and shapes."""
     try:
         with torch.device("meta"):
             probe = cls(**{k: resolve_name(v.path) if isinstance(v, Ref) else v for k, v in kwargs.items()})
@@ -136,9 +167,12 @@ def _verify(module: nn.Module, cls: type, kwargs: Dict[str, Any], path: str) -> 
             for a, b in zip(probe.state_dict().items(), module.state_dict().items()))
         ok = ok and len(probe.state_dict()) == len(module.state_dict())
     except Exception as exc:  # the recovered arguments do not even construct the layer
-        ok, reason = False, f"{type(exc).__name__}: {exc}"
-    else:
-        reason = "rebuilt layer differs"
+        return False, f"{type(exc).__name__}: {exc}"
+    return ok, "rebuilt layer differs"
+
+
+def _verify(module: nn.Module, cls: type, kwargs: Dict[str, Any], path: str) -> None:
+    ok, reason = _rebuilds(module, cls, kwargs)
     if not ok:
         raise GraphConversionError(
             f"cannot recover the init arguments of {cls.__name__} ({reason})", path=path,

@@ -43,21 +43,24 @@ class Space(snn.ModelSpace):
         return self.head(self.anchor(x).mean((2, 3)))
 
 
+FRONTENDS = ["fx", "torchscript"]
 SAMPLES = [{"w": 4, "depth": 0, "op": "conv", "pick": 0, "merge": [0, 1]},
            {"w": 8, "depth": 2, "op": "id", "pick": 1, "merge": [1]},
            {"w": 8, "depth": 1, "op": "conv", "pick": 0, "merge": [0]}]
 
 
-def test_simplify_matches_the_dsl_space():
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_simplify_matches_the_dsl_space(frontend):
     space = Space()
-    graph_space = GraphModelSpace.from_model(space)
+    graph_space = GraphModelSpace.from_model(space, config=frontend)
     assert graph_space.simplify().keys() == space.simplify().keys()
     assert all(graph_space.simplify()[k].equals(m) for k, m in space.simplify().items())
 
 
+@pytest.mark.parametrize("frontend", FRONTENDS)
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_freeze_equals_the_simplified_freeze(sample):
-    graph_space = GraphModelSpace.from_model(Space())
+def test_freeze_equals_the_simplified_freeze(sample, frontend):
+    graph_space = GraphModelSpace.from_model(Space(), config=frontend)
     frozen = graph_space.freeze(sample)
     assert frozen.sample == sample and frozen.status.value == "frozen"
     with frozen_context(sample):
@@ -71,14 +74,16 @@ def test_freeze_equals_the_simplified_freeze(sample):
     assert rebuilt.sample == sample and rebuilt.to_code() == frozen.to_code()
 
 
-def test_invalid_sample_names_the_label():
-    graph_space = GraphModelSpace.from_model(Space())
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_invalid_sample_names_the_label(frontend):
+    graph_space = GraphModelSpace.from_model(Space(), config=frontend)
     with pytest.raises(SampleValidationError, match="op"):
         graph_space.freeze({"w": 4, "depth": 0, "op": "nope", "pick": 0, "merge": [0]})
 
 
-def test_generated_code_runs_on_its_own(tmp_path):
-    frozen = GraphModelSpace.from_model(Space()).freeze(SAMPLES[1])
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_generated_code_runs_on_its_own(tmp_path, frontend):
+    frozen = GraphModelSpace.from_model(Space(), config=frontend).freeze(SAMPLES[1])
     source = frozen.to_code()
     assert "import torch" in source and "def build()" in source and "nascore_graph" not in source
     path = tmp_path / "model.py"
@@ -99,9 +104,10 @@ class Scale(Mutator):
             graph.replace_node(node, Operation("function", "operator.mul", (Slot(0), sample["scale"])))
 
 
-def test_custom_mutator_on_an_anchor():
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_custom_mutator_on_an_anchor(frontend):
     space = attach_mutator(Space(), Scale())
-    graph_space = GraphModelSpace.from_model(space)
+    graph_space = GraphModelSpace.from_model(space, config=frontend)
     assert "scale" in graph_space.simplify()
     with frozen_context(SAMPLES[0]):
         reference = Space().eval()
@@ -115,6 +121,25 @@ def test_custom_mutator_on_an_anchor():
         outputs[scale] = model(x)
     assert torch.allclose(outputs[1.0], reference(x), atol=1e-6)
     assert not torch.allclose(outputs[2.0], reference(x))
+
+
+def _calls(graph_space):
+    """Per graph: its module tree and the (type, target) of every call, in order."""
+    from nascore_graph.serialize import encode_value
+    out = {}
+    for name, graph in graph_space.ir.graphs.items():
+        calls = [(n.operation.type, n.operation.target) for n in graph.topo_order()
+                 if n.operation.type in ("module", "subgraph", "layerchoice", "inputchoice", "repeat", "cell")]
+        out[name] = (graph.inputs, encode_value(graph.modules), calls)
+    return out
+
+
+def test_both_frontends_give_the_same_ir_for_a_space():
+    fx, ts = (GraphModelSpace.from_model(Space(), config=f) for f in FRONTENDS)
+    assert _calls(fx) == _calls(ts)
+    assert [type(m).__name__ for m in fx.mutators] == [type(m).__name__ for m in ts.mutators]
+    for sample in SAMPLES:
+        assert _calls(fx.freeze(sample)) == _calls(ts.freeze(sample))
 
 
 def test_ir_primitives_and_json_round_trip():
@@ -177,3 +202,46 @@ def test_format_is_registered():
     assert spec.load() is GraphModelSpace and spec.serializable
     from nascore_graph.config import GraphConfig
     assert GraphConfig().frontend == "fx" and GraphConfig(frontend="torchscript").name == "graph"
+
+
+class NotScriptable(nn.Module):
+    def forward(self, x):
+        return x * len(f"{x.dim()!r}")  # !r conversions do not compile in TorchScript
+
+
+class Outer(snn.ModelSpace):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(3, 3), NotScriptable())
+        self.op = snn.LayerChoice([nn.Tanh(), nn.ReLU()], label="act")
+
+    def forward(self, x):
+        return self.op(self.body(x))
+
+
+def test_torchscript_compile_error_names_the_deepest_module():
+    with pytest.raises(GraphConversionError) as info:
+        GraphModelSpace.from_model(Outer(), config="torchscript")
+    assert "'body.1'" in str(info.value) and "NotScriptable" in str(info.value) and "basic unit" in str(info.value)
+    assert GraphModelSpace.from_model(Outer(), config="fx").simplify().keys() == {"act"}
+
+
+class InPlace(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        y = self.lin(x)
+        y.relu_()  # result unused, but it changes y
+        unused = torch.tanh(x)  # noqa: F841 - dead: not emitted
+        return y
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_dead_nodes_are_dropped_but_in_place_calls_kept(frontend):
+    code = convert(InPlace().eval(), frontend=frontend, example_inputs=(torch.randn(2, 3),)).to_code()
+    assert "relu_(" in code and "tanh" not in code
+    frozen = GraphModelSpace.from_model(Space(), config=frontend).freeze(SAMPLES[2])  # op's output is dropped
+    code = frozen.to_code()
+    assert "self.op = nn.Conv2d(" in code and "self.op(" not in code
