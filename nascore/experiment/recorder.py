@@ -157,6 +157,9 @@ class RecordingMiddleware(Middleware):
 
     def wait_models(self, *models: ExecutableModelSpace, timeout: Optional[float] = None) -> bool:
         # Replayed models never reach the inner engine; they are complete already.
+        flush = getattr(self.engine, "flush", None)  # a batching engine (CGO): whoever waits adds nothing now
+        if callable(flush):
+            flush()
         return ExecutionEngine.wait_models(self, *models, timeout=timeout)
 
     def stop(self) -> None:
