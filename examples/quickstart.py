@@ -7,8 +7,6 @@ service, the default for multi-trial strategies), then prints the best models an
 is. Inspect it afterwards with ``nascore view <dir>`` / ``nascore export <dir> --top-k 3`` / ``nascore plot``.
 Experiments go to ~/nascore-experiments unless NASCORE_EXPERIMENT_DIR names another folder.
 """
-import os
-
 from torch.utils.data import DataLoader
 
 import nascore
@@ -29,7 +27,6 @@ def main() -> NasExperiment:
     config = NasExperimentConfig(
         max_trial_number=8,
         trial_concurrency=2,
-        experiment_working_directory=os.environ.get("NASCORE_EXPERIMENT_DIR", "~/nascore-experiments"),
     )
     experiment = NasExperiment(DigitsNet(), evaluator, Random(seed=0), config)
     experiment.run()

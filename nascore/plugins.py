@@ -84,8 +84,10 @@ class PluginManager:
         self._pm.add_hookspecs(hookspecs)
         self.plugins: Dict[str, PluginInfo] = {}
         self._registries: Dict[str, Dict[str, _Spec]] = {spec.component: {} for spec in SPEC_TYPES}
+        from nascore import __version__
         for name, module in BUILTIN_PLUGINS.items():
-            self._load(PluginInfo(name=name, entry_point=module, distribution="nascore", builtin=True),
+            self._load(PluginInfo(name=name, entry_point=module, distribution="nascore", version=__version__,
+                                  builtin=True),
                        lambda module=module: __import__(module, fromlist=["_"]))
         if load_entrypoints:
             self._load_entrypoints()

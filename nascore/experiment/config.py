@@ -8,6 +8,7 @@ when exactly one component has a field of that name.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Dict, Literal, Optional, Union
@@ -94,7 +95,9 @@ class NasExperimentConfig(BaseModel):
     training_service: Optional[SerializeAsAny[ComponentConfig]] = None
 
     experiment_name: Optional[str] = None
-    experiment_working_directory: str = Field(default="~/nascore-experiments")
+    experiment_working_directory: str = Field(
+        default_factory=lambda: os.environ.get("NASCORE_EXPERIMENT_DIR", "~/nascore-experiments"),
+        description="where experiment folders go; NASCORE_EXPERIMENT_DIR overrides the default")
     max_trial_number: Optional[int] = Field(default=None, ge=1)
     max_experiment_duration: Optional[float] = Field(default=None, gt=0, description="seconds (or '2h')")
     max_trial_duration: Optional[float] = Field(default=None, gt=0, description="seconds (or '10m')")

@@ -1,0 +1,41 @@
+"""The examples run as a user runs them: as scripts, in a fresh interpreter."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(script: str, tmp_path: Path) -> str:
+    env = {**os.environ, "NASCORE_EXPERIMENT_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(EXAMPLES / script)], cwd=EXAMPLES, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _store_dirs(tmp_path: Path):
+    return [d for d in tmp_path.iterdir() if (d / "nascore.db").exists()]
+
+
+def test_in_process_search_example(tmp_path):
+    out = _run("in_process_search.py", tmp_path)
+    assert "10 trials done, 0 failed" in out
+    [directory] = _store_dirs(tmp_path)
+    view = subprocess.run([sys.executable, "-m", "nascore", "view", str(directory), "--json"], capture_output=True,
+                          text=True, check=True).stdout
+    trials = json.loads(view)["models"]
+    assert len(trials) == 10 and all(t["status"] == "trained" for t in trials)
+
+
+@pytest.mark.slow
+def test_quickstart_runs_end_to_end(tmp_path):
+    out = _run("quickstart.py", tmp_path)
+    assert "8 trials done, 0 failed" in out and "best models" in out
+    [directory] = _store_dirs(tmp_path)
+    trials = sorted((directory / "trials").glob("trial-*"))
+    assert len(trials) == 8 and all((t / "stdout.log").exists() and (t / "stderr.log").exists() for t in trials)
