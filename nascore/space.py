@@ -98,14 +98,19 @@ class ExecutableModelSpace(Mutable):
 
     It is a :class:`~nascore.mutable.Mutable`, so strategies use ``simplify()``, ``random()``, ``grid()``,
     ``default()`` and ``freeze(sample)`` on it; the result of a freeze is another ``ExecutableModelSpace``
-    with ``status`` Frozen and ``sample`` set. Subclasses implement the abstract methods below.
+    with ``status`` Frozen and ``sample`` set. The base keeps the choices (``collect_mutables`` builds them
+    from the model space and the evaluator) and validates samples; a format implements ``from_model``,
+    ``_freeze``, ``executable_model`` and, when its models can leave this process, ``to_payload`` /
+    ``from_payload``.
     """
 
     #: the registered format name (``"simplified"``, ``"raw"``, ``"graph"`` ...)
     format_name: ClassVar[str] = ""
 
-    def __init__(self, evaluator: Any = None) -> None:
+    def __init__(self, evaluator: Any = None, mutables: Optional[Dict[str, LabeledMutable]] = None) -> None:
         self.evaluator = evaluator
+        # every labelled choice of the space and of its evaluator; shared (not copied) by frozen models
+        self._mutables: Dict[str, LabeledMutable] = mutables if mutables is not None else {}
         self.sample: Optional[Sample] = None
         self.status = ModelStatus.Initialized
         self.metrics = Metrics()
@@ -120,18 +125,12 @@ class ExecutableModelSpace(Mutable):
         """Convert a user's model space (an ``nn.Module``, usually a ``ModelSpace``) into this format."""
         raise NotImplementedError
 
-    def simplify(self, is_leaf=None) -> Dict[str, LabeledMutable]:
-        """Every labelled choice of the model space *and* the evaluator, keyed by label."""
-        raise NotImplementedError
-
-    def freeze(self, sample: Sample) -> "ExecutableModelSpace":
-        """Validate ``sample`` and return a frozen copy (status Frozen) that can be trained."""
-        raise NotImplementedError
-
     def _freeze(self, sample: Sample) -> "ExecutableModelSpace":
-        # The generic samplers (random/grid/default) of Mutable call _freeze with an already checked
-        # sample; formats implement freeze(), which validates again (cheap next to building a model).
-        return self.freeze(sample)
+        """Return the frozen model for an already validated ``sample`` (status Frozen, see ``_mark_frozen``).
+        Formats implement this; ``freeze`` validates first."""
+        if type(self).freeze is not ExecutableModelSpace.freeze:  # a format that overrides freeze() instead
+            return self.freeze(sample)
+        raise NotImplementedError(f"{type(self).__name__} must implement _freeze(sample)")
 
     def executable_model(self) -> Any:
         """The concrete PyTorch module of a frozen model (built lazily where the format allows)."""
@@ -146,15 +145,50 @@ class ExecutableModelSpace(Mutable):
         raise NotSerializableError(f"model format '{cls.format_name}' cannot be deserialized")
 
     # ---- shared behaviour -----------------------------------------------------------------------------
+    @staticmethod
+    def collect_mutables(*sources: Any) -> Dict[str, LabeledMutable]:
+        """Merge the ``simplify()`` of each source (model space, evaluator, mutators...; None is skipped) into
+        one ``{label: mutable}``. A label two sources use for different choices is an error naming it."""
+        merged: Dict[str, LabeledMutable] = {}
+        for source in sources:
+            simplify = getattr(source, "simplify", None)
+            if source is None or not callable(simplify):
+                continue
+            for label, mutable in simplify().items():
+                seen = merged.get(label)
+                if seen is not None and seen is not mutable and not seen.equals(mutable):
+                    raise ValueError(f"label {label!r} names two different choices ({seen!r} in one part of the "
+                                     f"experiment, {mutable!r} in {type(source).__name__}); rename one of them")
+                merged[label] = mutable
+        return merged
+
+    def simplify(self, is_leaf=None) -> Dict[str, LabeledMutable]:
+        """Every labelled choice of the model space *and* the evaluator, keyed by label."""
+        return dict(self._mutables) if is_leaf is None else Mutable.simplify(self, is_leaf)
+
     def leaf_mutables(self, is_leaf=None):
-        yield from self.simplify(is_leaf).values()
+        for mutable in self._mutables.values():
+            yield from mutable.leaf_mutables(is_leaf)
 
     def check_contains(self, sample: Sample) -> Optional[SampleValidationError]:
-        for mutable in self.simplify().values():
+        if not isinstance(sample, dict):
+            return SampleValidationError(f"a sample is a dict {{label: value}}, got {type(sample).__name__}")
+        for mutable in self._mutables.values():
             error = mutable.check_contains(sample)
             if error is not None:
                 return error
         return None
+
+    def freeze(self, sample: Sample) -> "ExecutableModelSpace":
+        """Validate ``sample`` (a :class:`SampleValidationError` names the bad label) and return a frozen
+        copy (status Frozen) that can be trained."""
+        self.validate(sample)
+        return self._freeze(sample)
+
+    def frozen_evaluator(self, sample: Sample) -> Any:
+        """The evaluator with its own choices (if any) taken from ``sample``."""
+        freeze = getattr(self.evaluator, "freeze", None)
+        return freeze(sample) if callable(freeze) else self.evaluator
 
     def _mark_frozen(self, frozen: "ExecutableModelSpace", sample: Sample) -> "ExecutableModelSpace":
         """Helper for ``freeze`` implementations: copy the bookkeeping onto the frozen model."""

@@ -1,9 +1,9 @@
 """``GraphModelSpace``: the "graph" model format (an ExecutableModelSpace over the graph IR)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Dict, List, Optional
 
-from nascore.mutable import LabeledMutable, Mutable, Sample, SampleValidationError, frozen_context
+from nascore.mutable import LabeledMutable, Mutable, Sample, frozen_context
 from nascore.space import ExecutableModelSpace, ModelStatus
 
 from .ir import GraphModel
@@ -27,25 +27,17 @@ def _needs_reinit(module: Any) -> bool:
     return any(m.__dict__.get("_nascore_needs_reinit") for m in module.modules())
 
 
-def _evaluator_mutables(evaluator: Any) -> Dict[str, LabeledMutable]:
-    simplify = getattr(evaluator, "simplify", None)
-    return dict(simplify()) if evaluator is not None and callable(simplify) else {}
-
-
 class GraphModelSpace(ExecutableModelSpace):
     """A model space as a graph IR; frozen, a graph for one sample that generates PyTorch source."""
 
     format_name = FORMAT
 
     def __init__(self, ir: GraphModel, mutables: Optional[Dict[str, LabeledMutable]] = None,
-                 mutators: Optional[List[Mutator]] = None, evaluator: Any = None, *, frontend: str = "fx",
-                 evaluator_has_mutables: bool = False) -> None:
-        super().__init__(evaluator)
+                 mutators: Optional[List[Mutator]] = None, evaluator: Any = None, *, frontend: str = "fx") -> None:
+        super().__init__(evaluator, dict(mutables or {}))
         self.ir = ir
         self.frontend = frontend
         self.mutators: List[Mutator] = list(mutators or [])
-        self._mutables: Dict[str, LabeledMutable] = dict(mutables or {})
-        self._evaluator_has_mutables = evaluator_has_mutables
         self._source: Any = None  # the original module (in-process), for weights and re-instantiation
         self._reinit = False
         self._code: Optional[tuple] = None
@@ -60,46 +52,12 @@ class GraphModelSpace(ExecutableModelSpace):
         frontend = _frontend(config)
         ir = convert_to_ir(model_space, frontend)
         custom = list(getattr(model_space, "__dict__", {}).get("_nascore_graph_mutators", [])) + list(mutators or [])
-        mutables: Dict[str, LabeledMutable] = dict(model_space.simplify()) if isinstance(model_space, Mutable) else {}
-        for mutator in custom:
-            for m in mutator.mutables:
-                mutables.update(m.simplify())
-        own = _evaluator_mutables(evaluator)
-        for label, m in own.items():
-            if label in mutables and mutables[label] is not m and not mutables[label].equals(m):
-                raise ValueError(f"label {label!r} is used by both the model space and the evaluator; rename one")
-            mutables[label] = m
-        space = cls(ir, mutables, find_mutators(ir) + custom, evaluator, frontend=frontend,
-                    evaluator_has_mutables=bool(own))
+        own_choices = model_space if isinstance(model_space, Mutable) else None
+        mutables = cls.collect_mutables(own_choices, *(m for mutator in custom for m in mutator.mutables), evaluator)
+        space = cls(ir, mutables, find_mutators(ir) + custom, evaluator, frontend=frontend)
         space._source = model_space
         space._reinit = _needs_reinit(model_space)
         return space
-
-    # ---- Mutable ---------------------------------------------------------------------------------------
-    def simplify(self, is_leaf: Optional[Callable[[Mutable], bool]] = None) -> Dict[str, LabeledMutable]:
-        if is_leaf is None:
-            return dict(self._mutables)
-        return Mutable.simplify(self, is_leaf)
-
-    def leaf_mutables(self, is_leaf: Callable[[Mutable], bool]) -> Iterable[Mutable]:
-        for mutable in self._mutables.values():
-            yield from mutable.leaf_mutables(is_leaf)
-
-    def check_contains(self, sample: Sample) -> Optional[SampleValidationError]:
-        if not isinstance(sample, dict):
-            return SampleValidationError(f"a sample is a dict {{label: value}}, got {type(sample).__name__}")
-        for mutable in self._mutables.values():
-            error = mutable.check_contains(sample)
-            if error is not None:
-                return error
-        return None
-
-    def freeze(self, sample: Sample) -> "GraphModelSpace":
-        """Validate ``sample`` and return the frozen model (mutators applied to a copy of the IR)."""
-        error = self.check_contains(sample)
-        if error is not None:
-            raise error
-        return self._freeze(sample)
 
     def _freeze(self, sample: Sample) -> "GraphModelSpace":
         if self.status is not ModelStatus.Initialized:
@@ -112,10 +70,7 @@ class GraphModelSpace(ExecutableModelSpace):
                 mutator.mutate(ir, sample)
             freeze_values(ir, sample)
             prune(ir)
-        evaluator = self.evaluator
-        if self._evaluator_has_mutables and hasattr(evaluator, "freeze"):
-            evaluator = evaluator.freeze(sample)
-        frozen = GraphModelSpace(ir, self._mutables, [], evaluator, frontend=self.frontend)
+        frozen = GraphModelSpace(ir, self._mutables, [], self.frozen_evaluator(sample), frontend=self.frontend)
         return self._mark_frozen(frozen, sample)
 
     def _reinstantiated_ir(self, sample: Sample) -> GraphModel:

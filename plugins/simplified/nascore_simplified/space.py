@@ -6,13 +6,13 @@ under ``frozen_context(sample)``, in this process or (from ``to_payload()``) in 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Dict, Optional
 
-from nascore.mutable import LabeledMutable, Mutable, Sample, SampleValidationError, evaluate, frozen_context
+from nascore.mutable import LabeledMutable, Mutable, Sample, evaluate, frozen_context
 from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
 from nascore.trace import from_json_reference, get_trace, import_symbol, symbol_of, to_json_reference
 
-__all__ = ["SimplifiedModelSpace", "ModelRecipe", "merge_mutables", "evaluator_mutables", "encode_argument"]
+__all__ = ["SimplifiedModelSpace", "ModelRecipe", "encode_argument"]
 
 FORMAT = "simplified"
 
@@ -132,23 +132,6 @@ class ModelRecipe:
             return self.model_class(*args, **kwargs)
 
 
-def evaluator_mutables(evaluator: Any) -> Dict[str, LabeledMutable]:
-    """The evaluator's choices (``evaluator.simplify()``); none for an evaluator without that method."""
-    simplify = getattr(evaluator, "simplify", None)
-    return dict(simplify()) if evaluator is not None and callable(simplify) else {}
-
-
-def merge_mutables(space: Dict[str, LabeledMutable], evaluator: Dict[str, LabeledMutable]) -> Dict[str, LabeledMutable]:
-    merged = dict(space)
-    for label, mutable in evaluator.items():
-        seen = merged.get(label)
-        if seen is not None and seen is not mutable and not seen.equals(mutable):
-            raise ValueError(f"label {label!r} is used by both the model space ({seen!r}) and the evaluator "
-                             f"({mutable!r}); give one of them another label")
-        merged[label] = mutable
-    return merged
-
-
 def requires_serialization(config: Any) -> bool:
     """Whether ``config`` (an experiment config) runs models on a training service, so they must serialize."""
     engine = getattr(config, "execution_engine", None)
@@ -170,12 +153,9 @@ class SimplifiedModelSpace(ExecutableModelSpace):
 
     format_name = FORMAT
 
-    def __init__(self, recipe: ModelRecipe, mutables: Dict[str, LabeledMutable], evaluator: Any = None,
-                 evaluator_has_mutables: bool = False):
-        super().__init__(evaluator)
+    def __init__(self, recipe: ModelRecipe, mutables: Dict[str, LabeledMutable], evaluator: Any = None):
+        super().__init__(evaluator, mutables)
         self.recipe = recipe
-        self._mutables = mutables
-        self._evaluator_has_mutables = evaluator_has_mutables
         self._model: Any = None
 
     # ---- building ------------------------------------------------------------------------------------
@@ -199,42 +179,10 @@ class SimplifiedModelSpace(ExecutableModelSpace):
         if recipe.problem is not None and requires_serialization(config):
             raise NotSerializableError(recipe.problem + "; models of this space must be sent to a training "
                                        "service (or use execution engine 'sequential', which runs in this process)")
-        own = evaluator_mutables(evaluator)
-        mutables = merge_mutables(dict(model_space.simplify()), own)
-        return cls(recipe, mutables, evaluator, bool(own))
-
-    # ---- Mutable ---------------------------------------------------------------------------------------
-    def simplify(self, is_leaf: Optional[Callable[[Mutable], bool]] = None) -> Dict[str, LabeledMutable]:
-        if is_leaf is None:
-            return dict(self._mutables)
-        return Mutable.simplify(self, is_leaf)
-
-    def leaf_mutables(self, is_leaf: Callable[[Mutable], bool]) -> Iterable[Mutable]:
-        for mutable in self._mutables.values():
-            yield from mutable.leaf_mutables(is_leaf)
-
-    def check_contains(self, sample: Sample) -> Optional[SampleValidationError]:
-        if not isinstance(sample, dict):
-            return SampleValidationError(f"a sample is a dict {{label: value}}, got {type(sample).__name__}")
-        for mutable in self._mutables.values():
-            error = mutable.check_contains(sample)
-            if error is not None:
-                return error
-        return None
-
-    def freeze(self, sample: Sample) -> "SimplifiedModelSpace":
-        """Validate ``sample`` (a :class:`SampleValidationError` names the offending label) and return the
-        frozen model."""
-        error = self.check_contains(sample)
-        if error is not None:
-            raise error
-        return self._freeze(sample)
+        return cls(recipe, cls.collect_mutables(model_space, evaluator), evaluator)
 
     def _freeze(self, sample: Sample) -> "SimplifiedModelSpace":
-        evaluator = self.evaluator
-        if self._evaluator_has_mutables and hasattr(evaluator, "freeze"):
-            evaluator = evaluator.freeze(sample)
-        frozen = SimplifiedModelSpace(self.recipe, self._mutables, evaluator)
+        frozen = SimplifiedModelSpace(self.recipe, self._mutables, self.frozen_evaluator(sample))
         return self._mark_frozen(frozen, sample)
 
     # ---- a frozen model ------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ def test_label_clash_between_space_and_evaluator_is_reported():
         def __init__(self):
             super().__init__(Categorical([1, 2], label="width"))
 
-    with pytest.raises(ValueError, match="'width' is used by both"):
+    with pytest.raises(ValueError, match="'width' names two different choices"):
         SimplifiedModelSpace.from_model(Net(), Clash())
 
 
