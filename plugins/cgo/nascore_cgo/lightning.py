@@ -45,6 +45,14 @@ class KeepPlacementStrategy(SingleDeviceStrategy):
     def model_to_device(self) -> None:
         pass
 
+    def teardown(self) -> None:
+        # Strategy.teardown moves the whole module and optimizer state to the CPU after fit; a merged model must
+        # keep its placement (the trial process frees the devices when it ends).
+        self.precision_plugin.teardown()
+        assert self.accelerator is not None
+        self.accelerator.teardown()
+        self.checkpoint_io.teardown()
+
 
 class MultiModelTrainer(QuietTrainer):
     """A quiet Lightning trainer for merged models. ``device`` is where batches go (the merged module's input

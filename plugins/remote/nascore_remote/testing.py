@@ -29,8 +29,11 @@ def ensure_sshd() -> str:
     if not os.path.exists(SSHD):
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             raise RuntimeError(f"{SSHD} is missing; install openssh-server (apt-get install -y openssh-server)")
-        subprocess.run(["apt-get", "install", "-y", "-q", "openssh-server"], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, capture_output=True)
+        done = subprocess.run(["apt-get", "install", "-y", "-q", "openssh-server"], text=True,
+                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, capture_output=True)
+        if done.returncode != 0 or not os.path.exists(SSHD):
+            raise RuntimeError(f"{SSHD} is missing and 'apt-get install openssh-server' failed: "
+                               f"{done.stderr.strip()[-300:]}")
     return SSHD
 
 

@@ -63,6 +63,7 @@ def test_trials_get_distinct_gpus(tmp_path):
                                  trial_concurrency=3)
     local = config.training_service
     local.preload, local.trial_gpu_number, local.gpu_indices = [], 1, [0, 1]  # check() is skipped: no GPUs here
+    local.use_active_gpu = True  # GPUs busy with other processes (e.g. this test process's CUDA) are not the point
     engine = TrainingServiceEngine(config)
     engine.log_directory = tmp_path / "trials"
     try:
