@@ -48,8 +48,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    from nascore.plugins import PluginError
     try:
         return int(args.handler(args) or 0)
+    except PluginError as error:  # strict mode: a clean message, not a traceback
+        print(f"nascore: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -180,3 +180,14 @@ def test_cli_help_and_version():
     helptext = subprocess.run([sys.executable, "-m", "nascore", "--help"], capture_output=True, text=True).stdout
     for command in ("plugins", "view", "export", "resume"):
         assert command in helptext
+
+
+def test_cli_strict_mode_reports_a_broken_plugin_without_traceback(fake_distribution, monkeypatch):
+    import os
+    root = fake_distribution("broken-plugin", version="0.3", entry_points={"broken": "broken_hooks"},
+                             modules={"broken_hooks": "import does_not_exist_anywhere\n"}).parent
+    env = {**os.environ, "NASCORE_STRICT_PLUGINS": "1", "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-m", "nascore", "plugins"], capture_output=True, text=True, env=env)
+    assert done.returncode == 1
+    assert "plugin 'broken'" in done.stderr and "broken-plugin 0.3" in done.stderr
+    assert "Traceback" not in done.stderr
