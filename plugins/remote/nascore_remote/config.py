@@ -40,7 +40,11 @@ class RemoteMachineConfig(BaseModel):
     python_path: Optional[str] = None
     gpu_indices: Optional[List[int]] = None
     max_trial_number_per_gpu: int = Field(default=1, ge=1)
+    #: False: skip GPUs that run compute processes we did not start (asked from nvidia-smi there)
     use_active_gpu: bool = False
+    #: the nvidia-smi to ask on that machine (default: ``nvidia-smi`` on the login PATH; if it is missing
+    #: there, no GPU counts as busy)
+    nvidia_smi: Optional[str] = None
     #: known_hosts file to check the host key against (default: ~/.ssh/known_hosts)
     known_hosts: Optional[str] = None
     allow_unknown_hosts: bool = False
@@ -55,7 +59,7 @@ class RemoteMachineConfig(BaseModel):
             return [value]
         return value
 
-    @field_validator("host", "user", "ssh_key_file", "python_path", "known_hosts")
+    @field_validator("host", "user", "ssh_key_file", "python_path", "known_hosts", "nvidia_smi")
     @classmethod
     def _non_empty(cls, value: Optional[str]) -> Optional[str]:
         if value is not None and not value.strip():

@@ -14,16 +14,32 @@ from typing import Any, Dict, Optional
 
 import paramiko
 
+from nascore_remote.agent.wire import safe_name
 from nascore_remote.config import RemoteMachineConfig
 from nascore_remote.connection import MachineConnection, RemoteError
 from nascore_remote.upload import CodeTree
 
-__all__ = ["RemoteMachine", "AGENT_SOURCE"]
+__all__ = ["RemoteMachine", "AGENT_FILES", "AGENT_SOURCE", "GPU_POLL_SECONDS"]
 
 _logger = logging.getLogger(__name__)
 
-AGENT_SOURCE = (Path(__file__).parent / "agent.py").read_bytes()
-AGENT_HASH = hashlib.sha256(AGENT_SOURCE).hexdigest()[:16]
+
+def _agent_files() -> Dict[str, bytes]:
+    """What is uploaded: the package ``nascore_remote.agent`` as ``_nascore_agent/`` and its ``__main__``
+    as the entry script ``agent.py`` (relative imports make the package name irrelevant)."""
+    folder = Path(__file__).parent / "agent"
+    files = {f"_nascore_agent/{p.name}": p.read_bytes() for p in sorted(folder.glob("*.py"))
+             if p.name != "__main__.py"}
+    files["agent.py"] = (folder / "__main__.py").read_bytes()  # last: its presence means the upload is whole
+    return files
+
+
+AGENT_FILES = _agent_files()
+AGENT_SOURCE = AGENT_FILES["agent.py"]  # the entry script
+AGENT_HASH = hashlib.sha256(b"".join(name.encode() + b"\0" + hashlib.sha256(data).digest()
+                                     for name, data in AGENT_FILES.items())).hexdigest()[:16]
+#: how often an agent asks nvidia-smi which GPUs others use (machines with gpu_indices, use_active_gpu=False)
+GPU_POLL_SECONDS = 2.0
 
 
 class RemoteMachine:
@@ -66,12 +82,17 @@ class RemoteMachine:
         """Find home, upload the agent, check the Python there, upload the code (unless already there)."""
         sftp = self.connection.sftp()
         self.home = sftp.normalize(".")
-        self._put(self.agent_path, AGENT_SOURCE)
+        if not self._exists(self.agent_path):
+            folder = self.agent_path.rsplit("/", 1)[0]
+            self._mkdirs(f"{folder}/_nascore_agent")
+            for name, data in AGENT_FILES.items():  # the entry script comes last: once it is there, all are
+                self._write(f"{folder}/{name}", data)
         self._check_python(plugins)
         self.code_dir = f"{self.base}/code/{code.digest}"
         if not self._exists(self.code_dir):
             tmp = f"{self.code_dir}.{uuid.uuid4().hex[:8]}.tar.gz"
-            self._put(tmp, archive.get(), atomic=False)
+            self._mkdirs(tmp.rsplit("/", 1)[0])
+            self._write(tmp, archive.get(), atomic=False)
             self._python("unpack", tmp, self.code_dir)
 
     def _check_python(self, plugins: Dict[str, str]) -> None:
@@ -123,11 +144,10 @@ class RemoteMachine:
             except IOError:
                 sftp.mkdir(current)
 
-    def _put(self, path: str, data: bytes, atomic: bool = True) -> None:
-        if atomic and self._exists(path):
-            return
+    def _write(self, path: str, data: bytes, atomic: bool = True) -> None:
+        """Write ``path`` (its folder exists); ``atomic``: through a temporary name, so readers never see
+        half a file and concurrent uploads of the same content are harmless."""
         sftp = self.connection.sftp()
-        self._mkdirs(path.rsplit("/", 1)[0])
         tmp = f"{path}.{uuid.uuid4().hex[:8]}" if atomic else path
         with sftp.open(tmp, "wb") as f:
             f.set_pipelined(True)
@@ -141,9 +161,11 @@ class RemoteMachine:
     # ---- agent channel --------------------------------------------------------------------------------------
     def attach(self, after: int, orphan_timeout: float) -> Dict[str, Any]:
         """Open the agent channel (starting the agent if needed) and say hello; returns the agent's reply."""
-        command = " ".join(shlex.quote(a) for a in (
-            self.python, self.agent_path, "attach", self.run_dir, self.code_dir, "--orphan-timeout",
-            str(orphan_timeout)))
+        args = [self.python, self.agent_path, "attach", self.run_dir, self.code_dir, "--orphan-timeout",
+                str(orphan_timeout)]
+        if self.config.gpu_indices and not self.config.use_active_gpu:  # report GPUs that others use
+            args += ["--nvidia-smi", self.config.nvidia_smi or "nvidia-smi", "--gpu-poll", str(GPU_POLL_SECONDS)]
+        command = " ".join(shlex.quote(a) for a in args)
         self.channel = self.connection.open_command(command)
         self._buffer = b""
         self.send({"op": "hello", "after": after})
@@ -185,6 +207,17 @@ class RemoteMachine:
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
+
+    def save_logs(self, end_event: Dict[str, Any], remote_id: str, local_dir: Path) -> None:
+        """Write the trial's logs to ``local_dir``: from the end event when small enough to travel in it,
+        else copied over SFTP."""
+        logs = end_event.get("logs")
+        if isinstance(logs, dict):
+            local_dir.mkdir(parents=True, exist_ok=True)
+            for name, text in logs.items():
+                (local_dir / f"{name}.log").write_text(text)
+        else:
+            self.fetch_logs(remote_id, local_dir, trial_dir_name(remote_id))
 
     def fetch_logs(self, remote_id: str, local_dir: Path, safe_id: str) -> None:
         """Copy the trial's stdout/stderr next to the local service's logs (``stdout.log``/``stderr.log``)."""
@@ -234,7 +267,7 @@ def plugin_requirements(config: Any) -> Dict[str, str]:
 
 
 def trial_dir_name(trial_id: str) -> str:
-    import re
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", trial_id)[:100] or "trial"
+    """The folder of a trial's logs on the machine (the agent names it the same way)."""
+    return safe_name(trial_id)
 
 

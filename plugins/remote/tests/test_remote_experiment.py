@@ -10,7 +10,6 @@ from conftest import HERE
 def test_experiment_runs_on_remote_machines(sshd_pair, tmp_path, monkeypatch):
     from nascore import NasExperiment, NasExperimentConfig
     from nascore.evaluator import FunctionalEvaluator
-    from nascore.space import ModelStatus
     from nascore.strategy import GridSearch
     from nascore_remote import RemoteMachineConfig
     from remote_space_helpers import TinySpace

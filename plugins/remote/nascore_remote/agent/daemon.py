@@ -1,0 +1,158 @@
+"""``serve``: the agent daemon of one run directory. It accepts one client at a time on a Unix socket (the
+newest wins), runs the client's trials through a :class:`~.trials.TrialRunner`, and numbers every event so
+that a client that reconnects asks for the events after ``seq N`` and misses or repeats nothing. It
+outlives dropped connections and exits after ``shutdown`` or when no client has attached for
+``orphan_timeout`` seconds, removing its run directory and every process it started.
+"""
+import fcntl
+import os
+import selectors
+import shutil
+import signal
+import socket
+import sys
+import time
+
+from .relay import SOCKET_NAME
+from .trials import TrialRunner
+from .wire import LineReader, encode
+
+
+class Agent:
+    def __init__(self, script, directory, code, orphan_timeout, gpu_watcher=None):
+        self.directory = directory
+        self.orphan_timeout = orphan_timeout
+        self.sel = selectors.DefaultSelector()
+        self.client = None
+        self.greeted = False  # the client's hello was answered: state pushes may follow
+        self.client_reader = LineReader()
+        self.detached_since = time.time()
+        self.seq = 0
+        self.events = []  # (seq, line) not yet acknowledged
+        self.runner = TrialRunner(script, directory, code, self.sel, self.emit)
+        self.gpus = gpu_watcher
+        self.busy_sent = None  # the busy GPUs the client was last told about
+        self.running = True
+        self.instance = "%d-%s" % (os.getpid(), os.urandom(6).hex())  # seq numbers count per instance
+
+    # -- to the client
+    def emit(self, event):
+        self.seq += 1
+        line = encode({"seq": self.seq, "event": event})
+        self.events.append((self.seq, line))
+        self.send(line)
+
+    def send(self, data):
+        if self.client is None:
+            return
+        try:
+            self.client.setblocking(True)
+            self.client.sendall(data)
+            self.client.setblocking(False)
+        except OSError:
+            self.drop_client()
+
+    def drop_client(self):
+        if self.client is not None:
+            self.sel.unregister(self.client)
+            self.client.close()
+            self.client = None
+            self.detached_since = time.time()
+
+    def busy_gpus(self):
+        return None if self.gpus is None else self.gpus.busy(self.runner.started_pids)
+
+    def push_gpu_state(self):
+        """Tell the client when the set of GPUs taken by others changed (state, not a numbered event)."""
+        busy = self.busy_gpus()
+        if busy is not None and busy != self.busy_sent and self.client is not None and self.greeted:
+            self.busy_sent = busy
+            self.send(encode({"busy_gpus": busy}))
+
+    # -- from the client
+    def client_message(self, msg):
+        op = msg.get("op")
+        if op == "hello":
+            after = int(msg.get("after", 0))
+            self.events = [(s, line) for s, line in self.events if s > after]
+            reply = {"reply": "hello", "pid": os.getpid(), "instance": self.instance,
+                     "known": sorted(self.runner.known), "running": sorted(self.runner.trials)}
+            busy = self.busy_gpus()
+            if busy is not None:
+                reply["busy_gpus"] = self.busy_sent = busy
+            self.send(encode(reply))
+            self.greeted = True
+            for _, line in self.events:
+                self.send(line)
+        elif op == "submit":
+            self.runner.submit(msg)
+        elif op == "cancel":
+            self.runner.stop(msg["trial_id"], "interrupted", msg.get("reason") or "cancelled")
+        elif op == "ack":
+            self.events = [(s, line) for s, line in self.events if s > int(msg["seq"])]
+        elif op == "shutdown":
+            self.running = False
+            self.send(encode({"reply": "bye"}))
+
+    def client_input(self):
+        try:
+            data = self.client.recv(1 << 20)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.drop_client()
+            return
+        for msg in self.client_reader.feed(data):
+            if self.client is None:
+                break
+            self.client_message(msg)
+
+    def serve(self):
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        path = os.path.join(self.directory, SOCKET_NAME)
+        if os.path.exists(path):
+            os.unlink(path)
+        server.bind(path)
+        server.listen(4)
+        self.sel.register(server, selectors.EVENT_READ, "server")
+        try:
+            while self.running:
+                for key, _ in self.sel.select(timeout=0.2):
+                    if key.data == "server":
+                        conn, _ = server.accept()
+                        self.drop_client()  # the newest client wins: the old connection is dead
+                        conn.setblocking(False)
+                        self.client, self.client_reader, self.greeted = conn, LineReader(), False
+                        self.sel.register(conn, selectors.EVENT_READ, "client")
+                    elif key.data == "client":
+                        self.client_input()
+                    else:
+                        self.runner.worker_output(key.data)
+                self.runner.check_deadlines()
+                self.push_gpu_state()
+                if self.client is None and time.time() - self.detached_since > self.orphan_timeout:
+                    sys.stderr.write("no client for %ss: stopping\n" % self.orphan_timeout)
+                    break
+        finally:
+            if self.gpus is not None:
+                self.gpus.stop()
+            self.runner.stop_all()
+            server.close()
+            shutil.rmtree(self.directory, ignore_errors=True)
+            if self.client is not None:
+                self.client.close()
+
+
+def serve(script, directory, code, orphan_timeout, gpu_watcher_factory=None):
+    """Run the daemon for ``directory`` unless one already does (a lock file decides)."""
+    lock = open(os.path.join(directory, "agent.lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return 0  # another daemon already serves this directory
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    watcher = gpu_watcher_factory() if gpu_watcher_factory is not None else None
+    Agent(script, directory, code, orphan_timeout, watcher).serve()
+    return 0

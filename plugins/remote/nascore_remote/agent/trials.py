@@ -1,0 +1,165 @@
+"""The daemon's trial runner: worker processes (each in its own process group, reused after a clean trial
+with the same environment), timeouts, cancellation and the end event of every trial, logs included."""
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+
+from .wire import LineReader, encode, safe_name
+
+MAX_IDLE_WORKERS = 8
+INLINE_LOG_BYTES = 64 * 1024
+
+
+class Worker:
+    """One ``worker`` process; ``events`` is the read end of its event pipe."""
+
+    def __init__(self, script, code, env_key, env, directory):
+        read_fd, write_fd = os.pipe()
+        full_env = dict(os.environ)
+        full_env.update(env)
+        full_env["PYTHONPATH"] = code + (os.pathsep + full_env["PYTHONPATH"] if full_env.get("PYTHONPATH") else "")
+        full_env["PYTHONUNBUFFERED"] = "1"
+        self.process = subprocess.Popen(
+            [sys.executable, script, "worker", "--events-fd", str(write_fd), "--dir", directory],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=None, pass_fds=(write_fd,), cwd=code,
+            env=full_env, start_new_session=True)  # own process group: a kill takes the trial's children too
+        os.close(write_fd)
+        self.events = os.fdopen(read_fd, "rb", buffering=0)
+        self.reader = LineReader()
+        self.env_key = env_key
+        self.trial = None
+
+    def kill(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class TrialRunner:
+    """Trials of one daemon. ``emit(event)`` publishes an event to the client; worker pipes are registered
+    on ``sel`` with the worker as data, and the daemon hands their readiness to :meth:`worker_output`."""
+
+    def __init__(self, script, directory, code, sel, emit):
+        self.script = script
+        self.directory = directory
+        self.code = code
+        self.sel = sel
+        self.emit = emit
+        self.trials = {}  # trial_id -> dict(worker, deadline, timeout, end)
+        self.known = set()
+        self.idle = []
+        self.started_pids = set()  # every worker this daemon started: their GPU contexts are ours
+
+    def trial_dir(self, trial_id):
+        return os.path.join(self.directory, "trials", safe_name(trial_id))
+
+    def submit(self, msg):
+        trial_id = msg["trial_id"]
+        if trial_id in self.known:
+            return  # a resent submit after reconnecting: the first one counts
+        self.known.add(trial_id)
+        env = {str(k): str(v) for k, v in (msg.get("env") or {}).items()}
+        env_key = json.dumps(sorted(env.items()))
+        worker = next((w for w in self.idle if w.env_key == env_key), None)
+        if worker is not None:
+            self.idle.remove(worker)
+        else:
+            worker = Worker(self.script, self.code, env_key, env, self.directory)
+            self.started_pids.add(worker.process.pid)
+            self.sel.register(worker.events, selectors.EVENT_READ, worker)
+        logs = self.trial_dir(trial_id)
+        os.makedirs(logs, exist_ok=True)
+        command = {"trial_id": trial_id, "payload": msg["payload"], "stdout": os.path.join(logs, "stdout"),
+                   "stderr": os.path.join(logs, "stderr")}
+        timeout = msg.get("timeout")
+        self.trials[trial_id] = {"worker": worker, "timeout": timeout, "end": None,
+                                 "deadline": time.time() + timeout if timeout else None}
+        worker.trial = trial_id
+        try:
+            worker.process.stdin.write(encode(command))
+            worker.process.stdin.flush()
+        except OSError:
+            pass  # the worker died; its end-of-events reports the trial as failed
+
+    def stop(self, trial_id, status, reason):
+        info = self.trials.get(trial_id)
+        if info is None or info["end"] is not None:
+            return
+        info["end"] = (status, reason)
+        info["worker"].kill()
+
+    def check_deadlines(self):
+        now = time.time()
+        for trial_id, info in list(self.trials.items()):
+            if info["deadline"] is not None and now > info["deadline"]:
+                self.stop(trial_id, "failed", "exceeded max_trial_duration (%ss)" % info["timeout"])
+
+    def worker_output(self, worker):
+        data = worker.events.read(65536)
+        if data:
+            for event in worker.reader.feed(data):
+                self._worker_event(worker, event)
+            return
+        # end of events: the worker process is gone (crash, kill, timeout, cancel)
+        self.sel.unregister(worker.events)
+        worker.events.close()
+        code = worker.process.wait()
+        if worker in self.idle:
+            self.idle.remove(worker)
+        if worker.trial is not None:
+            info = self.trials.pop(worker.trial)
+            status, reason = info["end"] or ("failed", "trial process exited with code %s%s" % (
+                code, self._stderr_tail(worker.trial)))
+            self.emit(self._attach_logs({"event": "end", "trial_id": worker.trial, "status": status,
+                                         "reason": reason}))
+
+    def _worker_event(self, worker, event):
+        trial_id = worker.trial
+        if trial_id is None or self.trials[trial_id]["end"] is not None:
+            return  # a cancelled trial may still flush a line before it dies
+        if event.get("event") == "end":
+            self._attach_logs(event)
+            del self.trials[trial_id]
+            worker.trial = None
+            self.idle.append(worker)
+            while len(self.idle) > MAX_IDLE_WORKERS:
+                self.idle.pop(0).kill()
+        self.emit(event)
+
+    def _stderr_tail(self, trial_id):
+        try:
+            with open(os.path.join(self.trial_dir(trial_id), "stderr"), "rb") as f:
+                f.seek(0, 2)
+                f.seek(max(0, f.tell() - 400))
+                tail = f.read().decode(errors="replace").strip()
+        except OSError:
+            return ""
+        return "; stderr ends with: " + tail[-400:] if tail else ""
+
+    def _attach_logs(self, event):
+        """Small logs travel inside the end event (no SFTP round trips); big ones are fetched by the client."""
+        logs = {}
+        for name in ("stdout", "stderr"):
+            path = os.path.join(self.trial_dir(event["trial_id"]), name)
+            try:
+                if os.path.getsize(path) > INLINE_LOG_BYTES:
+                    return event
+                with open(path, "rb") as f:
+                    logs[name] = f.read().decode(errors="replace")
+            except OSError:
+                logs[name] = ""
+        event["logs"] = logs
+        return event
+
+    def stop_all(self):
+        """Kill every worker and reap it (before the client hears that the daemon is gone)."""
+        workers = [t["worker"] for t in self.trials.values()] + self.idle
+        for worker in workers:
+            worker.kill()
+        for worker in workers:
+            worker.process.wait()

@@ -1,0 +1,37 @@
+"""Framing shared by every part of the agent: one JSON object per line, on sockets, pipes and descriptors."""
+import json
+import os
+import re
+
+
+def encode(message):
+    """The bytes of one message (a line)."""
+    return (json.dumps(message) + "\n").encode()
+
+
+def write_all(fd, data):
+    """Write every byte to a raw descriptor (os.write may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class LineReader:
+    """Collects bytes as they arrive and hands out the complete messages (a line may come in pieces)."""
+
+    def __init__(self):
+        self.buffer = b""
+
+    def feed(self, data):
+        self.buffer += data
+        messages = []
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            if line.strip():
+                messages.append(json.loads(line))
+        return messages
+
+
+def safe_name(trial_id):
+    """A directory name for a trial id (the client computes the same name to fetch logs)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", trial_id)[:100] or "trial"
