@@ -5,9 +5,7 @@ plugin manager is first used.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from nascore.lazy import lazy_exports
 from nascore.plugins import hookimpl
 
 __version__ = "0.1.0"
@@ -27,8 +25,4 @@ _LAZY = {
 
 __all__ = ["hookimpl", "__version__", *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nascore' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

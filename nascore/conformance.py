@@ -193,12 +193,7 @@ class EngineConformance:
         self.run(engine, *models)
         assert not engine.budget_available()
         extra = self.make_model({"x": 3})
-        try:
-            engine.submit_models(extra)
-        except RuntimeError as exc:
-            assert "budget" in str(exc), str(exc)
-        else:
-            raise AssertionError("submitting past max_trial_number must raise")
+        _assert_refused(engine, extra, "budget", "submitting past max_trial_number must raise")
         assert extra.status is ModelStatus.Frozen and list(engine.list_models()) == models
         assert all(m.status is ModelStatus.Trained for m in models)
         assert engine.idle_worker_available()  # idle, even though nothing more may run
@@ -209,9 +204,14 @@ class EngineConformance:
         engine.shutdown()
         assert not engine.budget_available()
         late: Optional[ExecutableModelSpace] = self.make_model({"x": 2})
-        try:
-            engine.submit_models(late)
-        except RuntimeError as exc:
-            assert "stop" in str(exc), str(exc)
-        else:
-            raise AssertionError("submitting after shutdown() must raise")
+        _assert_refused(engine, late, "stop", "submitting after shutdown() must raise")
+
+
+def _assert_refused(engine: ExecutionEngine, model: Any, word: str, what: str) -> None:
+    """``engine.submit_models(model)`` must raise a RuntimeError whose message says ``word``."""
+    try:
+        engine.submit_models(model)
+    except RuntimeError as exc:
+        assert word in str(exc), str(exc)
+    else:
+        raise AssertionError(what)

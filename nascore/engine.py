@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 from nascore.space import ExecutableModelSpace, MetricType, ModelStatus
 
 __all__ = ["ModelEventType", "ModelEvent", "IntermediateMetricEvent", "FinalMetricEvent", "TrainingEndEvent",
-           "ExecutionEngine", "Middleware", "Budget"]
+           "ExecutionEngine", "Middleware", "Budget", "BudgetExhaustedError", "EngineStoppedError"]
 
 
 class ModelEventType(str, Enum):
@@ -64,6 +64,14 @@ class TrainingEndEvent(ModelEvent):
 EventCallback = Callable[[ModelEvent], None]
 
 
+class BudgetExhaustedError(RuntimeError):
+    """A model was submitted after ``max_trial_number`` or ``max_experiment_duration`` was used up."""
+
+
+class EngineStoppedError(RuntimeError):
+    """A model was submitted after the engine was stopped (shutdown, interrupt or stop_on_failure)."""
+
+
 class Budget:
     """``max_trial_number`` and ``max_experiment_duration`` as one object engines can consult."""
 
@@ -84,13 +92,25 @@ class Budget:
     def time_left(self) -> Optional[float]:
         return None if self.max_duration is None else max(0.0, self.max_duration - self.elapsed())
 
-    def available(self) -> bool:
-        if self.max_trial_number is not None and self.trials >= self.max_trial_number:
+    def available(self, pending: int = 0) -> bool:
+        """Whether one more model may start after ``pending`` models already queued but not yet counted."""
+        if self.max_trial_number is not None and self.trials + pending >= self.max_trial_number:
             return False
         return self.max_duration is None or self.elapsed() < self.max_duration
 
     def consume(self, n: int = 1) -> None:
         self.trials += n
+
+    def exhausted_error(self, model: Any, trials_note: Optional[str] = None) -> BudgetExhaustedError:
+        """The error for ``model`` refused because the budget is used up, naming each limit and its use.
+        ``trials_note`` says how the trials were counted (default: ``"<trials> submitted"``)."""
+        limits = []
+        if self.max_trial_number is not None:
+            limits.append(f"max_trial_number={self.max_trial_number} ({trials_note or f'{self.trials} submitted'})")
+        if self.max_duration is not None:
+            limits.append(f"max_experiment_duration={self.max_duration:g}s ({self.elapsed():.1f}s elapsed)")
+        return BudgetExhaustedError(f"experiment budget used up ({', '.join(limits)}); {model!r} was not run. "
+                                    "Check budget_available() before submitting, or raise the limit")
 
 
 class ExecutionEngine(ABC):
@@ -124,6 +144,17 @@ class ExecutionEngine(ABC):
     def query_available_resources(self) -> int:
         """How many models could start right now."""
         return 1 if self.idle_worker_available() else 0
+
+    @staticmethod
+    def check_submittable(models: Iterable[Any]) -> None:
+        """Raise ``TypeError`` / ``ValueError`` naming the first of ``models`` that is not a frozen
+        :class:`ExecutableModelSpace`; engines call it at the top of ``submit_models``, before anything runs."""
+        for model in models:
+            if not isinstance(model, ExecutableModelSpace):
+                raise TypeError(f"submit_models() takes frozen ExecutableModelSpace objects, got "
+                                f"{type(model).__name__}; freeze a sample first (space.freeze(sample))")
+            if not model.status.frozen():
+                raise ValueError(f"{model!r} is not frozen; submit space.freeze(sample), not the space itself")
 
     def stop(self) -> None:
         """Ask the engine to stop accepting and running models; by default the same as ``shutdown``."""

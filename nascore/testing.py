@@ -9,12 +9,17 @@ Fixtures:
 * ``fake_distribution`` — ``fake_distribution(name, entry_points={"x": "mod:attr"}, modules={"mod": src})``
   writes an installed-looking distribution (``*.dist-info`` with ``entry_points.txt``) and its modules into a
   temporary folder on ``sys.path``, so entry-point discovery and its failure modes are tested without pip.
+* ``importable_module`` — ``importable_module(source)`` writes ``source`` as a uniquely named module in a
+  temporary folder on ``sys.path`` and imports it: a user's own module, importable by name the way a trial
+  process imports it. It leaves ``sys.modules`` after the test.
 """
 from __future__ import annotations
 
 import importlib
 import sys
 import textwrap
+import types
+import uuid
 from pathlib import Path
 from typing import Callable, Dict, Iterator, Optional
 
@@ -83,3 +88,19 @@ def fake_distribution(tmp_path: Path) -> Iterator[Callable]:
             if getattr(sys.modules[module], "__file__", "") and str(root) in (sys.modules[module].__file__ or ""):
                 del sys.modules[module]
         importlib.invalidate_caches()
+
+
+@pytest.fixture
+def importable_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., types.ModuleType]]:
+    names = []
+
+    def make(source: str, prefix: str = "nascore_user") -> types.ModuleType:
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"  # unique: a module of the same name may be cached already
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        monkeypatch.syspath_prepend(str(tmp_path))
+        names.append(name)
+        return importlib.import_module(name)
+
+    yield make
+    for name in names:
+        sys.modules.pop(name, None)

@@ -6,11 +6,11 @@ evaluator function can also be run by hand.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, ContextManager, Optional
 
+from nascore.scoped import scoped
 from nascore.space import _check_metric
 
 __all__ = ["report_intermediate_result", "report_final_result", "get_sample", "trial_context", "TrialContext"]
@@ -32,13 +32,9 @@ class TrialContext:
 _current: ContextVar[Optional[TrialContext]] = ContextVar("nascore_trial", default=None)
 
 
-@contextlib.contextmanager
-def trial_context(context: TrialContext) -> Iterator[TrialContext]:
-    token = _current.set(context)
-    try:
-        yield context
-    finally:
-        _current.reset(token)
+def trial_context(context: TrialContext) -> ContextManager[TrialContext]:
+    """Route ``report_*_result`` calls made inside the block to ``context``."""
+    return scoped(_current, context)
 
 
 def current_trial() -> Optional[TrialContext]:

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import textwrap
-import uuid
 
 import pytest
 import torch
@@ -44,14 +41,9 @@ def count(n):
 
 
 @pytest.fixture()
-def user_module(tmp_path, monkeypatch):
+def user_module(importable_module):
     """A user's own importable module (written to disk, on sys.path), as a trial process would import it."""
-    name = f"nascore_user_{uuid.uuid4().hex[:8]}"
-    (tmp_path / f"{name}.py").write_text(textwrap.dedent(USER_MODULE))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    module = __import__(name)
-    yield module
-    sys.modules.pop(name, None)
+    return importable_module(USER_MODULE)
 
 
 def roundtrip(value):

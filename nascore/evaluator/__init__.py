@@ -5,8 +5,7 @@
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nascore.lazy import lazy_exports
 
 from .base import Evaluator, FunctionalEvaluator
 
@@ -23,8 +22,4 @@ _LAZY = {
 
 __all__ = ["Evaluator", "FunctionalEvaluator", *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nascore.evaluator' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -12,8 +12,9 @@ import hashlib
 import inspect
 import json
 from abc import ABCMeta, abstractmethod
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Tuple
 
+from nascore.arguments import split_call
 from nascore.mutable import Mutable, Sample, SampleValidationError
 from nascore.trace import (TRACE_ATTR, NotSerializableError, TraceInfo, from_json_reference, import_symbol,
                            symbol_of, to_json_reference)
@@ -26,32 +27,6 @@ if TYPE_CHECKING:  # torch is imported by whoever builds models; keep `import na
     import torch
 
 
-def _split_arguments(signature: inspect.Signature, self: Any, args: tuple,
-                     kwargs: dict) -> Optional[Tuple[tuple, dict]]:
-    """Bind a constructor call to parameter names: what must stay positional, and the rest by name."""
-    try:
-        bound = signature.bind(self, *args, **kwargs)
-    except TypeError:
-        return None  # the constructor itself will raise the proper error
-    params = list(signature.parameters.values())[1:]
-    has_varargs = any(p.kind is p.VAR_POSITIONAL and bound.arguments.get(p.name) for p in params)
-    positional: List[Any] = []
-    named: Dict[str, Any] = {}
-    for p in params:
-        if p.name not in bound.arguments:
-            continue
-        value = bound.arguments[p.name]
-        if p.kind is p.POSITIONAL_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD and has_varargs):
-            positional.append(value)
-        elif p.kind is p.VAR_POSITIONAL:
-            positional.extend(value)
-        elif p.kind is p.VAR_KEYWORD:
-            named.update(value)
-        else:
-            named[p.name] = value
-    return tuple(positional), named
-
-
 def _recording_init(init: Callable[..., None]) -> Callable[..., None]:
     signature = inspect.signature(init)
 
@@ -60,7 +35,7 @@ def _recording_init(init: Callable[..., None]) -> Callable[..., None]:
         # Only the outermost constructor records: a subclass calling super().__init__(...) must not
         # overwrite the arguments the user gave.
         if TRACE_ATTR not in self.__dict__:
-            split = _split_arguments(signature, self, args, kwargs)
+            split = split_call(signature, args, kwargs)
             if split is not None:
                 object.__setattr__(self, TRACE_ATTR, TraceInfo(type(self), split[0], split[1]))
         init(self, *args, **kwargs)

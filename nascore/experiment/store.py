@@ -9,14 +9,14 @@ from __future__ import annotations
 import base64
 import json
 import pickle
-import re
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
+from nascore.experiment.model_record import ModelRecord
+from nascore.experiment.scrub import scrub_secrets
 from nascore.space import metric_value
 
 __all__ = ["ExperimentStore", "ModelRecord", "DB_NAME", "scrub_secrets", "sample_key", "StoreError"]
@@ -52,21 +52,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_model ON events (model_id);
 """
 
-# A field whose name looks like a credential is dropped before anything is written.
-_SECRET = re.compile(r"password|passphrase|secret|token", re.IGNORECASE)
-
-
 class StoreError(RuntimeError):
     """The directory holds no experiment store, or the store cannot be read."""
-
-
-def scrub_secrets(value: Any) -> Any:
-    """A copy of ``value`` without dict entries named like ``password``, ``passphrase``, ``*secret*``."""
-    if isinstance(value, dict):
-        return {k: scrub_secrets(v) for k, v in value.items() if not (isinstance(k, str) and _SECRET.search(k))}
-    if isinstance(value, (list, tuple)):
-        return [scrub_secrets(v) for v in value]
-    return value
 
 
 def _dumps(value: Any) -> str:
@@ -80,43 +67,6 @@ def _loads(text: Optional[str]) -> Any:
 def sample_key(sample: Dict[str, Any]) -> str:
     """A canonical string for a sample (the same sample means the same model in every format)."""
     return json.dumps(sample, sort_keys=True, default=repr)
-
-
-@dataclass
-class ModelRecord:
-    """One model as the store knows it."""
-
-    id: int
-    sample: Dict[str, Any]
-    status: str
-    final: Any = None
-    intermediates: List[Any] = field(default_factory=list)
-    failure_reason: Optional[str] = None
-    payload: Optional[Dict[str, Any]] = None
-    submit_time: Optional[float] = None
-    start_time: Optional[float] = None
-    end_time: Optional[float] = None
-    log_path: Optional[str] = None
-    session: int = 0
-
-    @property
-    def metric(self) -> Optional[float]:
-        """The final metric as a number (None when missing or NaN)."""
-        try:
-            return metric_value(self.final)
-        except (TypeError, ValueError):
-            return None
-
-    @property
-    def duration(self) -> Optional[float]:
-        start = self.start_time or self.submit_time
-        return None if start is None or self.end_time is None else self.end_time - start
-
-    def to_json(self) -> Dict[str, Any]:
-        return {"id": self.id, "status": self.status, "metric": self.metric, "final": self.final,
-                "intermediates": self.intermediates, "sample": self.sample, "failure_reason": self.failure_reason,
-                "submit_time": self.submit_time, "start_time": self.start_time, "end_time": self.end_time,
-                "duration": self.duration, "log_path": self.log_path}
 
 
 class ExperimentStore:

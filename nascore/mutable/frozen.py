@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from contextvars import ContextVar
-from typing import Any, Iterator, Optional
+from typing import Any, ContextManager, Iterator, Optional
+
+from nascore.scoped import scoped
 
 from .base import Mutable, Sample
 
@@ -21,33 +23,20 @@ def frozen_context(sample: Sample) -> Iterator[Sample]:
     """Inside, model-space constructs build the architecture ``sample`` selects."""
     if not isinstance(sample, dict):
         raise TypeError(f"sample must be a dict, got {type(sample).__name__}")
-    token = _sample.set(sample)
-    try:
+    with scoped(_sample, sample):
         yield sample
-    finally:
-        _sample.reset(token)
 
 
-@contextlib.contextmanager
-def _no_frozen_context() -> Iterator[None]:
-    token = _sample.set(None)
-    try:
-        yield None
-    finally:
-        _sample.reset(token)
+def _no_frozen_context() -> ContextManager[None]:
+    return scoped(_sample, None)
 
 
 def current_frozen_sample() -> Optional[Sample]:
     return _sample.get()
 
 
-@contextlib.contextmanager
-def _collect_mutables(into: list) -> Iterator[list]:
-    token = _collector.set(into)
-    try:
-        yield into
-    finally:
-        _collector.reset(token)
+def _collect_mutables(into: list) -> ContextManager[list]:
+    return scoped(_collector, into)
 
 
 def ensure_frozen(value: Any, *, default: Optional[bool] = None) -> Any:

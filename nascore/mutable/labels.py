@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 from contextvars import ContextVar
-from typing import Iterator
+from typing import ContextManager, Iterator
+
+from nascore.scoped import scoped
 
 __all__ = ["LabelScope", "label_scope", "current_label_scope", "auto_label"]
 
@@ -79,30 +81,15 @@ def label_scope(name: str | None = None) -> Iterator[LabelScope]:
         path = ""
     else:
         path = _next_auto(parent)
-    scope = LabelScope(path)
-    token = _current.set(scope)
-    try:
+    with scoped(_current, LabelScope(path)) as scope:
         yield scope
-    finally:
-        _current.reset(token)
 
 
-@contextlib.contextmanager
-def _exact_scope(path: str, start: int = 0) -> Iterator[LabelScope]:
+def _exact_scope(path: str, start: int = 0) -> ContextManager[LabelScope]:
     """Scope with an exact prefix and counter start (used to nest under a module's own label and to
     replay the label state a module was created under)."""
-    scope = LabelScope(path, start)
-    token = _current.set(scope)
-    try:
-        yield scope
-    finally:
-        _current.reset(token)
+    return scoped(_current, LabelScope(path, start))
 
 
-@contextlib.contextmanager
-def _no_scope() -> Iterator[None]:
-    token = _current.set(None)
-    try:
-        yield None
-    finally:
-        _current.reset(token)
+def _no_scope() -> ContextManager[None]:
+    return scoped(_current, None)

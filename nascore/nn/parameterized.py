@@ -10,7 +10,7 @@ import torch.nn as nn
 from nascore.mutable import Mutable, Sample, current_frozen_sample
 
 from .base import MutableModule, load_if_compatible
-from .trace import bind_arguments, freeze_value, iter_mutables, map_values, wrap_init
+from .trace import TracedInit, freeze_value, iter_mutables, map_values, record_init, wrap_init
 
 __all__ = ["ParameterizedModule"]
 
@@ -25,7 +25,7 @@ def _concrete(value: Any) -> Any:
     return map_values(value, lambda m: m.freeze(sample) if sample is not None else m.default())
 
 
-class ParameterizedModule(MutableModule):
+class ParameterizedModule(TracedInit, MutableModule):
     """A module whose ``__init__`` arguments may be mutables (Categorical, expressions, ...).
 
     The arguments as given are recorded (``trace_args``/``trace_kwargs``) and their mutables are
@@ -50,18 +50,6 @@ class ParameterizedModule(MutableModule):
         if base is not None and (args or kwargs) and current_frozen_sample() is not None:
             return base(*_concrete(list(args)), **_concrete(kwargs))
         return super().__new__(cls)
-
-    @property
-    def trace_symbol(self) -> type:
-        return self.__dict__.get("_nascore_trace_symbol", type(self))
-
-    @property
-    def trace_args(self) -> tuple:
-        return self.__dict__.get("_nascore_trace_args", ())
-
-    @property
-    def trace_kwargs(self) -> dict[str, Any]:
-        return dict(self.__dict__.get("_nascore_trace_kwargs", {}))
 
     def frozen_init_args(self, sample: Sample) -> tuple:
         return tuple(freeze_value(list(self.trace_args), sample))
@@ -100,10 +88,7 @@ class ParameterizedModule(MutableModule):
 
 
 def _parameterized_init(orig: Any, self: ParameterizedModule, args: tuple, kwargs: dict) -> None:
-    pos, named = bind_arguments(orig, args, kwargs)
-    self.__dict__["_nascore_trace_symbol"] = type(self)
-    self.__dict__["_nascore_trace_args"] = pos
-    self.__dict__["_nascore_trace_kwargs"] = named
+    record_init(self, orig, args, kwargs)
     mutables: list[Mutable] = iter_mutables(list(args)) + iter_mutables(kwargs)
     orig(self, *_concrete(list(args)), **_concrete(kwargs))
     if current_frozen_sample() is None:

@@ -12,14 +12,14 @@ from nascore.mutable.frozen import _collect_mutables
 from nascore.mutable.labels import _exact_scope, current_label_scope, label_scope
 
 from .base import MutableModule, freeze_children, load_if_compatible
-from .trace import bind_arguments, wrap_init
+from .trace import TracedInit, record_init, wrap_init
 
 __all__ = ["ModelSpace"]
 
 _UNSET = object()
 
 
-class ModelSpace(MutableModule):
+class ModelSpace(TracedInit, MutableModule):
     """Subclass it and build layers (with mutables) in ``__init__``.
 
     ``class Net(ModelSpace, label_prefix="net")`` puts every label under ``net/``. Without a
@@ -38,18 +38,6 @@ class ModelSpace(MutableModule):
             cls._nascore_label_prefix = label_prefix
         if "__init__" in cls.__dict__:
             wrap_init(cls, _space_init)
-
-    @property
-    def trace_symbol(self) -> type:
-        return self.__dict__.get("_nascore_trace_symbol", type(self))
-
-    @property
-    def trace_args(self) -> tuple:
-        return self.__dict__.get("_nascore_trace_args", ())
-
-    @property
-    def trace_kwargs(self) -> dict[str, Any]:
-        return dict(self.__dict__.get("_nascore_trace_kwargs", {}))
 
     @property
     def frozen(self) -> bool:
@@ -88,10 +76,7 @@ class ModelSpace(MutableModule):
 
 
 def _space_init(orig: Any, self: ModelSpace, args: tuple, kwargs: dict) -> None:
-    pos, named = bind_arguments(orig, args, kwargs)
-    self.__dict__["_nascore_trace_symbol"] = type(self)
-    self.__dict__["_nascore_trace_args"] = pos
-    self.__dict__["_nascore_trace_kwargs"] = named
+    record_init(self, orig, args, kwargs)
     parent = current_label_scope()
     # remember the label state before __init__ so reinstantiate() can replay it
     self.__dict__["_nascore_label_state"] = (

@@ -6,10 +6,11 @@ import functools
 import inspect
 from typing import Any, Callable
 
+from nascore.arguments import split_call
 from nascore.mutable import Mutable, Sample
 from nascore.mutable.expression import evaluate
 
-__all__ = ["bind_arguments", "wrap_init", "iter_mutables", "map_values"]
+__all__ = ["bind_arguments", "record_init", "TracedInit", "wrap_init", "iter_mutables", "map_values"]
 
 
 def bind_arguments(fn: Callable, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
@@ -17,25 +18,37 @@ def bind_arguments(fn: Callable, args: tuple, kwargs: dict) -> tuple[tuple, dict
     ``cls(*args, **kwargs)``; falls back to the call as given when names cannot be bound."""
     try:
         sig = inspect.signature(fn)
-        bound = sig.bind(None, *args, **kwargs)  # None stands for self
     except (TypeError, ValueError):
         return tuple(args), dict(kwargs)
-    params = list(sig.parameters.values())[1:]
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
+    if any(p.kind is p.VAR_POSITIONAL for p in sig.parameters.values()):
         return tuple(args), dict(kwargs)  # names before *args must stay positional
-    pos: list[Any] = []
-    named: dict[str, Any] = {}
-    for p in params:
-        if p.name not in bound.arguments:
-            continue
-        value = bound.arguments[p.name]
-        if p.kind is p.POSITIONAL_ONLY:
-            pos.append(value)
-        elif p.kind is p.VAR_KEYWORD:
-            named.update(value)
-        else:
-            named[p.name] = value
-    return tuple(pos), named
+    split = split_call(sig, args, kwargs)
+    return split if split is not None else (tuple(args), dict(kwargs))
+
+
+def record_init(module: Any, init: Callable, args: tuple, kwargs: dict) -> None:
+    """Record ``type(module)(*args, **kwargs)`` as the recipe :class:`TracedInit` reports."""
+    pos, named = bind_arguments(init, args, kwargs)
+    module.__dict__["_nascore_trace_symbol"] = type(module)
+    module.__dict__["_nascore_trace_args"] = pos
+    module.__dict__["_nascore_trace_kwargs"] = named
+
+
+class TracedInit:
+    """How a module was constructed (recorded by :func:`record_init`): ``trace_symbol(*trace_args,
+    **trace_kwargs)`` builds it again."""
+
+    @property
+    def trace_symbol(self) -> type:
+        return self.__dict__.get("_nascore_trace_symbol", type(self))
+
+    @property
+    def trace_args(self) -> tuple:
+        return self.__dict__.get("_nascore_trace_args", ())
+
+    @property
+    def trace_kwargs(self) -> dict[str, Any]:
+        return dict(self.__dict__.get("_nascore_trace_kwargs", {}))
 
 
 def iter_mutables(value: Any) -> list[Mutable]:

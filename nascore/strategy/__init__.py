@@ -5,8 +5,7 @@ built-in plugin) stays light and Optuna is imported only when ``TPE`` is used.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nascore.lazy import lazy_exports
 
 _LAZY = {
     "Strategy": "nascore.strategy.base",
@@ -19,12 +18,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nascore.strategy' has no attribute {name!r}")
-
-
-def __dir__() -> list:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

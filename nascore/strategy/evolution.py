@@ -5,11 +5,11 @@ from __future__ import annotations
 import collections
 import logging
 import random as _random
-from typing import Any, Deque, Dict, Optional, Tuple
+from typing import Deque, Optional, Tuple
 
 from nascore.mutable import Sample
 from nascore.strategy.multi_trial import MultiTrialStrategy
-from nascore.strategy.sampling import rng_state_from_json, rng_state_to_json, sample_key
+from nascore.strategy.sampling import SavesRng, sample_key
 
 __all__ = ["RegularizedEvolution"]
 
@@ -19,7 +19,7 @@ _logger = logging.getLogger(__name__)
 MAX_MUTATION_TRIES = 50
 
 
-class RegularizedEvolution(MultiTrialStrategy):
+class RegularizedEvolution(SavesRng, MultiTrialStrategy):
     """Aging evolution.
 
     The first ``population_size`` models are random. After that each new model is a mutation of the best of
@@ -108,16 +108,6 @@ class RegularizedEvolution(MultiTrialStrategy):
                     child[label] = value
                     return child
         return None
-
-    # ---- resume --------------------------------------------------------------------------------------
-    def state_dict(self) -> Dict[str, Any]:
-        state = super().state_dict()
-        state["rng"] = rng_state_to_json(self.rng)
-        return state
-
-    def load_extra_state(self, state: Dict[str, Any]) -> None:
-        if "rng" in state:
-            rng_state_from_json(self.rng, state["rng"])
 
     def __repr__(self) -> str:
         return (f"RegularizedEvolution(population_size={self.population_size}, sample_size={self.sample_size}, "

@@ -6,12 +6,12 @@ from typing import Any, Dict, Iterator, Optional
 
 from nascore.mutable import Numerical, Sample
 from nascore.strategy.multi_trial import MultiTrialStrategy
-from nascore.strategy.sampling import rng_state_from_json, rng_state_to_json, sample_key
+from nascore.strategy.sampling import SavesRng, sample_key
 
 __all__ = ["GridSearch"]
 
 
-class GridSearch(MultiTrialStrategy):
+class GridSearch(SavesRng, MultiTrialStrategy):
     """Enumerate ``grid(granularity=g)`` for g = ``granularity`` (default 1), g + 1, ...
 
     A higher granularity adds points between the previous ones for numerical leaves (categorical leaves give
@@ -75,13 +75,11 @@ class GridSearch(MultiTrialStrategy):
     def state_dict(self) -> Dict[str, Any]:
         state = super().state_dict()
         state["granularity"] = self.current_granularity
-        state["rng"] = rng_state_to_json(self.rng)
         return state
 
     def load_extra_state(self, state: Dict[str, Any]) -> None:
+        super().load_extra_state(state)
         self.current_granularity = int(state.get("granularity", self.granularity or 1))
-        if "rng" in state:
-            rng_state_from_json(self.rng, state["rng"])
 
     def __repr__(self) -> str:
         return f"GridSearch(shuffle={self.shuffle}, seed={self.seed}, granularity={self.granularity})"

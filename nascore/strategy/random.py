@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import random as _random
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from nascore.mutable import Sample
 from nascore.strategy.multi_trial import MultiTrialStrategy
-from nascore.strategy.sampling import rng_state_from_json, rng_state_to_json
+from nascore.strategy.sampling import SavesRng
 
 __all__ = ["Random"]
 
 
-class Random(MultiTrialStrategy):
+class Random(SavesRng, MultiTrialStrategy):
     """Sample models at random.
 
     ``dedup``: skip samples already tried; the search then stops once the space is exhausted (every point of
@@ -26,15 +26,6 @@ class Random(MultiTrialStrategy):
 
     def propose(self) -> Optional[Sample]:
         return self.draw_untried(self.rng)
-
-    def state_dict(self) -> Dict[str, Any]:
-        state = super().state_dict()
-        state["rng"] = rng_state_to_json(self.rng)
-        return state
-
-    def load_extra_state(self, state: Dict[str, Any]) -> None:
-        if "rng" in state:
-            rng_state_from_json(self.rng, state["rng"])
 
     def __repr__(self) -> str:
         return f"Random(dedup={self.dedup}, seed={self.seed})"

@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 from nascore.mutable import (ConstraintViolation, LabeledMutable, MutableSymbol, Numerical, Sample,
                              SampleValidationError)
 
-__all__ = ["sample_key", "SpaceView", "rng_state_to_json", "rng_state_from_json"]
+__all__ = ["sample_key", "SpaceView", "rng_state_to_json", "rng_state_from_json", "SavesRng"]
 
 MAX_CONSTRAINT_RETRIES = 1000
 #: spaces with constraints are counted by enumeration only up to this many grid points
@@ -36,6 +36,24 @@ def rng_state_to_json(rng: _random.Random) -> List[Any]:
 def rng_state_from_json(rng: _random.Random, state: List[Any]) -> None:
     version, internal, gauss = state
     rng.setstate((version, tuple(internal), gauss))
+
+
+class SavesRng:
+    """Mixin for a strategy drawing from ``self.rng``: the generator's state goes into ``state_dict()["rng"]``
+    and comes back on resume, so a resumed search goes on with the same random sequence.
+    List it before the strategy base: ``class Random(SavesRng, MultiTrialStrategy)``."""
+
+    rng: _random.Random
+
+    def state_dict(self) -> Dict[str, Any]:
+        state = super().state_dict()  # type: ignore[misc]
+        state["rng"] = rng_state_to_json(self.rng)
+        return state
+
+    def load_extra_state(self, state: Dict[str, Any]) -> None:
+        super().load_extra_state(state)  # type: ignore[misc]
+        if "rng" in state:
+            rng_state_from_json(self.rng, state["rng"])
 
 
 def _finite_count(leaf: MutableSymbol) -> Optional[int]:

@@ -2,10 +2,6 @@
 process would import it."""
 from __future__ import annotations
 
-import sys
-import textwrap
-import uuid
-
 import pytest
 
 USER_MODULE = '''
@@ -62,10 +58,5 @@ class CustomModule(LightningModule):
 
 
 @pytest.fixture()
-def user_module(tmp_path, monkeypatch):
-    name = f"nascore_user_{uuid.uuid4().hex[:8]}"
-    (tmp_path / f"{name}.py").write_text(textwrap.dedent(USER_MODULE))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    module = __import__(name)
-    yield module
-    sys.modules.pop(name, None)
+def user_module(importable_module):
+    return importable_module(USER_MODULE)

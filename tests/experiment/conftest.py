@@ -1,7 +1,6 @@
 """Shared pieces for experiment tests: a tiny importable model space + evaluators, written to a folder on sys.path
 (trial and subprocesses import it by name, like a user's own module)."""
 import importlib
-import sys
 import textwrap
 
 import pytest

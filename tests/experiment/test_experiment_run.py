@@ -15,6 +15,20 @@ def _expected(width, depth):
     return float(width * 10 + depth)
 
 
+def _run_with_plugin(plugin, tiny, make_config, *components, **fields):
+    """Run a Random search of the tiny space with ``plugin`` registered on the process-wide manager (the config
+    is made after registering: it validates component names against the registry)."""
+    pm = get_plugin_manager()
+    pm.register(plugin, "test-plugin")
+    try:
+        exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), Random(seed=0),
+                            make_config(*components, **fields))
+        exp.run()
+    finally:
+        pm.unregister("test-plugin")
+    return exp
+
+
 def test_run_ranks_and_exports(tiny, make_config):
     exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(), make_config())
     assert exp.status == "created"
@@ -185,14 +199,7 @@ def test_secrets_are_not_stored(tiny, make_config, workdir):
             return [EngineSpec("secretive", "nascore_sequential.engine:SequentialExecutionEngine",
                                config_model=SecretiveConfig)]
 
-    pm = get_plugin_manager()
-    pm.register(Plugin(), "test-secretive")
-    try:
-        exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), Random(seed=0),
-                            make_config("secretive", "simplified", max_trial_number=2))
-        exp.run()
-    finally:
-        pm.unregister("test-secretive")
+    exp = _run_with_plugin(Plugin(), tiny, make_config, "secretive", "simplified", max_trial_number=2)
     raw = b"".join(p.read_bytes() for p in exp.directory.iterdir() if p.is_file())
     for secret in (b"hunter2", b"s3cr3t-value", b"open sesame"):
         assert secret not in raw
@@ -216,14 +223,7 @@ def test_middleware_engine_is_built(tiny, make_config):
         def nascore_middlewares(self):
             return [MiddlewareSpec("passthrough", Passthrough, engine="sequential")]
 
-    pm = get_plugin_manager()
-    pm.register(Plugin(), "test-passthrough")
-    try:
-        exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), Random(seed=0),
-                            make_config("passthrough", "simplified", max_trial_number=2))
-        exp.run()
-    finally:
-        pm.unregister("test-passthrough")
+    exp = _run_with_plugin(Plugin(), tiny, make_config, "passthrough", "simplified", max_trial_number=2)
     assert built == [exp.config]
     assert [m.status for m in exp.list_models()] == [ModelStatus.Trained] * 2
 

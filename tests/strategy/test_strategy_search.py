@@ -11,7 +11,7 @@ from nascore.space import ModelStatus
 from nascore.strategy import TPE, GridSearch, Random, RegularizedEvolution
 from nascore.strategy.sampling import sample_key
 
-from strategy_kit import TARGET, DictSpace, FunctionEngine, make_space, peak
+from strategy_kit import DictSpace, FunctionEngine, make_space, peak
 
 
 def _keys(engine):

@@ -4,8 +4,7 @@ Light on import (the plugin's hooks module imports this package): heavy names lo
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nascore.lazy import lazy_exports
 
 _LAZY = {
     "convert": "nascore_graph.api",
@@ -27,8 +26,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nascore_graph' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Tuple
 from nascore.mutable import Sample
 
 from .ir import Graph, GraphModel, Node, Operation, Slot
-from .mutators import _Located, _call_op, _strip, lookup_entry, replace_entry
+from .mutators import _Located, _call_op, _strip, replace_entry
 
 __all__ = ["CellMutator"]
 
@@ -23,13 +23,8 @@ def _container(children: Dict[str, Any]) -> Dict[str, Any]:
 
 
 class CellMutator(_Located):
-    def __init__(self, graph: str, path: str, label: str) -> None:
-        super().__init__(graph, path, [])
-        self.label = label
-
     def mutate(self, model: GraphModel, sample: Sample) -> None:
-        graph = model.graphs[self.graph]
-        entry = lookup_entry(graph, self.path)
+        graph, entry = self._located(model)
         name = entry["graph"]
         if name in model.graphs:
             raise ValueError(f"cell {self.path!r}: a graph named {name!r} exists already")

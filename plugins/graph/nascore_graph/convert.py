@@ -10,12 +10,11 @@ from __future__ import annotations
 import inspect
 from typing import Any, Dict, List, Optional, Tuple
 
-import torch
 import torch.nn as nn
 
 from .errors import GraphConversionError
 from .ir import Graph, GraphModel, Operation, Slot
-from .units import CONTAINERS, is_basic_unit, unit_entry
+from .units import is_basic_unit, unit_entry
 
 __all__ = ["convert_to_ir", "FRONTENDS"]
 

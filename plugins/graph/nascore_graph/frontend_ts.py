@@ -7,15 +7,14 @@ computation whose inputs are known at conversion time are folded, so conditions 
 from __future__ import annotations
 
 import operator
-import warnings
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import torch
 import torch.nn as nn
 
 from .errors import GraphConversionError
 from .ir import Graph, Operation, Slot
-from .ts_shell import build_shell
+from .ts_script import Scripted
 from .units import qualified_name, resolve_name
 
 __all__ = ["trace_graph"]
@@ -60,55 +59,6 @@ class _Const:
 
     def __init__(self, value: Any) -> None:
         self.value = value
-
-
-def _script(module: nn.Module, path: str) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.jit.script is deprecated upstream; say it once in the docs
-        return torch.jit.script(module)
-
-
-def _script_error(exc: Exception, module: nn.Module, path: str, shells: Dict[int, nn.Module]) -> Exception:
-    """Name the deepest module that fails to compile on its own (scripting again only on this error path)."""
-    culprit, culprit_path = module, path
-    for rel, sub in reversed(list(module.named_modules())):
-        shell = shells.get(id(sub))
-        if shell is None or sub is module:
-            continue
-        try:
-            _script(shell, path)
-        except Exception as inner:  # noqa: BLE001 - any compile error names this module
-            exc, culprit, culprit_path = inner, sub, f"{path}.{rel}" if path else rel
-            break
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return GraphConversionError(
-        f"torch.jit.script cannot compile {type(culprit).__name__}.forward", path=culprit_path,
-        construct=first, fix="mark the failing module a basic unit (nascore_graph.basic_unit or a "
-        "ParameterizedModule), or use frontend='fx'")
-
-
-class Scripted:
-    """Per-conversion cache: the root is scripted once; its user submodules reuse their compiled parts."""
-
-    def __init__(self) -> None:
-        self._done: Dict[int, Tuple[Any, nn.Module]] = {}  # id(original) -> (script module, shell)
-
-    def get(self, module: nn.Module, path: str) -> Tuple[Any, nn.Module]:
-        if id(module) not in self._done:
-            shells: Dict[int, nn.Module] = {}
-            shell = build_shell(module, shells)
-            try:
-                scripted = _script(shell, path)
-            except Exception as exc:
-                raise _script_error(exc, module, path, shells) from exc
-            self._collect(module, scripted, shells)
-        return self._done[id(module)]
-
-    def _collect(self, module: nn.Module, scripted: Any, shells: Dict[int, nn.Module]) -> None:
-        self._done.setdefault(id(module), (scripted, shells[id(module)]))
-        for name, child in module._modules.items():
-            if child is not None and id(child) in shells and id(child) not in self._done:
-                self._collect(child, scripted._modules[name], shells)
 
 
 def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any],

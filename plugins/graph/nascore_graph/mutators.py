@@ -113,9 +113,16 @@ def _strip(entry: Dict[str, Any]) -> Dict[str, Any]:
 
 # ---- built-in mutators ----------------------------------------------------------------------------------
 class _Located(Mutator):
-    def __init__(self, graph: str, path: str, mutables: Sequence[LabeledMutable]) -> None:
-        super().__init__(mutables)
-        self.graph, self.path = graph, path
+    """A built-in mutator for the choice at ``path`` of graph ``graph``; ``label`` names its sample key."""
+
+    def __init__(self, graph: str, path: str, label: Optional[str]) -> None:
+        super().__init__([])  # the choice's mutable is already in the space's simplify()
+        self.graph, self.path, self.label = graph, path, label
+
+    def _located(self, model: GraphModel) -> Tuple[Graph, Dict[str, Any]]:
+        """The graph holding the choice and the choice's entry in its module tree."""
+        graph = model.graphs[self.graph]
+        return graph, lookup_entry(graph, self.path)
 
     def _nodes(self, graph: Graph, kind: str) -> List[Node]:
         return [n for n in graph.nodes.values() if n.operation.type == kind and n.operation.target == self.path]
@@ -125,13 +132,8 @@ class _Located(Mutator):
 
 
 class LayerChoiceMutator(_Located):
-    def __init__(self, graph: str, path: str, label: str) -> None:
-        super().__init__(graph, path, [])
-        self.label = label
-
     def mutate(self, model: GraphModel, sample: Sample) -> None:
-        graph = model.graphs[self.graph]
-        entry = lookup_entry(graph, self.path)
+        graph, entry = self._located(model)
         chosen = entry["candidates"][str(sample[self.label])]
         replace_entry(graph, self.path, _strip(chosen))
         for node in self._nodes(graph, "layerchoice"):
@@ -141,8 +143,8 @@ class LayerChoiceMutator(_Located):
 
 class InputChoiceMutator(_Located):
     def __init__(self, graph: str, path: str, label: str, reduction: str) -> None:
-        super().__init__(graph, path, [])
-        self.label, self.reduction = label, reduction
+        super().__init__(graph, path, label)
+        self.reduction = reduction
 
     def mutate(self, model: GraphModel, sample: Sample) -> None:
         graph = model.graphs[self.graph]
@@ -192,12 +194,11 @@ class InputChoiceMutator(_Located):
 
 class RepeatMutator(_Located):
     def __init__(self, graph: str, path: str, label: Optional[str], depth: Optional[int]) -> None:
-        super().__init__(graph, path, [])
-        self.label, self.depth = label, depth
+        super().__init__(graph, path, label)
+        self.depth = depth
 
     def mutate(self, model: GraphModel, sample: Sample) -> None:
-        graph = model.graphs[self.graph]
-        entry = lookup_entry(graph, self.path)
+        graph, entry = self._located(model)
         depth = self.depth if self.depth is not None else sample[self.label]
         blocks = entry["blocks"][:depth]
         # the frozen form of a Repeat is nn.Sequential(first `depth` blocks): keys `path.0...`

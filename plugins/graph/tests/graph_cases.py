@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import linecache
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 import torch.nn as nn
@@ -15,7 +15,6 @@ class Fn(nn.Module):
 
 def _fn_case(name, body, arity=1):
     ns: Dict = {"torch": torch, "F": F, "Fn": Fn}
-    args = ", ".join(f"x{i}" for i in range(arity))
     ann = ", ".join(f"x{i}: torch.Tensor" for i in range(arity))
     src = f"class Case_{name}(Fn):\n    def forward(self, {ann}):\n        return {body}\n"
     filename = f"<graph-case-{name}>"

@@ -1,7 +1,7 @@
 """Whole-model cases for the conformance suite (tiny sizes)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn as nn

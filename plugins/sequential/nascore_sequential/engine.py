@@ -12,22 +12,14 @@ import traceback
 from collections import deque
 from typing import Any, Deque, List, Optional
 
-from nascore.engine import (Budget, ExecutionEngine, FinalMetricEvent, IntermediateMetricEvent,
-                            TrainingEndEvent)
+from nascore.engine import (Budget, BudgetExhaustedError, EngineStoppedError, ExecutionEngine, FinalMetricEvent,
+                            IntermediateMetricEvent, TrainingEndEvent)
 from nascore.space import ExecutableModelSpace, ModelStatus
 from nascore.trial import run_model
 
 __all__ = ["SequentialExecutionEngine", "BudgetExhaustedError", "EngineStoppedError", "TrialFailedError"]
 
 _logger = logging.getLogger(__name__)
-
-
-class BudgetExhaustedError(RuntimeError):
-    """A model was submitted after ``max_trial_number`` or ``max_experiment_duration`` was used up."""
-
-
-class EngineStoppedError(RuntimeError):
-    """A model was submitted after the engine was stopped (shutdown, interrupt or stop_on_failure)."""
 
 
 class TrialFailedError(RuntimeError):
@@ -71,12 +63,7 @@ class SequentialExecutionEngine(ExecutionEngine):
         Called from an event listener while a model runs (a strategy submitting its next model when one
         finishes), it queues the models and returns; they run right after the current one, not nested in it.
         """
-        for model in models:
-            if not isinstance(model, ExecutableModelSpace):
-                raise TypeError(f"submit_models() takes frozen ExecutableModelSpace objects, got "
-                                f"{type(model).__name__}; freeze a sample first (space.freeze(sample))")
-            if not model.status.frozen():
-                raise ValueError(f"{model!r} is not frozen; submit space.freeze(sample), not the space itself")
+        self.check_submittable(models)
         with self._lock:
             for index, model in enumerate(models):
                 self._check_can_start(model, pending=len(self._queue) + index)
@@ -116,17 +103,8 @@ class SequentialExecutionEngine(ExecutionEngine):
         """Raise unless ``model`` may start after the ``pending`` models queued before it."""
         if self._stopped:
             raise EngineStoppedError(f"the sequential engine was stopped; {model!r} was not run")
-        budget = self.budget
-        over_count = budget.max_trial_number is not None and budget.trials + pending >= budget.max_trial_number
-        if over_count or not budget.available():
-            limits = []
-            if budget.max_trial_number is not None:
-                limits.append(f"max_trial_number={budget.max_trial_number} ({budget.trials} run, "
-                              f"{pending} queued)")
-            if budget.max_duration is not None:
-                limits.append(f"max_experiment_duration={budget.max_duration:g}s ({budget.elapsed():.1f}s elapsed)")
-            raise BudgetExhaustedError(f"experiment budget used up ({', '.join(limits)}); {model!r} was not run. "
-                                       "Check budget_available() before submitting, or raise the limit")
+        if not self.budget.available(pending):
+            raise self.budget.exhausted_error(model, f"{self.budget.trials} run, {pending} queued")
 
     def _run_one(self, model: ExecutableModelSpace) -> None:
         if id(model) not in self._submitted_ids:

@@ -17,19 +17,12 @@ import time
 from pathlib import Path
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
-from nascore.engine import Budget, ExecutionEngine, FinalMetricEvent, IntermediateMetricEvent, TrainingEndEvent
+from nascore.engine import (Budget, BudgetExhaustedError, EngineStoppedError, ExecutionEngine, FinalMetricEvent,
+                            IntermediateMetricEvent, TrainingEndEvent)
 from nascore.space import ExecutableModelSpace, ModelStatus
 from nascore.training_service import TrainingService, TrialEnd, TrialMetric, TrialRequest, build_payload
 
 __all__ = ["TrainingServiceEngine", "BudgetExhaustedError", "EngineStoppedError"]
-
-
-class BudgetExhaustedError(RuntimeError):
-    """A model was submitted after ``max_trial_number`` or ``max_experiment_duration`` was used up."""
-
-
-class EngineStoppedError(RuntimeError):
-    """A model was submitted after the engine was stopped."""
 
 
 class TrainingServiceEngine(ExecutionEngine):
@@ -84,19 +77,14 @@ class TrainingServiceEngine(ExecutionEngine):
     def submit_models(self, *models: ExecutableModelSpace) -> None:
         """Queue ``models`` as trials; returns at once. Raises ``TrialPayloadError`` for a model that cannot
         be sent to a trial, :class:`BudgetExhaustedError` or :class:`EngineStoppedError`."""
-        for model in models:
-            if not isinstance(model, ExecutableModelSpace):
-                raise TypeError(f"submit_models() takes frozen ExecutableModelSpace objects, got "
-                                f"{type(model).__name__}; freeze a sample first (space.freeze(sample))")
-            if not model.status.frozen():
-                raise ValueError(f"{model!r} is not frozen; submit space.freeze(sample), not the space itself")
+        self.check_submittable(models)
         self.start()
         with self._lock:
             for model in models:
                 if self._stopped:
                     raise EngineStoppedError(f"the ts engine was stopped ({self._stopped}); {model!r} was not run")
                 if not self.budget.available():
-                    raise BudgetExhaustedError(self._budget_message(model))
+                    raise self.budget.exhausted_error(model)
                 payload = build_payload(model)  # raises TrialPayloadError with advice
                 if id(model) not in self._known:
                     self._known.add(id(model))
@@ -191,13 +179,3 @@ class TrainingServiceEngine(ExecutionEngine):
         timings["end"] = time.time()
         model.timings = timings  # type: ignore[attr-defined]
         self.dispatch_model_event(TrainingEndEvent(model, status=ModelStatus(status), reason=reason))
-
-    def _budget_message(self, model: ExecutableModelSpace) -> str:
-        limits = []
-        if self.budget.max_trial_number is not None:
-            limits.append(f"max_trial_number={self.budget.max_trial_number} ({self.budget.trials} submitted)")
-        if self.budget.max_duration is not None:
-            limits.append(f"max_experiment_duration={self.budget.max_duration:g}s "
-                          f"({self.budget.elapsed():.1f}s elapsed)")
-        return (f"experiment budget used up ({', '.join(limits)}); {model!r} was not run. Check "
-                "budget_available() before submitting, or raise the limit")

@@ -11,13 +11,11 @@ import json
 import logging
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -26,72 +24,12 @@ from nascore.training_service import (TrainingService, TrialEnd, TrialListener, 
                                       TrialRequest, event_from_json)
 from nascore_training_service.config import LocalConfig
 from nascore_training_service.gpu import GpuScheduler, busy_gpus, cuda_env, detect_gpus
+from nascore_training_service.processes import RunningTrial, WorkerProcess, exit_reason, worker_pythonpath
 
 __all__ = ["LocalTrainingService", "exit_reason"]
 
 _logger = logging.getLogger(__name__)
 _POLL = 0.25  # seconds between liveness/timeout checks of a worker that is silent
-
-
-def exit_reason(returncode: int) -> str:
-    """``"exit code 3"`` or ``"killed by signal SIGSEGV"``."""
-    if returncode < 0:
-        try:
-            return f"killed by signal {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"killed by signal {-returncode}"
-    return f"exit code {returncode}"
-
-
-@dataclass(eq=False)
-class _Trial:
-    request: TrialRequest
-    logs: TrialLogs
-    deadline: Optional[float]
-    gpus: Optional[List[int]] = None
-    ending: Optional[Tuple[ModelStatus, str]] = None  # why we are killing it (timeout, cancel, shutdown)
-    ended: bool = False
-
-
-@dataclass(eq=False)
-class _Worker:
-    proc: subprocess.Popen
-    commands: int  # write end of the command pipe
-    events: int  # read end of the event pipe
-    env_key: Tuple[Tuple[str, str], ...]
-    trial: Optional[_Trial] = None
-    retiring: Optional[str] = None
-    thread: Optional[threading.Thread] = field(default=None, repr=False)
-
-    def usable(self, env_key) -> bool:
-        return self.trial is None and self.retiring is None and env_key == self.env_key and not self.exited()
-
-    def exited(self) -> bool:
-        """Whether the worker has exited, without reaping it (its pid, hence its group id, stays ours)."""
-        if self.proc.returncode is not None:
-            return True
-        try:
-            return os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-        except ChildProcessError:
-            return True
-
-    def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker leads its own group (start_new_session)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _worker_pythonpath() -> str:
-    """cwd and this process's extra import paths first (so evaluators importable here import there)."""
-    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    entries = [os.getcwd()]
-    for entry in sys.path:
-        real = os.path.realpath(entry) if entry else ""
-        if real and os.path.isdir(real) and not any(real.startswith(p + os.sep) for p in prefixes):
-            entries.append(real)
-    entries += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return os.pathsep.join(dict.fromkeys(entries))
 
 
 class LocalTrainingService(TrainingService):
@@ -100,15 +38,15 @@ class LocalTrainingService(TrainingService):
         self.settings: LocalConfig = settings if isinstance(settings, LocalConfig) else LocalConfig()
         self.slots: int = int(getattr(config, "trial_concurrency", 1) or 1)
         self._lock = threading.Lock()
-        self._workers: List[_Worker] = []
-        self._trials: Dict[str, _Trial] = {}
+        self._workers: List[WorkerProcess] = []
+        self._trials: Dict[str, RunningTrial] = {}
         self._running = 0
         self._closed = False
         self._listener: Optional[TrialListener] = None
         self.log_directory: Optional[Path] = None
         self._gpus: Optional[GpuScheduler] = None
         self._busy_cache: Tuple[float, set] = (0.0, set())
-        self._pythonpath = _worker_pythonpath()
+        self._pythonpath = worker_pythonpath()
         atexit.register(_shutdown_ref, weakref.ref(self))  # no worker survives an interpreter exit
 
     # ---- TrainingService ------------------------------------------------------------------------------------
@@ -148,7 +86,7 @@ class LocalTrainingService(TrainingService):
             if self._running >= self.slots:
                 raise RuntimeError(f"no free slot: {self.slots} trial(s) already running; check capacity()")
             env = {**self._default_env(), **trial.env}
-            state = _Trial(trial, logs, None if trial.timeout is None else time.monotonic() + trial.timeout)
+            state = RunningTrial(trial, logs, None if trial.timeout is None else time.monotonic() + trial.timeout)
             number = trial.gpu_number if trial.gpu_number is not None else self.settings.trial_gpu_number
             if number and self._gpus is not None:
                 state.gpus = self._gpus.acquire(trial.trial_id, number, self._busy())
@@ -216,7 +154,7 @@ class LocalTrainingService(TrainingService):
     def _env_key(env: Dict[str, str]) -> Tuple[Tuple[str, str], ...]:
         return tuple(sorted(env.items()))
 
-    def _spawn(self, env_key) -> _Worker:
+    def _spawn(self, env_key) -> WorkerProcess:
         """Start a worker (caller holds the lock)."""
         cmd_read, cmd_write = os.pipe()
         evt_read, evt_write = os.pipe()
@@ -234,7 +172,7 @@ class LocalTrainingService(TrainingService):
             log.close()
             os.close(cmd_read)
             os.close(evt_write)
-        worker = _Worker(proc, cmd_write, evt_read, env_key)
+        worker = WorkerProcess(proc, cmd_write, evt_read, env_key)
         worker.thread = threading.Thread(target=self._read_worker, args=(worker,), daemon=True,
                                          name=f"nascore-local-worker-{proc.pid}")
         self._workers.append(worker)
@@ -268,7 +206,7 @@ class LocalTrainingService(TrainingService):
             state.ending = (status, reason)
             worker.kill()  # the reader thread drains what was reported, then ends the trial
 
-    def _read_worker(self, worker: _Worker) -> None:
+    def _read_worker(self, worker: WorkerProcess) -> None:
         buffer = b""
         while True:
             trial = worker.trial
@@ -305,7 +243,7 @@ class LocalTrainingService(TrainingService):
             status, reason = trial.ending or (ModelStatus.Failed, exit_reason(returncode))
             self._finish(trial, TrialEnd(trial.request.trial_id, status, reason))
 
-    def _handle_line(self, worker: _Worker, line: bytes) -> None:
+    def _handle_line(self, worker: WorkerProcess, line: bytes) -> None:
         if not line.strip():
             return
         record = json.loads(line)
@@ -329,7 +267,7 @@ class LocalTrainingService(TrainingService):
                     self._workers.remove(worker)
         self._finish(trial, event)
 
-    def _finish(self, trial: _Trial, end: TrialEnd) -> None:
+    def _finish(self, trial: RunningTrial, end: TrialEnd) -> None:
         with self._lock:
             if trial.ended:
                 return
