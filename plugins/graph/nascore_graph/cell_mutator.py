@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Tuple
 from nascore.mutable import Sample
 
 from .ir import Graph, GraphModel, Node, Operation, Slot
-from .mutators import _Located, _call_op, _strip, replace_entry
+from .mutators import _Located, _call_op, _strip, replace_entry, resolve_nested
 
 __all__ = ["CellMutator"]
 
@@ -28,10 +28,13 @@ class CellMutator(_Located):
         name = entry["graph"]
         if name in model.graphs:
             raise ValueError(f"cell {self.path!r}: a graph named {name!r} exists already")
-        model.add_graph(self._build(entry, name, sample))
+        cell = model.add_graph(self._build(entry, name, sample))
         replace_entry(graph, self.path, {"kind": "graph", "graph": name})
         for node in self._nodes(graph, "cell"):
             graph.replace_node(node, Operation("subgraph", self.path, self._states(graph, node, entry), {}))
+        for i, node_ops in enumerate(entry["ops"]):  # a chosen op that is itself a choice
+            for j in range(len(node_ops)):
+                resolve_nested(model, cell, f"ops.{i}.{j}", sample)
 
     @staticmethod
     def _build(entry: Dict[str, Any], name: str, sample: Sample) -> Graph:

@@ -116,6 +116,7 @@ class _Converter:
         else:
             graph, constants = self._trace(module, path, name, concrete)
         graph.class_name = self._class_name(module)
+        _canonical_targets(module, graph, path)
         self.model.add_graph(graph)
         calls: Dict[str, CallSites] = {}
         for node in graph.nodes.values():
@@ -152,8 +153,24 @@ class _Converter:
 
     def _describe(self, child: nn.Module, abs_path: str, rel: str, calls: Dict[str, CallSites],
                   seen: Dict[int, str]) -> Dict[str, Any]:
-        from nascore.nn import Cell, InputChoice, LayerChoice, Repeat
         sites = calls.get(rel, [])
+        choice = self._choice_entry(child, abs_path, sites)
+        if choice is not None:
+            return choice
+        if is_basic_unit(child):
+            return unit_entry(child, abs_path)
+        if sites and not isinstance(child, (nn.ModuleList, nn.ModuleDict)):
+            return self._graph_entry(child, abs_path, sites)
+        entry = {"kind": "container", "cls": _container_cls(child),
+                 "children": self._describe_children(child, abs_path, rel + ".", calls, seen)}
+        entry["params"], entry["buffers"] = _tensors(child)
+        return entry
+
+    def _choice_entry(self, child: nn.Module, abs_path: str, sites: CallSites) -> Optional[Dict[str, Any]]:
+        """The entry of a choice construct (None for anything else). Candidates and blocks are described
+        with the construct's own call sites, so a choice nested directly in another one (a LayerChoice
+        candidate, a Repeat block) becomes a nested entry that the mutators resolve in turn."""
+        from nascore.nn import Cell, InputChoice, LayerChoice, Repeat
         if isinstance(child, Cell):
             return self._cell_entry(child, abs_path)
         if isinstance(child, LayerChoice):
@@ -167,14 +184,7 @@ class _Converter:
             blocks = [self._describe_called(b, f"{abs_path}.blocks.{i}", [((Slot(0),), {})] if sites else [])
                       for i, b in enumerate(child.blocks)]
             return {"kind": "repeat", "label": child.label, "depth": fixed, "blocks": blocks}
-        if is_basic_unit(child):
-            return unit_entry(child, abs_path)
-        if sites and not isinstance(child, (nn.ModuleList, nn.ModuleDict)):
-            return self._graph_entry(child, abs_path, sites)
-        entry = {"kind": "container", "cls": _container_cls(child),
-                 "children": self._describe_children(child, abs_path, rel + ".", calls, seen)}
-        entry["params"], entry["buffers"] = _tensors(child)
-        return entry
+        return None
 
     def _cell_entry(self, cell: nn.Module, abs_path: str) -> Dict[str, Any]:
         """A Cell stays one node until a sample is known (loose ends depend on it); its op candidates are
@@ -189,6 +199,9 @@ class _Converter:
 
     def _describe_called(self, module: nn.Module, abs_path: str, sites: CallSites) -> Dict[str, Any]:
         """A module called with the call sites of its owner (LayerChoice candidate, Repeat block)."""
+        choice = self._choice_entry(module, abs_path, sites)
+        if choice is not None:
+            return choice
         if is_basic_unit(module):
             return unit_entry(module, abs_path)
         if not sites:
@@ -201,10 +214,49 @@ class _Converter:
     def _graph_entry(self, module: nn.Module, abs_path: str, sites: CallSites) -> Dict[str, Any]:
         concrete = concrete_arguments(module, sites)
         name = self.convert(module, abs_path, concrete)
+        mixed = none_at_some_sites(module, sites)
+        if mixed:
+            self._check_none_independent(module, abs_path, concrete, mixed, self.model.graphs[name])
         entry: Dict[str, Any] = {"kind": "graph", "graph": name}
         args, kwargs = sites[0]
         entry["call_args"] = rebind(module, self.model.graphs[name], args, kwargs)
         return entry
+
+
+    def _check_none_independent(self, module: nn.Module, path: str, concrete: Dict[str, Any], mixed: List[str],
+                                graph: Graph) -> None:
+        """One graph serves every call of a module instance: an argument some calls pass as None and others
+        as a value must not change what the forward does (``if shift is not None: ...``). Convert it again
+        with the argument None and compare the operations."""
+        alt, _ = self._trace(module, path, f"{path}#none", {**concrete, **{m: None for m in mixed}})
+        if _op_signature(alt) != _op_signature(graph):
+            raise GraphConversionError(
+                f"{type(module).__name__}.forward depends on whether {', '.join(map(repr, mixed))} is None, and "
+                "its call sites pass None at one call and a value at another; one module instance gets one "
+                "graph", path=path, construct="call-site dependent argument",
+                fix="pass the same kind of value at every call (e.g. a zero tensor), use one module instance "
+                    "per kind of call, or make the module a basic unit (nascore_graph.basic_unit)")
+
+
+def none_at_some_sites(module: nn.Module, sites: CallSites) -> List[str]:
+    """Arguments that some call sites pass as None and others as something else."""
+    sig = _signature(module)
+    if sig is None or len(sites) < 2:
+        return []
+    seen: Dict[str, set] = {}
+    for args, kwargs in sites:
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError:
+            return []
+        bound.apply_defaults()
+        for k, v in bound.arguments.items():
+            seen.setdefault(k, set()).add(v is None)
+    return [k for k, kinds in seen.items() if len(kinds) == 2]
+
+
+def _op_signature(graph: Graph) -> List[tuple]:
+    return sorted((n.operation.type, n.operation.target) for n in graph.nodes.values())
 
 
 def chosen_inputs_graph(module: nn.Module, name: str) -> Graph:
@@ -237,6 +289,42 @@ def chosen_inputs_graph(module: nn.Module, name: str) -> Graph:
     graph.output_node.operation.args = (Slot(0),)
     graph.add_edge(out, 0, graph.output_node, 0)
     return graph
+
+
+_CALLS = ("module", "subgraph", "layerchoice", "inputchoice", "repeat", "cell")
+
+
+def _canonical_targets(module: nn.Module, graph: Graph, path: str) -> None:
+    """Name every called submodule by its first attribute path, as torch.fx does (TorchScript names the
+    attribute the forward read, e.g. an alias ``self.b = self.a``); the module tree holds aliases as links.
+    A path under another called child (``a.inner`` when ``a`` is called too) belongs to that child's graph,
+    so the first path outside every called child is used (``self.b = self.a.inner`` is called as ``b``)."""
+    paths: Dict[int, List[str]] = {}
+    for name, sub in module.named_modules(remove_duplicate=False):
+        paths.setdefault(id(sub), []).append(name)
+    nodes = [n for n in graph.nodes.values() if n.operation.type in _CALLS and n.operation.target]
+    called = {n.operation.target for n in nodes}
+
+    def outside_called(path: str) -> bool:
+        parts = path.split(".")
+        return not any(".".join(parts[:i]) in called for i in range(1, len(parts)))
+
+    for node in nodes:
+        target = node.operation.target
+        try:
+            names = paths.get(id(_submodule(module, target)), [target])
+        except KeyError:
+            continue
+        canonical = next((p for p in names if outside_called(p)), None)
+        if canonical is None:
+            owner = next(p for p in called if target.startswith(p + "."))
+            raise GraphConversionError(
+                f"{target!r} is called directly and also inside {owner!r}, which is called too",
+                path=_join(path, target), construct="a call into a called child",
+                fix=f"call it only through {owner!r} (or through an "
+                f"attribute of its own, e.g. self.x = self.{target}), or make {owner!r} a basic unit")
+        if canonical != target:
+            graph.update_operation(node, target=canonical)
 
 
 def _container_cls(module: nn.Module) -> str:

@@ -54,6 +54,15 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _items(value: Any) -> Optional[List[Any]]:
+    """The items of a list known at conversion time (a constant or one built from known values)."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, _Const) and isinstance(value.value, list):
+        return [_Const(v) for v in value.value]
+    return None
+
+
 class _Const:
     __slots__ = ("value",)
 
@@ -71,7 +80,7 @@ def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any
     names = params[: len(inputs)]
     dynamic = [n for n in names if n not in concrete]
     graph = Graph(name, dynamic, type(module).__name__)
-    tr = _Translator(graph, module, path, shell)
+    tr = _Translator(graph, module, path, shell, scripted)
     env = tr.env
     env[list(jit_graph.inputs())[0].unique()] = ("module", "")
     k = 0
@@ -87,9 +96,24 @@ def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any
 
 
 class _Translator:
-    def __init__(self, graph: Graph, module: nn.Module, path: str, shell: nn.Module) -> None:
-        self.graph, self.module, self.path, self.shell = graph, module, path, shell
+    def __init__(self, graph: Graph, module: nn.Module, path: str, shell: nn.Module, scripted: Any) -> None:
+        self.graph, self.module, self.path, self.shell, self.scripted = graph, module, path, shell, scripted
         self.env: Dict[int, Any] = {}
+
+    def inline_method(self, n: Any, owner: str, name: str, args: List[Any]) -> List[Any]:
+        """A helper method (``self._block(x)``, ``self.sub.helper(x)``) translated in place, as fx traces
+        through it; value ids are per graph, so the method's body gets its own environment."""
+        script = self.scripted
+        for part in filter(None, owner.split(".")):
+            script = getattr(script, part)
+        try:
+            method_graph = script._c._get_method(name).graph
+        except RuntimeError:
+            self.fail(f"method call {name!r}", n)
+        inner = _Translator(self.graph, self.module, self.path, self.shell, self.scripted)
+        for value, arg in zip(method_graph.inputs(), [("module", owner)] + list(args)):
+            inner.env[value.unique()] = arg
+        return inner.block(method_graph.nodes(), list(method_graph.outputs()))
 
     def fail(self, what: str, node: Any) -> None:
         raise GraphConversionError(f"the torchscript frontend cannot convert {what}", path=self.path,
@@ -171,8 +195,12 @@ class _Translator:
             else:
                 set_out(_Const(value))
         elif kind == "prim::CallMethod":
-            if not n.s("name").startswith("forward") or ins[0][0] != "module":
+            if not (isinstance(ins[0], tuple) and ins[0][0] == "module"):
                 self.fail(f"method call {n.s('name')!r}", n)
+            if not n.s("name").startswith("forward"):  # a helper method of this module or a child
+                for i, v in enumerate(self.inline_method(n, ins[0][1], n.s("name"), ins[1:])):
+                    set_out(v, i)
+                return
             from .units import call_kind
             target = ins[0][1]
             args = self._explicit_args(target, ins[1:])
@@ -188,6 +216,12 @@ class _Translator:
                 set_out(_Const(vals if kind == "prim::ListConstruct" else tuple(vals)))
             else:
                 set_out(list(ins) if kind == "prim::ListConstruct" else ("tuple", list(ins)))
+        elif kind in ("aten::append", "aten::extend") and _items(ins[0]) is not None and (
+                kind == "aten::append" or _items(ins[1]) is not None):
+            # a list built in place (`outs.append(op(x))`, list comprehensions): the list value changes
+            items = _items(ins[0]) + ([ins[1]] if kind == "aten::append" else _items(ins[1]))
+            self.env[n.inputsAt(0).unique()] = items
+            set_out(items)
         elif kind == "prim::DictConstruct":
             set_out(("dict", ins[0::2], ins[1::2]))
         elif kind in ("prim::TupleUnpack", "prim::ListUnpack"):
@@ -206,6 +240,8 @@ class _Translator:
                 isinstance(ins[0], list) or (isinstance(ins[0], tuple) and ins[0][0] == "tuple")):
             items = ins[0] if isinstance(ins[0], list) else ins[0][1]
             set_out(items[ins[1].value])
+        elif kind == "prim::TupleIndex" and isinstance(ins[1], _Const):  # a call's tuple result, e.g. attn(...)[0]
+            set_out(("node", self.emit(n, Operation("getitem"), ins), 0))
         elif kind == "prim::If":
             cond = ins[0]
             if not isinstance(cond, _Const):
@@ -228,6 +264,13 @@ class _Translator:
             self.fail(f"the construct {kind}", n)
 
     def aten(self, n: Any, name: str, ins: list, outs: list, set_out: Any) -> None:
+        if name in ("__is__", "__isnot__") and len(ins) == 2 and any(
+                isinstance(v, _Const) and v.value is None for v in ins) and any(
+                isinstance(v, tuple) and v[:2] == ("node", self.graph.input_node) for v in ins):
+            # a forward argument left in the graph is never None: call sites passing None made it a constant
+            # (the converter rejects calls that disagree); fx's proxies answer the same
+            set_out(_Const(name == "__isnot__"))
+            return
         if all(isinstance(v, _Const) for v in ins) and (name in _FOLD or name in ("min", "max")):
             fn = _FOLD.get(name) or {"min": min, "max": max}[name]
             set_out(_Const(fn(*(v.value for v in ins))))

@@ -17,7 +17,8 @@ from nascore.mutable.expression import evaluate
 from .ir import Graph, GraphModel, Node, Operation, Slot
 
 __all__ = ["Mutator", "LayerChoiceMutator", "InputChoiceMutator", "RepeatMutator", "attach_mutator",
-           "find_mutators", "freeze_values", "prune", "set_args", "lookup_entry", "replace_entry"]
+           "find_mutators", "mutator_for", "resolve_nested", "freeze_values", "prune", "set_args", "lookup_entry",
+           "replace_entry"]
 
 
 class Mutator:
@@ -101,10 +102,44 @@ def _source(graph: Graph, node: Node, slot: int) -> Tuple[Node, int]:
     return graph.nodes[edge.head], edge.head_slot
 
 
+CHOICE_KINDS = ("layerchoice", "inputchoice", "repeat", "cell")
+
+
 def _call_op(entry: Dict[str, Any], target: str, args: tuple, kwargs: dict) -> Operation:
     if entry["kind"] == "graph":
         return Operation("subgraph", target, tuple(entry.get("call_args", args)), {})
+    if entry["kind"] in CHOICE_KINDS:  # a nested choice: a call of that kind, resolved next (resolve_nested)
+        return Operation(entry["kind"], target, tuple(args), dict(kwargs))
     return Operation("module", target, tuple(args), dict(kwargs))
+
+
+def mutator_for(graph: str, path: str, entry: Dict[str, Any]) -> Optional["Mutator"]:
+    """The built-in mutator for the choice entry at ``path`` of graph ``graph`` (None: not a choice)."""
+    kind = entry["kind"]
+    if kind == "layerchoice":
+        return LayerChoiceMutator(graph, path, entry["label"])
+    if kind == "inputchoice":
+        return InputChoiceMutator(graph, path, entry["label"], entry["reduction"])
+    if kind == "repeat":
+        return RepeatMutator(graph, path, entry["label"], entry["depth"])
+    if kind == "cell":
+        from .cell_mutator import CellMutator
+        return CellMutator(graph, path, entry["label"])
+    return None
+
+
+def resolve_nested(model: GraphModel, graph: Graph, path: str, sample: Sample) -> None:
+    """Mutate what a mutator just put at ``path``: a choice nested directly in the chosen candidate or block
+    (any depth: each mutator resolves what it places), or choices in a container that is never called."""
+    entry = lookup_entry(graph, path)
+    if entry is None:
+        return
+    mutator = mutator_for(graph.name, path, entry)
+    if mutator is not None:
+        mutator.mutate(model, sample)
+    elif entry["kind"] == "container":
+        for name in list(entry["children"]):
+            resolve_nested(model, graph, f"{path}.{name}", sample)
 
 
 def _strip(entry: Dict[str, Any]) -> Dict[str, Any]:
@@ -139,6 +174,7 @@ class LayerChoiceMutator(_Located):
         for node in self._nodes(graph, "layerchoice"):
             op = node.operation
             graph.replace_node(node, _call_op(chosen, self.path, op.args, op.kwargs))
+        resolve_nested(model, graph, self.path, sample)
 
 
 class InputChoiceMutator(_Located):
@@ -219,6 +255,8 @@ class RepeatMutator(_Located):
                     graph.add_edge(nxt, 0, graph.nodes[edge.tail], edge.tail_slot)
                 graph.add_edge(prev, 0, nxt, 0)
                 prev = nxt
+        for i in range(len(blocks)):
+            resolve_nested(model, graph, f"{self.path}.{i}", sample)
 
 
 def find_mutators(model: GraphModel) -> List[Mutator]:
@@ -227,17 +265,11 @@ def find_mutators(model: GraphModel) -> List[Mutator]:
 
     def walk(graph: Graph, children: Dict[str, Any], prefix: str) -> None:
         for name, entry in children.items():
-            path, kind = prefix + name, entry["kind"]
-            if kind == "layerchoice":
-                found.append(LayerChoiceMutator(graph.name, path, entry["label"]))
-            elif kind == "inputchoice":
-                found.append(InputChoiceMutator(graph.name, path, entry["label"], entry["reduction"]))
-            elif kind == "repeat":
-                found.append(RepeatMutator(graph.name, path, entry["label"], entry["depth"]))
-            elif kind == "cell":
-                from .cell_mutator import CellMutator
-                found.append(CellMutator(graph.name, path, entry["label"]))
-            elif kind == "container":
+            path = prefix + name
+            mutator = mutator_for(graph.name, path, entry)
+            if mutator is not None:
+                found.append(mutator)
+            elif entry["kind"] == "container":
                 walk(graph, entry["children"], path + ".")
 
     for graph in model.graphs.values():

@@ -75,32 +75,13 @@ def _scriptable_subclass(cls: type) -> type:
 
 # ---- stubs ------------------------------------------------------------------------------------------------
 def _stub(module: nn.Module) -> nn.Module:
-    from nascore.nn import Cell, ChosenInputs, InputChoice, LayerChoice, ParameterizedModule, Repeat
+    from nascore.nn import ParameterizedModule
     wrapped = getattr(type(module), "_nascore_wrapped", None)
     if isinstance(module, ParameterizedModule) and wrapped is not None and _is_torch(wrapped):
         plain = copy.copy(module)
         plain.__class__ = wrapped  # the torch layer it stands for: same attributes, scriptable
         return plain
-    if isinstance(module, LayerChoice):
-        params, ret = _tensor_params(1), "Tensor"
-        for cand in module.candidates:
-            sig = _signature_of(cand)
-            if sig is not None:
-                params, ret = sig
-                break
-    elif isinstance(module, (InputChoice, ChosenInputs)):
-        params = [("inputs", "List[Tensor]", None, False)]
-        ret = "List[Tensor]" if module.reduction == "none" else "Tensor"
-    elif isinstance(module, Repeat):
-        sig = _signature_of(module.blocks[0]) if len(module.blocks) else None
-        params, ret = (sig[0][:1], sig[1]) if sig and sig[0] else (_tensor_params(1), "Tensor")
-    elif isinstance(module, Cell):
-        # cell(a, b) or cell([a, b]): the first parameter takes either form
-        params = [("s0", "Union[Tensor, List[Tensor]]", None, False)] + [
-            (f"s{i}", "Optional[Tensor]", "None", False) for i in range(1, module.num_predecessors)]
-        ret = "Tensor"
-    else:
-        params, ret = _signature_of(module) or (_tensor_params(1), "Tensor")
+    params, ret = _call_signature(module) or (_tensor_params(1), "Tensor")
     stub = _stub_class(params, ret)()
     stub.train(module.training)
     # attributes the parent's forward may read (sizes, flags, weights); the IR reads the original's values
@@ -110,6 +91,27 @@ def _stub(module: nn.Module) -> nn.Module:
         if not name.startswith("_") and name != "training" and _simple(value):
             stub.__dict__[name] = value
     return stub
+
+
+def _call_signature(module: nn.Module) -> Optional[Tuple[List[Param], str]]:
+    """How ``module`` is called, for a stub; a choice answers for its candidates (nested ones included)."""
+    from nascore.nn import Cell, ChosenInputs, InputChoice, LayerChoice, Repeat
+    if isinstance(module, LayerChoice):
+        for cand in module.candidates:
+            sig = _call_signature(cand)
+            if sig is not None:
+                return sig
+        return None
+    if isinstance(module, (InputChoice, ChosenInputs)):
+        return [("inputs", "List[Tensor]", None, False)], "List[Tensor]" if module.reduction == "none" else "Tensor"
+    if isinstance(module, Repeat):
+        sig = _call_signature(module.blocks[0]) if len(module.blocks) else None
+        return (sig[0][:1], sig[1]) if sig and sig[0] else None
+    if isinstance(module, Cell):
+        # cell(a, b) or cell([a, b]): the first parameter takes either form
+        return [("s0", "Union[Tensor, List[Tensor]]", None, False)] + [
+            (f"s{i}", "Optional[Tensor]", "None", False) for i in range(1, module.num_predecessors)], "Tensor"
+    return _signature_of(module)
 
 
 def _simple(value: Any) -> bool:
