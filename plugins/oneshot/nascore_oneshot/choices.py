@@ -11,6 +11,7 @@ from typing import Any, List
 
 import torch
 import torch.nn as nn
+from torch.autograd.function import once_differentiable
 
 from nascore.mutable import Mutable, Sample, evaluate
 from nascore.nn import ChosenInputs
@@ -26,7 +27,53 @@ def _weighted_sum(outputs: List[Any], weights: torch.Tensor, label: str) -> Any:
     if len(shapes) > 1:
         raise RuntimeError(f"candidates of {label!r} give outputs of different shapes {sorted(shapes)}; DARTS mixes "
                            f"them by a weighted sum, so every candidate must produce the same shape")
-    return sum(w * o for w, o in zip(weights, outputs))
+    return _Mixture.apply(weights, *outputs)
+
+
+class _Mixture(torch.autograd.Function):
+    """``sum_k weights[k] * outputs[k]``, the DARTS mixed op, with a cheaper backward than autograd's.
+
+    Forward: one fresh tensor and fused in-place multiply-adds (autograd's version kept a temporary per
+    candidate). Backward: ``grad * weights[k]`` for the candidates that need it, and the weights' gradient
+    as one dot product per candidate instead of a full-size product followed by a sum. The outputs are
+    saved only when the weights need a gradient (the architecture step), not in the weight step.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, weights: torch.Tensor, *outputs: torch.Tensor) -> torch.Tensor:
+        out = outputs[0] * weights[0]
+        for i in range(1, len(outputs)):
+            out.addcmul_(outputs[i], weights[i])
+        ctx.save_for_backward(weights, *(outputs if ctx.needs_input_grad[0] else ()))
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple:
+        weights, *outputs = ctx.saved_tensors
+        grad_weights = None
+        if ctx.needs_input_grad[0]:
+            grad_weights = torch.stack([_dot(grad, o) for o in outputs]).to(weights.dtype)
+        grads = [grad * weights[i] if needed else None for i, needed in enumerate(ctx.needs_input_grad[1:])]
+        return (grad_weights, *grads)
+
+
+def _flat(t: torch.Tensor) -> Any:
+    """A 1-D view of ``t`` in memory order, or None when there is none (then a copy would be needed)."""
+    if t.is_contiguous():
+        return t.view(-1)
+    if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
+        return t.permute(0, 2, 3, 1).reshape(-1)
+    return None
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    # same layout: a single pass over both tensors; otherwise (broadcast gradients, odd strides) the product
+    fa, fb = _flat(a), _flat(b)
+    if fa is not None and fb is not None and a.stride() == b.stride() and a.dtype == b.dtype \
+            and a.dtype in (torch.float32, torch.float64):
+        return torch.dot(fa, fb)
+    return (a * b).sum()
 
 
 class _SuperModule(MutableModule):

@@ -91,14 +91,17 @@ def _shape(output: torch.Tensor, target: torch.Tensor, metric: str) -> torch.Ten
 
 
 @torch.no_grad()
-def evaluate_module(module: nn.Module, loader: Any, data: SupernetData) -> float:
-    """Accuracy or mean squared error of ``module`` over ``loader`` (eval mode, restored afterwards)."""
+def evaluate_module(module: nn.Module, loader: Any, data: SupernetData, channels_last: bool = False) -> float:
+    """Accuracy or mean squared error of ``module`` over ``loader`` (eval mode, restored afterwards);
+    ``channels_last`` converts 4-D batches to NHWC."""
     was_training = module.training
     module.eval()
     total, score, device = 0, 0.0, _device(module)
     try:
         for x, y in loader:
             x, y = x.to(device), y.to(device)
+            if channels_last and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
             out = _shape(module(x), y, data.metric)
             if data.metric == "accuracy":
                 score += float((out.argmax(-1) == y).sum())

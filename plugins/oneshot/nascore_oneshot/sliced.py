@@ -4,7 +4,8 @@ The supernet layer holds the largest weight any sample needs. A sample uses a sl
 channels / features, and the centred window of a convolution kernel (so a 3x3 kernel is the middle of
 the 5x5 one). The layer runs the torch layer's own forward on those slices (``torch.func.functional_call``
 on a weightless "meta" copy of the layer built with the sample's arguments), which makes a sample's output
-identical to a standalone layer loaded with the sliced weights. DARTS multiplies the full weight by a
+identical to a standalone layer loaded with the sliced weights (common layers -- conv, linear, batch norm --
+call their functional op directly, which computes the same). DARTS multiplies the full weight by a
 mask mixture ``sum_c p_c * mask_c``, so one pass over the largest layer covers every candidate.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Dict, List, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.func import functional_call
 
 from nascore.mutable import Categorical, Sample
@@ -108,34 +110,47 @@ class SuperSlicedLayer(_SuperModule):
                     f"output size; DARTS mixes them only when padding follows the kernel (padding=kernel_size//2)")
 
     # ---- forward ------------------------------------------------------------------------------------
-    def _slices(self, combo: tuple) -> Dict[str, torch.Tensor]:
-        shapes, out = self._shapes[combo], {}
-        for name, value in self.state_dict(keep_vars=True).items():
-            centred = self.centred_from if name == "weight" else 10**9
-            out[name] = value[slice_region(self._full[name], shapes[name], centred)]
+    # What depends only on the value combination (slice regions, the DARTS mask stack) is
+    # built once and cached; a forward then costs a few tensor views and one functional call.
+    def _tensors(self) -> Dict[str, torch.Tensor]:
+        out = {n: p for n, p in self._parameters.items() if p is not None}
+        out.update((n, b) for n, b in self._buffers.items() if b is not None)
         return out
 
-    def _mask_stack(self) -> Dict[str, torch.Tensor]:
-        if self._masks is None:
+    def _regions(self, combo: tuple) -> Dict[str, Tuple[slice, ...]]:
+        cache = self.__dict__.setdefault("_region_cache", {})
+        regions = cache.get(combo)
+        if regions is None:
+            shapes = self._shapes[combo]
+            regions = cache[combo] = {
+                name: slice_region(self._full[name], shapes[name], self.centred_from if name == "weight" else 10**9)
+                for name in shapes}
+        return regions
+
+    def _slices(self, combo: tuple) -> Dict[str, torch.Tensor]:
+        regions = self._regions(combo)
+        return {name: value[regions[name]] for name, value in self._tensors().items()}
+
+    def _mask_stack(self, device: torch.device) -> Dict[str, torch.Tensor]:
+        masks = self._masks
+        if masks is None or any(m.device != device for m in masks.values()):
             masks = {}
             for name in self.param_names:
-                stack = torch.zeros((len(self._templates),) + self._full[name])
-                centred = self.centred_from if name == "weight" else 10**9
+                stack = torch.zeros((len(self._templates),) + self._full[name], device=device)
                 for i, combo in enumerate(self._templates):
-                    stack[i][slice_region(self._full[name], self._shapes[combo][name], centred)] = 1.0
+                    stack[i][self._regions(combo)[name]] = 1.0
                 masks[name] = stack
             self.__dict__["_masks"] = masks
-        return self._masks
+        return masks
 
     def _combo_probs(self) -> torch.Tensor:
-        ctx, probs = self.context, []
-        for combo in self._templates:
-            p = None
-            for label, value in zip(self.labels, combo):
-                q = ctx.probs(label)[ctx.values[label].index(value)]
-                p = q if p is None else p * q
-            probs.append(p)
-        return torch.stack(probs)
+        # combos are itertools.product of the labels' values in registration order, so the joint weights are
+        # the flattened outer product of the labels' softmaxes (one softmax per label)
+        ctx = self.context
+        probs = ctx.probs(self.labels[0])
+        for label in self.labels[1:]:
+            probs = (probs[:, None] * ctx.probs(label)[None, :]).reshape(-1)
+        return probs
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         ctx = self.context
@@ -144,17 +159,22 @@ class SuperSlicedLayer(_SuperModule):
             if not self.param_names:  # weightless layer (pooling, dropout): mix the outputs
                 outputs = [self._run(c, {}, args, kwargs) for c in self._templates]
                 return _weighted_sum(outputs, probs, ",".join(self.labels))
-            state = dict(self.state_dict(keep_vars=True))
-            for name, stack in self._mask_stack().items():
-                stack = stack.to(state[name].device)
+            state = self._tensors()
+            for name, stack in self._mask_stack(state[self.param_names[0]].device).items():
                 state[name] = state[name] * torch.tensordot(probs, stack, dims=1)
             return self._run(self._largest, state, args, kwargs)
         combo = tuple(ctx.value(label) for label in self.labels)
+        if combo not in self._templates:
+            raise KeyError(f"value {combo} of {self.labels} is not one of this layer's candidates")
         return self._run(combo, self._slices(combo), args, kwargs)
 
     def _run(self, combo: tuple, state: Dict[str, torch.Tensor], args: tuple, kwargs: dict) -> Any:
         template = self._templates[combo]
-        template.train(self.training)
+        template.training = self.training
+        if len(args) == 1 and not kwargs:
+            fast = _FAST.get(type(template).forward)
+            if fast is not None:
+                return fast(template, args[0], state)
         return functional_call(template, state, args, kwargs)
 
     # ---- structural freeze: the plain layer with the sliced weights -----------------------------------
@@ -171,6 +191,36 @@ class SuperSlicedLayer(_SuperModule):
 
     def extra_repr(self) -> str:
         return f"labels={self.labels}, full={self._full}"
+
+
+# Direct calls of the torch layer's own functional op with the sliced tensors, for the common layers whose
+# forward is the stock one; they compute exactly what ``functional_call`` would (same op, same arguments)
+# without swapping tensors into the template module on every call.
+def _conv(t: Any, x: torch.Tensor, state: Dict[str, torch.Tensor]) -> torch.Tensor:
+    return t._conv_forward(x, state["weight"], state.get("bias"))
+
+
+def _linear(t: Any, x: torch.Tensor, state: Dict[str, torch.Tensor]) -> torch.Tensor:
+    return F.linear(x, state["weight"], state.get("bias"))
+
+
+def _batch_norm(t: Any, x: torch.Tensor, state: Dict[str, torch.Tensor]) -> torch.Tensor:
+    # the logic of torch's _BatchNorm.forward, reading the (shared, sliced) running stats from ``state``
+    t._check_input_dim(x)
+    factor = 0.0 if t.momentum is None else t.momentum
+    tracked = state.get("num_batches_tracked")
+    if t.training and t.track_running_stats and tracked is not None:
+        tracked.add_(1)
+        factor = 1.0 / float(tracked) if t.momentum is None else t.momentum
+    mean, var = state.get("running_mean"), state.get("running_var")
+    bn_training = True if t.training else (mean is None and var is None)
+    use_stats = not t.training or t.track_running_stats
+    return F.batch_norm(x, mean if use_stats else None, var if use_stats else None, state.get("weight"),
+                        state.get("bias"), bn_training, factor, t.eps)
+
+
+_FAST = {nn.Conv1d.forward: _conv, nn.Conv2d.forward: _conv, nn.Conv3d.forward: _conv, nn.Linear.forward: _linear,
+         nn.modules.batchnorm._BatchNorm.forward: _batch_norm}
 
 
 def sliced_labels(layers: List[SuperSlicedLayer]) -> List[str]:

@@ -7,7 +7,7 @@ supernet's weights, so the raw format's frozen models inherit them without extra
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import torch.nn as nn
 

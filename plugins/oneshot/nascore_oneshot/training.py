@@ -6,6 +6,7 @@ saves / restores everything needed to resume (weights, architecture weights, opt
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random as _random
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -30,15 +31,21 @@ class SupernetTrainer:
     ``algorithm``: ``"darts"`` (first-order bi-level: an architecture step on a validation batch, then a
     weight step on a training batch; no validation loader → odd training batches serve as validation) or
     ``"random"`` (a uniformly sampled path per training batch). ``warmup_epochs`` train weights only.
+    ``channels_last``: keep 4-D weights and image batches in NHWC layout, usually much faster for conv
+    nets on CPU (torch's NCHW pooling kernels are slow, and DARTS runs every pooling candidate).
     """
 
     def __init__(self, space: nn.Module, data: SupernetData, algorithm: str = "darts", *,
                  arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, warmup_epochs: int = 0,
-                 gradient_clip: Optional[float] = 5.0, num_samples: int = 20, seed: Optional[int] = None) -> None:
+                 gradient_clip: Optional[float] = 5.0, num_samples: int = 20, seed: Optional[int] = None,
+                 channels_last: bool = False) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         self.space, self.data, self.algorithm = space, data, algorithm
         self.context = convert_to_supernet(space, MIXED if algorithm == "darts" else SAMPLE)
+        self.channels_last = channels_last
+        if channels_last:  # 4-D weights in NHWC; batches are converted in _to
+            space.to(memory_format=torch.channels_last)
         leaves = search_labels(space)
         self.symbols = {k: v for k, v in leaves.items() if isinstance(v, MutableSymbol)}
         self.constraints = [v for k, v in leaves.items() if not isinstance(v, MutableSymbol)]
@@ -81,7 +88,10 @@ class SupernetTrainer:
 
     def _to(self, batch: Any) -> Tuple[torch.Tensor, torch.Tensor]:
         x, y = batch
-        return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        x = x.to(self.device, non_blocking=True)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y.to(self.device, non_blocking=True)
 
     def train_epoch(self) -> Dict[str, float]:
         """One pass over the training loader; returns ``{"train_loss": ...}``."""
@@ -91,8 +101,13 @@ class SupernetTrainer:
         for train_batch, val_batch in self._batches():
             if val_batch is not None:  # architecture step: gradients for the alphas only
                 x, y = self._to(val_batch)
-                arch_loss = self.data.loss(self.space(x), y)
-                grads = torch.autograd.grad(arch_loss, alphas, allow_unused=True)
+                # weights frozen for this step: the backward then computes input gradients only (no weight
+                # gradients) and nothing before the first choice records a graph; the alphas' gradient is
+                # the same
+                with _requires_grad(self.weights, False):
+                    arch_loss = self.data.loss(self.space(x), y)
+                    grads = (torch.autograd.grad(arch_loss, alphas, allow_unused=True) if arch_loss.requires_grad
+                             else [None] * len(alphas))  # no choice was used in this forward
                 for a, g in zip(alphas, grads):
                     a.grad = g
                 self.arch_optimizer.step()
@@ -100,8 +115,11 @@ class SupernetTrainer:
             if self.algorithm == "random":
                 ctx.sample = self.random_sample()
             self.weight_optimizer.zero_grad(set_to_none=True)
-            loss = self.data.loss(self.space(x), y)
-            loss.backward()
+            # alphas frozen for the weight step: their gradient here was never used (the architecture step
+            # sets its own), and without it every mixed op skips one reduction per candidate
+            with _requires_grad(alphas, False):
+                loss = self.data.loss(self.space(x), y)
+                loss.backward()
             if self.gradient_clip:
                 nn.utils.clip_grad_norm_(self.weights, self.gradient_clip)
             self.weight_optimizer.step()
@@ -119,7 +137,7 @@ class SupernetTrainer:
         try:
             if self.algorithm == "darts":
                 return self.evaluate_sample(self.context.argmax_sample(), loader)
-            return evaluate_module(_Resampling(self), loader, self.data)
+            return evaluate_module(_Resampling(self), loader, self.data, self.channels_last)
         finally:
             self.context.mode = mode
 
@@ -142,7 +160,7 @@ class SupernetTrainer:
         mode, saved = self.context.mode, self.context.sample
         self.context.mode, self.context.sample = SAMPLE, dict(sample)
         try:
-            return evaluate_module(self.space, loader, self.data)
+            return evaluate_module(self.space, loader, self.data, self.channels_last)
         finally:
             self.context.mode, self.context.sample = mode, saved
 
@@ -220,6 +238,20 @@ class _Resampling(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.trainer.context.sample = self.trainer.random_sample()
         return self.inner(x)
+
+
+@contextlib.contextmanager
+def _requires_grad(params: List[torch.nn.Parameter], flag: bool) -> Iterator[None]:
+    """Temporarily set ``requires_grad`` of ``params``; the previous flags (a user may have frozen some
+    weights on purpose) are restored afterwards."""
+    saved = [p.requires_grad for p in params]
+    try:
+        for p in params:
+            p.requires_grad_(flag)
+        yield
+    finally:
+        for p, was in zip(params, saved):
+            p.requires_grad_(was)
 
 
 def _cycle(loader: Any) -> Iterator[Any]:
