@@ -39,3 +39,12 @@ def test_quickstart_runs_end_to_end(tmp_path):
     [directory] = _store_dirs(tmp_path)
     trials = sorted((directory / "trials").glob("trial-*"))
     assert len(trials) == 8 and all((t / "stdout.log").exists() and (t / "stderr.log").exists() for t in trials)
+
+
+@pytest.mark.slow
+def test_cgo_example_merges_models_into_fewer_trials(tmp_path):
+    out = _run("cgo_search.py", tmp_path)
+    assert "8 trials done, 0 failed" in out
+    [directory] = _store_dirs(tmp_path)
+    merged_trials = sorted((directory / "trials").glob("trial-*"))
+    assert 1 <= len(merged_trials) < 8, "models sharing the data set train together in merged trials"
