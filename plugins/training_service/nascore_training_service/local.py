@@ -30,6 +30,7 @@ __all__ = ["LocalTrainingService", "exit_reason"]
 
 _logger = logging.getLogger(__name__)
 _POLL = 0.25  # seconds between liveness/timeout checks of a worker that is silent
+_DRAIN_TIMEOUT = 5.0  # seconds shutdown() waits for the readers to deliver what the killed trials reported
 
 
 class LocalTrainingService(TrainingService):
@@ -47,6 +48,7 @@ class LocalTrainingService(TrainingService):
         self._gpus: Optional[GpuScheduler] = None
         self._busy_cache: Tuple[float, set] = (0.0, set())
         self._pythonpath = worker_pythonpath()
+        self._reader = threading.local()  # .active is set in our reader threads (they call the listener)
         atexit.register(_shutdown_ref, weakref.ref(self))  # no worker survives an interpreter exit
 
     # ---- TrainingService ------------------------------------------------------------------------------------
@@ -116,21 +118,28 @@ class LocalTrainingService(TrainingService):
         with self._lock:
             self._closed = True
             workers = list(self._workers)
-            ends = []
             for worker in workers:
                 trial = worker.trial
-                if trial is not None and not trial.ended:
-                    trial.ended = True
-                    ends.append(TrialEnd(trial.request.trial_id, ModelStatus.Interrupted,
-                                         "training service shut down"))
+                if trial is not None and not trial.ended and trial.ending is None:
+                    trial.ending = (ModelStatus.Interrupted, "training service shut down")
                 worker.kill()
+        # Each reader thread drains what its trial wrote before the kill, then delivers the trial's end; wait
+        # for them (bounded: a listener stuck elsewhere must not hang the shutdown) so nothing reported is lost
+        # and every end is delivered before shutdown() returns, as the interface promises. Called from a
+        # listener callback (one of our readers), the other readers may be waiting for the lock that callback
+        # holds: do not wait then.
+        me = threading.current_thread()
+        deadline = time.monotonic() + (0.0 if getattr(self._reader, "active", False) else _DRAIN_TIMEOUT)
         for worker in workers:
-            try:
-                worker.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not get ignored
-                _logger.error("worker %d did not die after SIGKILL", worker.proc.pid)
-        for end in ends:  # delivered before shutdown() returns, as the interface promises
-            self._deliver_end(end)
+            if worker.thread is not None and worker.thread is not me:
+                worker.thread.join(max(0.0, deadline - time.monotonic()))
+        for worker in workers:
+            trial = worker.trial
+            if trial is not None and not trial.ended:  # its reader is stuck (or is us): end it here
+                _logger.debug("worker %d: trial %s ends before its events were drained", worker.proc.pid,
+                              trial.request.trial_id)
+                self._finish(trial, TrialEnd(trial.request.trial_id, *(trial.ending or (
+                    ModelStatus.Interrupted, "training service shut down"))))
 
     def log_paths(self, trial_id: str) -> TrialLogs:
         if self.log_directory is None:
@@ -207,6 +216,7 @@ class LocalTrainingService(TrainingService):
             worker.kill()  # the reader thread drains what was reported, then ends the trial
 
     def _read_worker(self, worker: WorkerProcess) -> None:
+        self._reader.active = True
         buffer = b""
         while True:
             trial = worker.trial

@@ -1,8 +1,8 @@
 """The ts engine on the local service: isolation, timeouts, logs, warm workers, no orphans, errors."""
-import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,23 +15,12 @@ from nascore.space import ModelStatus
 from nascore.training_service import TrialPayloadError
 from nascore_training_service.engine import TrainingServiceEngine
 
-import ts_helpers  # noqa: F401  (conftest put this folder on sys.path; workers import it by name)
+import ts_helpers  # conftest put this folder on sys.path; workers import it by name
+from ts_helpers import alive
 
 
 def model(function, **sample):
     return ConformanceModel(sample, f"ts_helpers:{function}")
-
-
-def alive(pid):
-    """True while ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 @pytest.fixture
@@ -109,6 +98,39 @@ def test_shutdown_leaves_no_process_behind(make_engine):
     assert not [p for p in pids if alive(p)]
 
 
+def test_shutdown_delivers_what_was_reported_before_the_kill(make_engine, tmp_path):
+    """Metrics already written to the event pipe but not yet read when shutdown() kills the worker reach the
+    model before its Interrupted end."""
+    engine = make_engine(concurrency=1)
+    marker = tmp_path / "reported"
+    m = model("report_then_sleep", count=20, marker=str(marker))
+    gate, seen = threading.Event(), []
+
+    def hold_first(event):  # the reader stalls on the first metric: the other 19 stay in the pipe
+        seen.append(event.metric)
+        if len(seen) == 1:
+            gate.wait(30)
+
+    engine.register_model_event_callback(ModelEventType.IntermediateMetric, hold_first)
+    engine.submit_models(m)
+    deadline = time.monotonic() + 60
+    while not (marker.exists() and seen) and time.monotonic() < deadline:
+        time.sleep(0.01)  # polls for the trial's marker: all 20 metrics are written by then
+    assert marker.exists() and seen == [0]
+    worker = int(marker.read_text())
+    # the service's own shutdown: the engine's would first wait for the lock the stalled callback holds
+    stopper = threading.Thread(target=engine.service.shutdown)
+    stopper.start()
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.01)  # wait for the kill: only the pipe holds the metrics now
+    assert not alive(worker)
+    gate.set()
+    stopper.join(30)
+    assert not stopper.is_alive()
+    assert m.status is ModelStatus.Interrupted and m.failure_reason == "training service shut down"
+    assert m.metrics.intermediates == list(range(20))
+
+
 def test_trial_logs_are_kept_per_trial(make_engine, tmp_path):
     engine = make_engine(concurrency=1)
     models = [model("chatty", x=1), model("chatty", x=2)]
@@ -184,6 +206,8 @@ def test_gpu_count_zero_hides_gpus(make_engine):
 
 SCRIPT = """
 import sys, time
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises, even in a background job
 sys.path.insert(0, {here!r})
 from nascore.conformance import ConformanceModel
 from nascore.engine import ModelEventType

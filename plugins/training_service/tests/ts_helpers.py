@@ -9,8 +9,38 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from nascore.trial import report_final_result, report_intermediate_result
+
+
+def alive(pid):
+    """True while ``pid`` runs (a zombie waiting to be reaped counts as gone). For the tests, not trials."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def descendants(root):
+    """Pids of every live process below ``root`` (from /proc/*/stat parent links)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue  # exited while we looked
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
 
 
 def worker_pid(sample):
@@ -38,6 +68,25 @@ def sleeper(sample):
     report_intermediate_result(1)
     time.sleep(sample.get("seconds", 60))
     report_final_result(2)
+
+
+def report_then_sleep(sample):
+    """Reports ``count`` intermediates, then writes ``marker`` (so a test knows they are in the pipe) and
+    sleeps until killed."""
+    for i in range(sample["count"]):
+        report_intermediate_result(i)
+    Path(sample["marker"]).write_text(str(os.getpid()))
+    time.sleep(120)
+
+
+def mark_pid_and_sleep(model):
+    """Evaluator for the Ctrl-C test: leaves ``<$NASCORE_TEST_MARKERS>/trial-<pid>`` and sleeps until killed."""
+    report_intermediate_result(0)
+    marker = Path(os.environ["NASCORE_TEST_MARKERS"]) / f"trial-{os.getpid()}"
+    marker.with_suffix(".tmp").write_text(str(os.getpid()))
+    marker.with_suffix(".tmp").rename(marker)  # appears whole: the test reads it as soon as it exists
+    time.sleep(120)
+    return 0.0
 
 
 def spawn_child_and_sleep(sample):
