@@ -1,4 +1,5 @@
 """The ts engine on the local service: isolation, timeouts, logs, warm workers, no orphans, errors."""
+import os
 import signal
 import subprocess
 import sys
@@ -257,3 +258,20 @@ def test_a_raising_listener_does_not_stall_the_queue(make_engine):
     assert engine.wait_models(*models[1:], timeout=60)
     assert [m.metrics.final for m in models] == [0, 10, 20]
     assert [m.status for m in models[1:]] == [ModelStatus.Trained] * 2
+
+
+def test_concurrent_trials_split_the_cores_between_them(make_engine, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    engine = make_engine(concurrency=2)
+    [single] = [model("report_torch_threads")]
+    run(engine, single)
+    assert single.metrics.final == max(1, (os.cpu_count() or 1) // 2)
+
+
+def test_users_own_thread_setting_wins(make_engine, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    engine = make_engine(concurrency=1)
+    [single] = [model("report_torch_threads")]
+    run(engine, single)
+    assert single.metrics.final == 1

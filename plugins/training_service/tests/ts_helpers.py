@@ -136,3 +136,9 @@ def cuda_matmul(sample):
     report_intermediate_result(torch.cuda.device_count())
     x = torch.ones(64, 64, device="cuda")
     report_final_result(float((x @ x)[0, 0]))
+
+
+def report_torch_threads(sample):
+    """Reports the intra-op thread count torch uses in this trial."""
+    import torch
+    report_final_result(torch.get_num_threads())
