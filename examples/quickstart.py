@@ -2,7 +2,7 @@
 
     python examples/quickstart.py
 
-Runs 8 trials, two at a time, each in a worker process (execution engine "ts" on the "local" training
+Runs 12 trials, two at a time, each in a worker process (execution engine "ts" on the "local" training
 service, the default for multi-trial strategies), then prints the best models and where the experiment's store
 is. Inspect it afterwards with ``nascore view <dir>`` / ``nascore export <dir> --top-k 3`` / ``nascore plot``.
 Experiments go to ~/nascore-experiments unless NASCORE_EXPERIMENT_DIR names another folder.
@@ -22,10 +22,10 @@ def main() -> NasExperiment:
     # nascore.trace records how the loaders were built, so each trial process can rebuild them.
     train = nascore.trace(DataLoader)(nascore.trace(digits_dataset)("train"), batch_size=64, shuffle=True)
     val = nascore.trace(DataLoader)(nascore.trace(digits_dataset)("val"), batch_size=256)
-    evaluator = Classification(learning_rate=1e-2, train_dataloaders=train, val_dataloaders=val, max_epochs=4)
+    evaluator = Classification(learning_rate=1e-2, train_dataloaders=train, val_dataloaders=val, max_epochs=10)
 
     config = NasExperimentConfig(
-        max_trial_number=8,
+        max_trial_number=12,
         trial_concurrency=2,
     )
     experiment = NasExperiment(DigitsNet(), evaluator, Random(seed=0), config)

@@ -35,10 +35,10 @@ def test_in_process_search_example(tmp_path):
 @pytest.mark.slow
 def test_quickstart_runs_end_to_end(tmp_path):
     out = _run("quickstart.py", tmp_path)
-    assert "8 trials done, 0 failed" in out and "best models" in out
+    assert "12 trials done, 0 failed" in out and "best models" in out
     [directory] = _store_dirs(tmp_path)
     trials = sorted((directory / "trials").glob("trial-*"))
-    assert len(trials) == 8 and all((t / "stdout.log").exists() and (t / "stderr.log").exists() for t in trials)
+    assert len(trials) == 12 and all((t / "stdout.log").exists() and (t / "stderr.log").exists() for t in trials)
 
 
 @pytest.mark.slow
