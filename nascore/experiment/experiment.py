@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from nascore.engine import ExecutionEngine
+from nascore.engine import ExecutionEngine, Middleware
 from nascore.experiment import persist
 from nascore.experiment.config import NasExperimentConfig
 from nascore.experiment.defaults import check_strategy_fits, dashboard_port, infer_config
@@ -180,11 +180,10 @@ class NasExperiment(ExperimentResults):
 
     def _point_logs_here(self, engine: Any) -> None:
         """Engines that write trial logs (``log_directory``, unset) keep them in the experiment directory."""
-        seen = 0
-        while engine is not None and seen < 8:  # walk middleware -> inner engine
+        while engine is not None:  # walk middleware -> inner engine
             if getattr(engine, "log_directory", "unset") is None:
                 engine.log_directory = self.directory / "trials"
-            engine, seen = getattr(engine, "_engine", None), seen + 1
+            engine = engine.engine if isinstance(engine, Middleware) else None
 
     def _open_store(self) -> ExperimentStore:
         if self._store is not None and not self._store.readonly:
