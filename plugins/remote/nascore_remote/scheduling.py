@@ -3,7 +3,9 @@
 A trial goes to the live machine with the most free room: GPU slots from ``gpu_indices`` and
 ``max_trial_number_per_gpu`` through the shared :class:`~nascore_training_service.gpu.GpuScheduler` (GPUs
 that the machine's agent reports as used by others are skipped unless ``use_active_gpu``); machines without
-GPUs count running trials against ``trial_concurrency``.
+GPUs count running trials against ``trial_concurrency``. Each trial gets the machine's cores split between the
+trials that may run there at once (``threads`` in the submit; the agent applies it unless the user set
+OMP_NUM_THREADS/MKL_NUM_THREADS in the trial's env or the login environment).
 """
 from __future__ import annotations
 
@@ -45,13 +47,14 @@ class MachineSlot:
     trials: Dict[str, TrialState] = field(default_factory=dict)  # remote id -> trial
     busy: Set[int] = field(default_factory=set)  # GPUs that others use, as the agent last reported
     reader: Optional[threading.Thread] = None
+    cpus: int = 1  # the machine's cores, as its agent reports them
 
     @classmethod
     def for_machine(cls, machine: RemoteMachine, hello: Dict[str, Any]) -> "MachineSlot":
         cfg = machine.config
         gpus = GpuScheduler(cfg.gpu_indices, cfg.max_trial_number_per_gpu, cfg.use_active_gpu) \
             if cfg.gpu_indices else None
-        slot = cls(machine, gpus, instance=hello.get("instance"))
+        slot = cls(machine, gpus, instance=hello.get("instance"), cpus=int(hello.get("cpus") or 1))
         slot.update_busy(hello)
         return slot
 
@@ -92,6 +95,14 @@ class Placement:
             return 0  # asks for GPUs, the machine lists none
         return max(0, self.slots - len(slot.trials))
 
+    def threads(self, slot: MachineSlot) -> int:
+        """Intra-op threads per trial on ``slot``: its cores over the most trials it runs at once (plain ones)."""
+        at_once = self.slots
+        number = self.gpu_number(TrialState(TrialRequest("", {})), slot)
+        if number and slot.gpus is not None:
+            at_once = min(at_once, len(slot.gpus.gpu_indices) * slot.gpus.max_trial_number_per_gpu // number)
+        return max(1, slot.cpus // max(1, at_once))
+
     def choose(self, machines: Sequence[MachineSlot], trial: TrialState) -> Optional[MachineSlot]:
         """The machine with the most room for ``trial`` (ties: fewer trials, then listed first)."""
         rooms = [(self.room(s, trial), -len(s.trials), -i, s) for i, s in enumerate(machines)]
@@ -112,7 +123,7 @@ class Placement:
             f"{state.request.trial_id}.retry{state.attempt}"
         slot.trials[state.remote_id] = state
         return {"op": "submit", "trial_id": state.remote_id, "payload": state.request.payload, "env": env,
-                "timeout": state.request.timeout}
+                "threads": self.threads(slot), "timeout": state.request.timeout}
 
     @staticmethod
     def unplace(state: TrialState) -> None:

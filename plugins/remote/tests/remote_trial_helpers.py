@@ -49,6 +49,10 @@ class _Run:
             print("hello stdout", os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"), os.getpid())
             print("hello stderr", file=sys.stderr)
             return 2.0
+        if self.action == "threads":  # torch's intra-op threads, as the trial's environment set them
+            import torch
+            print("threads", os.environ.get("OMP_NUM_THREADS"), os.environ.get("MKL_NUM_THREADS"))
+            return float(torch.get_num_threads())
         if self.action == "crash":
             print("about to crash", file=sys.stderr, flush=True)
             os._exit(3)

@@ -76,7 +76,8 @@ class Agent:
             after = int(msg.get("after", 0))
             self.events = [(s, line) for s, line in self.events if s > after]
             reply = {"reply": "hello", "pid": os.getpid(), "instance": self.instance,
-                     "known": sorted(self.runner.known), "running": sorted(self.runner.trials)}
+                     "known": sorted(self.runner.known), "running": sorted(self.runner.trials),
+                     "cpus": os.cpu_count() or 1}
             busy = self.busy_gpus()
             if busy is not None:
                 reply["busy_gpus"] = self.busy_sent = busy

@@ -12,6 +12,21 @@ from .wire import LineReader, encode, safe_name
 
 MAX_IDLE_WORKERS = 8
 INLINE_LOG_BYTES = 64 * 1024
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def thread_env(env, threads):
+    """``env`` plus intra-op thread counts: ``threads`` (the client's share of this machine's cores per trial)
+    unless the trial's env or this login environment already sets one; a user's single setting counts for
+    both names (torch reads both). Without it concurrent trials each start one thread per core."""
+    if not threads:
+        return env
+    own = [env.get(n) or os.environ.get(n) for n in THREAD_VARS]
+    value = next((v for v in own if v), str(threads))
+    env = dict(env)
+    for name, mine in zip(THREAD_VARS, own):
+        env[name] = mine or value
+    return env
 
 
 class Worker:
@@ -63,7 +78,7 @@ class TrialRunner:
         if trial_id in self.known:
             return  # a resent submit after reconnecting: the first one counts
         self.known.add(trial_id)
-        env = {str(k): str(v) for k, v in (msg.get("env") or {}).items()}
+        env = thread_env({str(k): str(v) for k, v in (msg.get("env") or {}).items()}, msg.get("threads"))
         env_key = json.dumps(sorted(env.items()))
         worker = next((w for w in self.idle if w.env_key == env_key), None)
         if worker is not None:
