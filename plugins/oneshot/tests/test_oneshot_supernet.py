@@ -53,6 +53,47 @@ def test_value_choice_slice_equals_standalone_layer(mode):
     assert torch.allclose(frozen(x), space(x), atol=1e-6)
 
 
+class MBConvNet(nnn.ModelSpace):
+    """An inverted-residual block searching its depthwise kernel and expansion (groups = sliced channels)."""
+
+    def __init__(self):
+        super().__init__()
+        hidden = Categorical([2, 4], label="expand") * 3
+        k = Categorical([3, 5, 7], label="k")
+        self.block = nn.Sequential(
+            nnn.Conv2d(3, hidden, 1, bias=False), nnn.BatchNorm2d(hidden), nn.ReLU6(),
+            nnn.Conv2d(hidden, hidden, k, padding=k // 2, groups=hidden, bias=False), nnn.BatchNorm2d(hidden),
+            nn.ReLU6(), nnn.Conv2d(hidden, 3, 1, bias=False))
+        self.down = nnn.LayerChoice({"conv": nn.Conv2d(3, 3, 3, padding=1), "pool": nn.AvgPool2d(3, 1, 1)},
+                                    label="down")
+        self.pick = nnn.InputChoice(2, 1, label="pick")
+
+    def forward(self, x):
+        return self.pick([x + self.block(x), self.down(x)])
+
+
+@pytest.mark.parametrize("sample", [{"expand": 2, "k": 3, "down": "pool", "pick": 0},
+                                    {"expand": 4, "k": 7, "down": "conv", "pick": 1},
+                                    {"expand": 2, "k": 5, "down": "conv", "pick": 0}])
+def test_darts_with_one_hot_weights_computes_the_single_path(sample):
+    # DARTS mixes sliced weights (masks of the kernel window and channels, grouped convs included) instead of
+    # outputs: with all its weight on one value it must compute exactly that value's network
+    torch.manual_seed(0)
+    space = MBConvNet()
+    ctx = convert_to_supernet(space, "mixed")
+    for label, alpha in ctx.alphas.items():
+        with torch.no_grad():
+            alpha.fill_(-100.0)[ctx.values[label].index(sample[label])] = 100.0
+    x = torch.randn(4, 3, 8, 8)
+    mixed = space(x)
+    ctx.mode, ctx.sample = "sample", sample
+    assert torch.allclose(mixed, space(x), atol=1e-5)
+    frozen = space.freeze(sample)
+    assert frozen.block[3].groups == frozen.block[3].weight.shape[0] == 3 * sample["expand"]
+    assert frozen.block[3].kernel_size == (sample["k"],) * 2
+    assert torch.allclose(frozen(x), mixed, atol=1e-5)
+
+
 def test_darts_mixture_has_gradients_for_every_label():
     space = ConvNet()
     ctx = convert_to_supernet(space, "mixed")
