@@ -16,13 +16,15 @@ class DARTS(OneShotStrategy):
     weight step on the training batch (the evaluator's optimiser and learning rate). ``warmup_epochs``
     train the weights only. The exported sample is the argmax of each label's weights. ``channels_last``
     trains in NHWC layout (see :class:`SupernetTrainer`; much faster for conv nets on CPU).
+    ``bn_recalibration_batches``: training batches on which the argmax subnet's batch-norm statistics are
+    re-estimated before it is scored and exported (the mixed supernet's statistics do not fit it); 0: off.
     """
 
     algorithm = "darts"
 
     def __init__(self, arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, warmup_epochs: int = 0,
                  gradient_clip: Optional[float] = 5.0, checkpoint_dir: Optional[str] = None,
-                 seed: Optional[int] = None, channels_last: bool = False) -> None:
+                 seed: Optional[int] = None, channels_last: bool = False, bn_recalibration_batches: int = 10) -> None:
         super().__init__(checkpoint_dir=checkpoint_dir, seed=seed)
         if arch_learning_rate <= 0:
             raise ValueError(f"arch_learning_rate must be positive, got {arch_learning_rate}")
@@ -33,11 +35,13 @@ class DARTS(OneShotStrategy):
         self.warmup_epochs = warmup_epochs
         self.gradient_clip = gradient_clip
         self.channels_last = channels_last
+        self.bn_recalibration_batches = bn_recalibration_batches
 
     def trainer_options(self) -> Dict[str, Any]:
         return {"arch_learning_rate": self.arch_learning_rate, "arch_weight_decay": self.arch_weight_decay,
                 "warmup_epochs": self.warmup_epochs, "gradient_clip": self.gradient_clip,
-                "channels_last": self.channels_last}
+                "channels_last": self.channels_last,
+                "bn_recalibration_batches": self.bn_recalibration_batches}
 
     def __repr__(self) -> str:
         return f"DARTS(arch_learning_rate={self.arch_learning_rate}, warmup_epochs={self.warmup_epochs})"

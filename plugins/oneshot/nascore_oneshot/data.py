@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
-__all__ = ["SupernetData", "METRICS"]
+__all__ = ["SupernetData", "METRICS", "bilevel_batches", "evaluate_module"]
 
 METRICS = {"accuracy": "maximize", "mse": "minimize"}
 
@@ -119,3 +119,46 @@ def _device(module: nn.Module) -> torch.device:
     for p in module.parameters():
         return p.device
     return torch.device("cpu")
+
+
+def bilevel_batches(train_loader: Any, val_loader: Any) -> Iterator[Tuple[Any, Any]]:
+    """``(training batch, validation batch)`` pairs for one DARTS epoch: one pair per training batch, the
+    validation loader cycled as often as needed; without one, odd training batches serve as validation."""
+    if val_loader is None:
+        it = iter(train_loader)
+        for train_batch in it:
+            yield train_batch, next(it, None)
+        return
+    val = None
+    for batch in train_loader:
+        if val is None:
+            val = _split_batches(_cycle(val_loader), _batch_size(batch))
+        yield batch, next(val)
+
+
+def _batch_size(batch: Any) -> Optional[int]:
+    x, y = batch
+    return len(y) if isinstance(y, torch.Tensor) and y.dim() > 0 else None
+
+
+def _split_batches(batches: Iterator[Any], size: Optional[int]) -> Iterator[Any]:
+    """``(x, y)`` batches cut into pieces of at most ``size`` examples. DARTS takes its architecture steps on
+    validation batches as large as the training batches (as in the paper): a validation loader built with
+    a large evaluation batch would otherwise make every architecture step that much costlier."""
+    for batch in batches:
+        x, y = batch
+        if size is None or not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)) or len(y) <= size \
+                or len(x) != len(y):
+            yield batch
+        else:
+            yield from zip(x.split(size), y.split(size))
+
+
+def _cycle(loader: Any) -> Iterator[Any]:
+    while True:
+        empty = True
+        for batch in loader:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("the validation loader is empty")

@@ -177,6 +177,10 @@ class SuperSlicedLayer(_SuperModule):
                 return fast(template, args[0], state)
         return functional_call(template, state, args, kwargs)
 
+    def templates(self) -> List[nn.Module]:
+        """The weightless per-sample layers this one computes with (one per value combination)."""
+        return list(self._templates.values())
+
     # ---- structural freeze: the plain layer with the sliced weights -----------------------------------
     def frozen_layer(self, sample: Sample) -> nn.Module:
         combo = tuple(self.mutables[self.labels.index(label)].freeze(sample) for label in self.labels)

@@ -17,28 +17,34 @@ import torch.nn as nn
 from nascore.mutable import MutableSymbol, Sample
 
 from .context import MIXED, SAMPLE
-from .data import SupernetData, evaluate_module
+from .data import SupernetData, bilevel_batches, evaluate_module
+from .recalibration import first_batches, kept_buffers, recalibrate_batch_norm
 from .supernet import convert_to_supernet, search_labels
 
 __all__ = ["SupernetTrainer", "train_supernet", "ALGORITHMS"]
 
 ALGORITHMS = ("darts", "random")
+CURVE_SUBNETS = 2  # random subnets scored per epoch for RandomOneShot's validation curve
 
 
 class SupernetTrainer:
     """Train ``space`` (converted in place) as a supernet.
 
     ``algorithm``: ``"darts"`` (first-order bi-level: an architecture step on a validation batch, then a
-    weight step on a training batch; no validation loader → odd training batches serve as validation) or
+    weight step on a training batch; validation batches larger than the training batches are split to
+    their size; no validation loader → odd training batches serve as validation) or
     ``"random"`` (a uniformly sampled path per training batch). ``warmup_epochs`` train weights only.
     ``channels_last``: keep 4-D weights and image batches in NHWC layout, usually much faster for conv
     nets on CPU (torch's NCHW pooling kernels are slow, and DARTS runs every pooling candidate).
+    ``bn_recalibration_batches``: before a subnet is scored, its batch-norm statistics are re-estimated on
+    this many training batches (the supernet's own average over all paths fits no single subnet); 0 keeps
+    the supernet's. The exported subnet keeps its recalibrated statistics.
     """
 
     def __init__(self, space: nn.Module, data: SupernetData, algorithm: str = "darts", *,
                  arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, warmup_epochs: int = 0,
                  gradient_clip: Optional[float] = 5.0, num_samples: int = 20, seed: Optional[int] = None,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, bn_recalibration_batches: int = 10) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         self.space, self.data, self.algorithm = space, data, algorithm
@@ -50,6 +56,9 @@ class SupernetTrainer:
         self.symbols = {k: v for k, v in leaves.items() if isinstance(v, MutableSymbol)}
         self.constraints = [v for k, v in leaves.items() if not isinstance(v, MutableSymbol)]
         self.warmup_epochs, self.gradient_clip, self.num_samples = warmup_epochs, gradient_clip, num_samples
+        if bn_recalibration_batches < 0:
+            raise ValueError(f"bn_recalibration_batches must be >= 0, got {bn_recalibration_batches}")
+        self.bn_recalibration_batches = bn_recalibration_batches
         self.rng = _random.Random(seed)
         self.weights = list(space.parameters())
         self.weight_optimizer = data.optimizer(self.weights, lr=data.learning_rate, weight_decay=data.weight_decay)
@@ -62,10 +71,12 @@ class SupernetTrainer:
         self.device = self.weights[0].device if self.weights else torch.device("cpu")
 
     # ---- sampling ------------------------------------------------------------------------------------
-    def random_sample(self) -> Sample:
-        """A uniformly random sample of every label, redrawn while a constraint fails."""
+    def random_sample(self, rng: Optional[_random.Random] = None) -> Sample:
+        """A uniformly random sample of every label (from ``rng``, by default the trainer's), redrawn while a
+        constraint fails."""
+        rng = rng or self.rng
         for _ in range(1000):
-            sample = {label: leaf.random_value(self.rng) for label, leaf in self.symbols.items()}
+            sample = {label: leaf.random_value(rng) for label, leaf in self.symbols.items()}
             if all(c.check_contains(sample) is None for c in self.constraints):
                 return sample
         raise RuntimeError("no random sample satisfied the space's constraints after 1000 draws")
@@ -73,18 +84,11 @@ class SupernetTrainer:
     # ---- training ------------------------------------------------------------------------------------
     def _batches(self) -> Iterator[Tuple[Any, Optional[Any]]]:
         """(train batch, validation batch or None) pairs for one epoch."""
-        darts = self.algorithm == "darts" and self.epoch >= self.warmup_epochs
-        if not darts:
+        if self.algorithm == "darts" and self.epoch >= self.warmup_epochs:
+            yield from bilevel_batches(self.data.train_loader, self.data.val_loader)
+        else:
             for batch in self.data.train_loader:
                 yield batch, None
-        elif self.data.val_loader is None:
-            it = iter(self.data.train_loader)
-            for train_batch in it:
-                yield train_batch, next(it, None)
-        else:
-            val = _cycle(self.data.val_loader)
-            for batch in self.data.train_loader:
-                yield batch, next(val)
 
     def _to(self, batch: Any) -> Tuple[torch.Tensor, torch.Tensor]:
         x, y = batch
@@ -129,17 +133,15 @@ class SupernetTrainer:
         return {"train_loss": total / max(count, 1)}
 
     def validate(self) -> float:
-        """The supernet's validation metric: DARTS → the current argmax architecture; random → a freshly
-        sampled path per batch (the expected metric of a random subnet)."""
+        """The supernet's validation metric: DARTS → the current argmax architecture; random → the mean over
+        ``CURVE_SUBNETS`` random subnets (an estimate of a random subnet's metric), drawn from a generator of
+        their own so that validating does not change the training paths. Both with recalibrated batch norm."""
         loader = self.data.val_loader if self.data.val_loader is not None else self.data.train_loader
-        mode = self.context.mode
-        self.context.mode = SAMPLE
-        try:
-            if self.algorithm == "darts":
-                return self.evaluate_sample(self.context.argmax_sample(), loader)
-            return evaluate_module(_Resampling(self), loader, self.data, self.channels_last)
-        finally:
-            self.context.mode = mode
+        if self.algorithm == "darts":
+            return self.evaluate_sample(self.context.argmax_sample(), loader)
+        rng = _random.Random(f"validation-{self.epoch}")
+        samples = [self.random_sample(rng) for _ in range(CURVE_SUBNETS)]
+        return sum(self.evaluate_sample(s, loader) for s in samples) / len(samples)
 
     def fit(self, epochs: Optional[int] = None, on_epoch: Optional[Callable[["SupernetTrainer"], None]] = None,
             should_stop: Optional[Callable[[], bool]] = None) -> List[Dict[str, float]]:
@@ -155,31 +157,50 @@ class SupernetTrainer:
 
     # ---- choosing the architecture -------------------------------------------------------------------
     def evaluate_sample(self, sample: Sample, loader: Any = None) -> float:
-        """Validation metric of ``sample`` run through the supernet (single path)."""
+        """Validation metric of ``sample`` run through the supernet (single path), with its batch-norm
+        statistics recalibrated first; the supernet's statistics are restored afterwards."""
         loader = loader if loader is not None else (self.data.val_loader or self.data.train_loader)
+        with self._single_path(sample), kept_buffers(self.space):
+            self._recalibrate()
+            return evaluate_module(self.space, loader, self.data, self.channels_last)
+
+    def adopt(self, sample: Sample) -> None:
+        """Give the supernet ``sample``'s recalibrated batch-norm statistics, for exporting that subnet."""
+        with self._single_path(sample):
+            self._recalibrate()
+
+    @contextlib.contextmanager
+    def _single_path(self, sample: Sample) -> Iterator[None]:
         mode, saved = self.context.mode, self.context.sample
         self.context.mode, self.context.sample = SAMPLE, dict(sample)
         try:
-            return evaluate_module(self.space, loader, self.data, self.channels_last)
+            yield
         finally:
             self.context.mode, self.context.sample = mode, saved
+
+    def _recalibrate(self) -> None:
+        if self.bn_recalibration_batches:
+            batches = first_batches(self.data.train_loader, self.bn_recalibration_batches)
+            recalibrate_batch_norm(self.space, batches, lambda batch: self.space(self._to(batch)[0]))
 
     def export(self) -> Tuple[Sample, Dict[str, float]]:
         """The chosen sample and the scores behind the choice. DARTS: the argmax of every label's weights
         (scores are the softmax weights). Random: the best of ``num_samples`` sampled subnets (every subnet
-        when the space is that small) evaluated through the supernet."""
+        when the space is that small) evaluated through the supernet. Afterwards the supernet holds the
+        chosen subnet's recalibrated batch-norm statistics (see ``adopt``)."""
         if self.algorithm == "darts":
             sample = self.context.argmax_sample()
             for label, leaf in self.symbols.items():  # labels DARTS does not weight keep their default
                 sample.setdefault(label, leaf.default_value())
+            self.adopt(sample)
             return sample, {k: max(v) for k, v in self._probs().items()}
-        candidates = self._candidates()
         best, best_score, scores = None, None, {}
-        for sample in candidates:
+        for sample in self._candidates():
             score = self.evaluate_sample(sample)
             scores[repr(sorted(sample.items()))] = score
             if best is None or self.data.better(score, best_score):
                 best, best_score = sample, score
+        self.adopt(best)
         return best, scores
 
     def _probs(self) -> Dict[str, List[float]]:
@@ -227,19 +248,6 @@ class SupernetTrainer:
         self.load_state_dict(torch.load(path, map_location=self.device, weights_only=False))
 
 
-class _Resampling(nn.Module):
-    """Runs the supernet on a new random path at every call (for the random-subnet validation curve)."""
-
-    def __init__(self, trainer: SupernetTrainer) -> None:
-        super().__init__()
-        self.__dict__["trainer"] = trainer
-        self.inner = trainer.space
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.trainer.context.sample = self.trainer.random_sample()
-        return self.inner(x)
-
-
 @contextlib.contextmanager
 def _requires_grad(params: List[torch.nn.Parameter], flag: bool) -> Iterator[None]:
     """Temporarily set ``requires_grad`` of ``params``; the previous flags (a user may have frozen some
@@ -252,16 +260,6 @@ def _requires_grad(params: List[torch.nn.Parameter], flag: bool) -> Iterator[Non
     finally:
         for p, was in zip(params, saved):
             p.requires_grad_(was)
-
-
-def _cycle(loader: Any) -> Iterator[Any]:
-    while True:
-        empty = True
-        for batch in loader:
-            empty = False
-            yield batch
-        if empty:
-            raise ValueError("the validation loader is empty")
 
 
 def train_supernet(space: nn.Module, data: Any, algorithm: str = "darts", epochs: Optional[int] = None,

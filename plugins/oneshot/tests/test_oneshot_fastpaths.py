@@ -128,3 +128,20 @@ def test_darts_keeps_frozen_flags_and_channels_last_trains_the_same():
     for label, values in plain_trainer.context.alpha_state().items():
         assert values == pytest.approx(fast_trainer.context.alpha_state()[label], abs=1e-9)
     assert plain_trainer.curve == fast_trainer.curve
+
+
+def test_darts_cuts_validation_batches_to_the_training_batch_size():
+    from nascore_oneshot.data import bilevel_batches
+
+    def loader(n, batch):
+        x = torch.arange(n, dtype=torch.float32)[:, None]
+        return DataLoader(TensorDataset(x, torch.arange(n)), batch_size=batch)
+
+    pairs = list(bilevel_batches(loader(40, 8), loader(20, 20)))
+    assert [len(t[1]) for t, _ in pairs] == [8] * 5
+    # one validation pass of 20 in pieces of 8, 8, 4, then it starts again
+    assert [v[1].tolist() for _, v in pairs] == [list(range(0, 8)), list(range(8, 16)), list(range(16, 20)),
+                                                 list(range(0, 8)), list(range(8, 16))]
+    # without a validation loader the training batches alternate between the two steps
+    pairs = list(bilevel_batches(loader(24, 8), None))
+    assert [(t[1][0].item(), None if v is None else v[1][0].item()) for t, v in pairs] == [(0, 8), (16, None)]
