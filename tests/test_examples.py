@@ -48,3 +48,13 @@ def test_cgo_example_merges_models_into_fewer_trials(tmp_path):
     [directory] = _store_dirs(tmp_path)
     merged_trials = sorted((directory / "trials").glob("trial-*"))
     assert 1 <= len(merged_trials) < 8, "models sharing the data set train together in merged trials"
+
+
+@pytest.mark.slow
+def test_oneshot_example_exports_subnets_that_work_with_inherited_weights(tmp_path):
+    out = _run("oneshot_search.py", tmp_path)
+    accuracies = [float(line.split("validation accuracy ")[1].split(";")[0]) for line in out.splitlines()
+                  if "inherited weights" in line]
+    assert len(accuracies) == 2 and min(accuracies) > 0.8, out  # chance is 0.1
+    assert out.count("DARTS: {") == 1 and out.count("RandomOneShot: {") == 1
+    assert len(_store_dirs(tmp_path)) == 2
