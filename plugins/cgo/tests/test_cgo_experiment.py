@@ -88,9 +88,10 @@ def test_good_batch_is_one_trial_with_per_model_metrics(tmp_path):
     assert exp.run() == "done"
     models = exp.list_models()
     assert [m.status for m in models] == [ModelStatus.Trained] * 3
-    # the three models ran in one trial, and each got its own metric
+    # the three models ran in one trial, and each got its own metric (two different models can still reach
+    # the same accuracy after one epoch, so only "not all copies of one" is certain)
     assert len({getattr(m, "trial_id", None) for m in models}) == 1 and models[0].trial_id
-    assert len({m.metrics.final for m in models}) == 3
+    assert len({m.metrics.final for m in models}) > 1
     assert all(len(m.metrics.intermediates) == 1 for m in models)
 
 
