@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 import torch
 import torch.nn as nn
 
-__all__ = ["SupernetData", "METRICS", "bilevel_batches", "evaluate_module"]
+__all__ = ["SupernetData", "METRICS", "bilevel_batches", "device_for", "evaluate_module"]
 
 METRICS = {"accuracy": "maximize", "mse": "minimize"}
 
@@ -25,6 +25,7 @@ class SupernetData:
     weight_decay: float = 0.0
     optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.Adam
     max_epochs: int = 10
+    device: Optional[str] = None  # where the supernet trains; None: where the space's weights already are
 
     def __post_init__(self) -> None:
         if self.train_loader is None:
@@ -73,7 +74,25 @@ class SupernetData:
                    metric=metric, learning_rate=getattr(evaluator, "learning_rate", 1e-3),
                    weight_decay=getattr(evaluator, "weight_decay", 0.0),
                    optimizer=getattr(evaluator, "optimizer", torch.optim.Adam),
-                   max_epochs=getattr(evaluator, "max_epochs", 10))
+                   max_epochs=getattr(evaluator, "max_epochs", 10),
+                   device=device_for((getattr(evaluator, "trainer_kwargs", None) or {}).get("accelerator")))
+
+
+def device_for(accelerator: Any) -> Optional[str]:
+    """The device a Lightning ``accelerator`` setting means for supernet training (Lightning's default is
+    ``"auto"``: the GPU when there is one, as a multi-trial candidate would get)."""
+    name = "auto" if accelerator is None else str(accelerator).lower()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else None
+    if name == "cpu":
+        return "cpu"
+    if name in ("gpu", "cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"the evaluator asks for accelerator={accelerator!r} but torch sees no CUDA device "
+                             f"here; use accelerator='cpu' or 'auto'")
+        return "cuda"
+    raise ValueError(f"one-shot strategies train on 'cpu' or 'gpu' (or 'auto'); the evaluator asks for "
+                     f"accelerator={accelerator!r}")
 
 
 def _is_regression(evaluator: Any) -> bool:

@@ -48,6 +48,8 @@ class SupernetTrainer:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         self.space, self.data, self.algorithm = space, data, algorithm
+        if data.device is not None:  # before the conversion, which creates the architecture weights beside them
+            space.to(data.device)
         self.context = convert_to_supernet(space, MIXED if algorithm == "darts" else SAMPLE)
         self.channels_last = channels_last
         if channels_last:  # 4-D weights in NHWC; batches are converted in _to

@@ -111,3 +111,38 @@ def test_strategy_resumes_from_its_checkpoint(tmp_path):
     assert resumed.trainer.curve[:2] == first.trainer.curve  # the first two epochs came from the checkpoint
     model = engine.list_models()[0]
     assert len(model.metrics.intermediates) == 3 and model.metric is not None
+
+
+def test_supernet_trains_where_the_evaluator_says():
+    from nascore.evaluator import Classification
+    from nascore_oneshot.data import device_for
+
+    loader = xor_loader(64, 0)
+    assert SupernetData.from_evaluator(Classification(train_dataloaders=loader, accelerator="cpu")).device == "cpu"
+    # Lightning's default "auto": the GPU when there is one, as a multi-trial candidate would get
+    auto = SupernetData.from_evaluator(Classification(train_dataloaders=loader)).device
+    assert auto == ("cuda" if torch.cuda.is_available() else None)
+    with pytest.raises(ValueError, match="accelerator='tpu'"):
+        device_for("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            device_for("gpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("algorithm", ["darts", "random"])
+def test_supernet_trains_on_the_gpu_and_exports_from_there(algorithm):
+    torch.manual_seed(0)
+    data = _data(epochs=4)
+    data.device = "cuda"
+    space = XorNet()
+    trainer = SupernetTrainer(space, data, algorithm, seed=0)
+    trainer.fit()
+    assert all(p.is_cuda for p in space.parameters())
+    assert all(a.is_cuda for a in trainer.context.arch_parameters())
+    sample, _ = trainer.export()
+    frozen = space.freeze(sample).eval()
+    x = torch.randn(16, 8, device="cuda")
+    trainer.context.mode, trainer.context.sample = "sample", sample
+    space.eval()
+    assert torch.allclose(frozen(x), space(x))
