@@ -146,3 +146,46 @@ def test_supernet_trains_on_the_gpu_and_exports_from_there(algorithm):
     trainer.context.mode, trainer.context.sample = "sample", sample
     space.eval()
     assert torch.allclose(frozen(x), space(x))
+
+
+class ProductNet(nnn.ModelSpace):
+    """Regression of x0 * x1: the identity candidate leaves a linear head, which cannot fit a product."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nnn.LayerChoice({"identity": nn.Identity(),
+                                     "mlp": nn.Sequential(nn.Linear(4, 32), nn.Tanh(), nn.Linear(32, 4))},
+                                    label="body")
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def _product_loader(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, generator=g)
+    return DataLoader(TensorDataset(x, x[:, 0] * x[:, 1]), batch_size=64, shuffle=True,
+                      generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["darts", "random"])
+def test_regression_evaluator_minimises_mse_and_picks_the_useful_candidate(tmp_path, strategy):
+    from nascore import NasExperiment, NasExperimentConfig
+    from nascore.evaluator import Regression
+
+    torch.manual_seed(0)
+    evaluator = Regression(train_dataloaders=_product_loader(1024, 0), val_dataloaders=_product_loader(512, 1),
+                           learning_rate=1e-2, max_epochs=30)  # half the paths skip the MLP: it needs the epochs
+    chosen = DARTS(arch_learning_rate=3e-2, seed=0) if strategy == "darts" else RandomOneShot(seed=0)
+    exp = NasExperiment(ProductNet(), evaluator, chosen,
+                        config=NasExperimentConfig(experiment_working_directory=str(tmp_path)))
+    assert exp.run() == "done"
+    assert exp.export_top_models(formatter="dict") == [{"body": "mlp"}]
+    [model] = exp.list_models()
+    # the final metric is the exported subnet's validation MSE (the target's variance is 1)
+    assert model.metric < 0.5
+    if strategy == "random":
+        scores = chosen.trainer.export()[1]
+        assert scores[repr([("body", "mlp")])] < scores[repr([("body", "identity")])] - 0.3
