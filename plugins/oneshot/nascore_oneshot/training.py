@@ -229,10 +229,14 @@ class SupernetTrainer:
 
     # ---- checkpoints ---------------------------------------------------------------------------------
     def state_dict(self) -> Dict[str, Any]:
+        """Everything a resumed run needs to continue exactly as this one would have, torch's random state
+        included (it draws the data loaders' shuffles)."""
         return {"supernet": self.space.state_dict(), "alphas": self.context.alpha_state(),
                 "weight_optimizer": self.weight_optimizer.state_dict(),
                 "arch_optimizer": self.arch_optimizer.state_dict() if self.arch_optimizer else None,
-                "epoch": self.epoch, "curve": list(self.curve), "rng": self.rng.getstate()}
+                "epoch": self.epoch, "curve": list(self.curve), "rng": self.rng.getstate(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         self.space.load_state_dict(state["supernet"])
@@ -242,6 +246,10 @@ class SupernetTrainer:
             self.arch_optimizer.load_state_dict(state["arch_optimizer"])
         self.epoch, self.curve = int(state["epoch"]), list(state["curve"])
         self.rng.setstate(state["rng"])
+        if state.get("torch_rng") is not None:
+            torch.set_rng_state(state["torch_rng"].cpu())
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
 
     def save(self, path: Any) -> None:
         torch.save(self.state_dict(), path)

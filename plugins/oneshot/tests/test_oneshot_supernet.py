@@ -198,3 +198,31 @@ def test_checkpoint_restores_weights_alphas_optimiser_and_epoch(tmp_path):
     assert again.weight_optimizer.state_dict()["state"].keys() == trainer.weight_optimizer.state_dict()["state"].keys()
     again.fit()  # continues to max_epochs
     assert again.epoch == 2 and len(again.curve) == 2
+
+
+@pytest.mark.parametrize("algorithm", ["darts", "random"])
+def test_resumed_training_continues_exactly_as_the_uninterrupted_run(tmp_path, algorithm):
+    # the loaders shuffle with torch's global generator, as a user's usually do: the checkpoint carries its state
+    def data():
+        g = torch.Generator().manual_seed(0)
+        x, y = torch.randn(96, 2, 6, 6, generator=g), torch.randint(0, 3, (96,), generator=g)
+        return SupernetData(DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True),
+                            DataLoader(TensorDataset(x.flip(0), y.flip(0)), batch_size=32, shuffle=True), max_epochs=4)
+
+    def trainer():
+        torch.manual_seed(0)
+        return SupernetTrainer(ConvNet(), data(), algorithm, arch_learning_rate=1e-2, seed=1)
+
+    straight = trainer()
+    straight.fit()
+    first = trainer()
+    first.fit(epochs=2)
+    first.save(tmp_path / "ck.pt")
+    torch.manual_seed(123)  # a new process: another random state until the checkpoint is loaded
+    resumed = trainer()
+    resumed.load(tmp_path / "ck.pt")
+    resumed.fit()
+    assert resumed.curve == straight.curve
+    assert resumed.context.alpha_state() == straight.context.alpha_state()
+    for (name, a), b in zip(resumed.space.state_dict().items(), straight.space.state_dict().values()):
+        assert torch.equal(a, b), name
