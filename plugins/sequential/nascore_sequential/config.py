@@ -9,7 +9,8 @@ __all__ = ["SequentialEngineConfig"]
 
 
 class SequentialEngineConfig(ComponentConfig):
-    """``NasExperimentConfig("sequential", ...)``. ``max_trial_number``, ``max_experiment_duration`` and
-    ``stop_on_failure`` are experiment-wide settings the engine reads from the experiment config."""
+    """``NasExperimentConfig("sequential", ...)``. ``max_trial_number``, ``max_experiment_duration``,
+    ``max_trial_duration`` (checked whenever the trial reports a metric) and ``stop_on_failure`` are
+    experiment-wide settings the engine reads from the experiment config."""
 
     name: Literal["sequential"] = "sequential"

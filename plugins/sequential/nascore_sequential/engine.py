@@ -17,7 +17,8 @@ from nascore.engine import (Budget, BudgetExhaustedError, EngineStoppedError, Ex
 from nascore.space import ExecutableModelSpace, ModelStatus
 from nascore.trial import run_model
 
-__all__ = ["SequentialExecutionEngine", "BudgetExhaustedError", "EngineStoppedError", "TrialFailedError"]
+__all__ = ["SequentialExecutionEngine", "BudgetExhaustedError", "EngineStoppedError", "TrialFailedError",
+           "TrialTimeoutError"]
 
 _logger = logging.getLogger(__name__)
 
@@ -30,11 +31,19 @@ class TrialFailedError(RuntimeError):
         self.model = model
 
 
+class TrialTimeoutError(Exception):
+    """Raised inside a trial, at the metric it reports after ``max_trial_duration`` has passed."""
+
+
 class SequentialExecutionEngine(ExecutionEngine):
     """Runs models one after another in the calling thread.
 
     ``config`` is the experiment's :class:`~nascore.NasExperimentConfig` (or None for no limits); the engine
-    reads ``max_trial_number``, ``max_experiment_duration`` and ``stop_on_failure`` from it.
+    reads ``max_trial_number``, ``max_experiment_duration``, ``max_trial_duration`` and ``stop_on_failure``
+    from it. A trial runs in this thread and cannot be pre-empted, so ``max_trial_duration`` is enforced when
+    the trial next reports a metric: past the limit, that report raises :class:`TrialTimeoutError` inside the
+    trial, which fails with the reason the training services give ("exceeded max_trial_duration (Ns)") and
+    keeps the metrics reported before. A trial that reports nothing runs to its end.
     """
 
     def __init__(self, config: Any = None) -> None:
@@ -42,6 +51,7 @@ class SequentialExecutionEngine(ExecutionEngine):
         self.config = config
         self.budget = Budget.from_config(config)
         self.stop_on_failure = bool(getattr(config, "stop_on_failure", False))
+        self.max_trial_duration: Optional[float] = getattr(config, "max_trial_duration", None)
         self._models: List[ExecutableModelSpace] = []
         self._submitted_ids: set = set()
         self._running: Optional[ExecutableModelSpace] = None
@@ -119,10 +129,18 @@ class SequentialExecutionEngine(ExecutionEngine):
         model.timings = {"start": time.time(), "end": None}  # type: ignore[attr-defined]
         self.notify_changed()
 
+        started, limit = time.monotonic(), self.max_trial_duration
+
+        def check_time() -> None:
+            if limit is not None and time.monotonic() - started > limit:
+                raise TrialTimeoutError(f"exceeded max_trial_duration ({limit:g}s)")
+
         def on_intermediate(metric: Any) -> None:
+            check_time()
             self.dispatch_model_event(IntermediateMetricEvent(model, metric))
 
         def on_final(metric: Any) -> None:
+            check_time()
             self.dispatch_model_event(FinalMetricEvent(model, metric))
 
         try:
@@ -132,8 +150,12 @@ class SequentialExecutionEngine(ExecutionEngine):
             self._end(model, ModelStatus.Interrupted, "KeyboardInterrupt: interrupted by the user")
             raise
         except Exception as exc:  # noqa: BLE001 - any evaluator error fails this model only
-            reason = f"{type(exc).__name__}: {exc}"
-            _logger.error("model %r failed: %s\n%s", model, reason, traceback.format_exc())
+            if isinstance(exc, TrialTimeoutError):  # an expected stop: no traceback
+                reason = str(exc)
+                _logger.warning("model %r stopped: %s", model, reason)
+            else:
+                reason = f"{type(exc).__name__}: {exc}"
+                _logger.error("model %r failed: %s\n%s", model, reason, traceback.format_exc())
             self._end(model, ModelStatus.Failed, reason)
             if self.stop_on_failure:
                 self._stopped = True

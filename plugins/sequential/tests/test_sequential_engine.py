@@ -177,6 +177,26 @@ def test_max_experiment_duration_is_enforced():
         engine.submit_models(model)
 
 
+def reports_forever(model):
+    step = 0
+    while True:  # only the engine's time limit ends this trial
+        step += 1
+        report_intermediate_result(float(step))
+
+
+def test_max_trial_duration_fails_the_trial_at_its_next_report_and_keeps_its_metrics():
+    engine = SequentialExecutionEngine(NasExperimentConfig("sequential", max_trial_duration=0.2))
+    endless = raw.RawModelSpace.from_model(Net(), FunctionalEvaluator(reports_forever)).freeze({"op": 0})
+    (quick,) = _models(FunctionalEvaluator(fit), n=1)
+    engine.submit_models(endless, quick)
+    assert endless.status is ModelStatus.Failed
+    assert endless.failure_reason == "exceeded max_trial_duration (0.2s)"
+    reported = endless.metrics.intermediates
+    assert len(reported) > 1 and reported == [float(i) for i in range(1, len(reported) + 1)]
+    assert endless.timings["end"] - endless.timings["start"] >= 0.2
+    assert quick.status is ModelStatus.Trained  # the next trial gets its own full allowance
+
+
 def test_unfrozen_space_is_refused():
     space = raw.RawModelSpace.from_model(Net(), FunctionalEvaluator(fit))
     with pytest.raises(ValueError, match="not frozen"):
