@@ -57,7 +57,8 @@ class StoreError(RuntimeError):
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
+    # key order kept: a graph payload's module order is the generated code's attribute order
+    return json.dumps(value)
 
 
 def _loads(text: Optional[str]) -> Any:

@@ -62,6 +62,7 @@ def test_scrub_secrets_recurses():
 def test_store_roundtrip_and_read_only(tmp_path):
     store = ExperimentStore.create(tmp_path / "exp")
     model_id = store.add_model({"a": 1}, {"p": 1})
+    ordered = store.add_model({"a": 0}, {"zeta": 1, "alpha": {"z": 0, "b": 1}})  # e.g. modules in definition order
     store.add_intermediate(model_id, 0.5)
     store.set_final(model_id, {"default": 0.9, "loss": 0.1})
     store.end_model(model_id, "trained")
@@ -69,11 +70,13 @@ def test_store_roundtrip_and_read_only(tmp_path):
     store.save_strategy_state({"rng": (1, 2)})  # tuples are not JSON-preserving: still restored
     store.close()
     with ExperimentStore.open(tmp_path / "exp") as ro:
-        first, second = ro.models()
+        first, kept, second = ro.models()
+        assert list(kept.payload) == ["zeta", "alpha"] and list(kept.payload["alpha"]) == ["z", "b"]
         assert (first.id, first.sample, first.intermediates, first.metric) == (model_id, {"a": 1}, [0.5], 0.9)
         assert second.id == other and second.status == "training" and second.metric is None
-        assert [r.id for r in ro.top_models(5)] == [model_id]
+        assert [r.id for r in ro.top_models(5)] == [model_id]  # the unfinished ones have no metric
         assert ro.strategy_state() == {"rng": [1, 2]}
+        assert list(first.payload) == ["p"]
         with pytest.raises(StoreError, match="read-only"):
             ro.add_model({"a": 3})
     with pytest.raises(StoreError, match="no experiment store"):
