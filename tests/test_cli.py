@@ -69,13 +69,24 @@ def test_view_table_and_json(experiment_dir, capsys):
     lines = out.splitlines()
     assert lines[0].startswith("experiment cli [done]")
     assert lines[1].split() == ["id", "status", "metric", "duration", "sample"]
-    assert lines[2].split()[:3] == ["1", "trained", "1"]
+    assert lines[2].split()[:3] == ["1", "trained", "1"] and lines[2].endswith("width=1")
     assert lines[3].split()[:3] == ["2", "failed", "-"] and "ValueError: two is bad" in lines[3]
     assert lines[4].split()[:3] == ["3", "trained", "3"]
 
     assert main(["view", str(experiment_dir), "--json", "--status", "trained"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["status"] == "done" and [m["sample"] for m in data["models"]] == [{"width": 1}, {"width": 3}]
+
+
+def test_view_shows_samples_compactly_and_fits_a_terminal():
+    from nascore.experiment.commands import _compact_sample, _fit, _label_prefix
+
+    samples = [{"digits/width": 16, "digits/op": "conv3x3"}, {"digits/width": 8, "digits/ops": [1, 2]}]
+    prefix = _label_prefix([label for s in samples for label in s])
+    assert prefix == "digits/"  # a common prefix is cut at the last "/", not inside a label
+    assert [_compact_sample(s, prefix) for s in samples] == ["width=16 op=conv3x3", "width=8 ops=[1, 2]"]
+    assert _label_prefix(["a/x", "b/y"]) == "" and _label_prefix([]) == ""
+    assert _fit("x" * 30, 10) == "x" * 9 + "…" and _fit("x" * 30, None) == "x" * 30 and _fit("abc", 10) == "abc"
 
 
 def test_export_dict_and_code(experiment_dir, capsys, tmp_path):

@@ -7,10 +7,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import runpy
+import shutil
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 __all__ = ["add_commands"]
 
@@ -104,18 +106,40 @@ def _view(args: argparse.Namespace) -> int:
                              indent=2, default=str))
             return 0
         print(f"experiment {store.get_meta('id')} [{store.status()}]  {store.directory}")
-        rows = [("id", "status", "metric", "duration", "sample")]
+        prefix = _label_prefix([label for r in records for label in r.sample])
+        rows = [("id", "status", "metric", "duration", f"sample ({prefix}...)" if prefix else "sample")]
         for r in records:
-            sample = json.dumps(r.sample)
+            sample = _compact_sample(r.sample, prefix)
             if r.failure_reason and r.status != "trained":
                 sample += f"  ({r.failure_reason[:80]})"
             rows.append((str(r.id), r.status, _fmt_metric(r.metric), _fmt_duration(r.duration), sample))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
         for row in rows:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
+            print(_fit("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4], columns))
         counts = store.counts()
         print(f"{len(records)} trial(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     return 0
+
+
+def _label_prefix(labels: List[str]) -> str:
+    """The ``scope/`` every label starts with (a ModelSpace's label_prefix), shown once in the header."""
+    if not labels:
+        return ""
+    common = os.path.commonprefix(labels)
+    return common[:common.rfind("/") + 1]
+
+
+def _compact_sample(sample: Dict[str, Any], prefix: str) -> str:
+    return " ".join(f"{label[len(prefix):]}={value if isinstance(value, str) else json.dumps(value)}"
+                    for label, value in sample.items())
+
+
+def _fit(line: str, columns: Optional[int]) -> str:
+    """``line`` cut to a terminal's width (``--json`` has everything); unchanged when not on a terminal."""
+    if columns is None or len(line) <= columns:
+        return line
+    return line[:max(columns - 1, 0)] + "…"
 
 
 # ---- export -------------------------------------------------------------------------------------------------
