@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch.nn as nn
 
@@ -14,7 +14,11 @@ from nascore.mutable.labels import _exact_scope, current_label_scope, label_scop
 from .base import MutableModule, freeze_children, load_if_compatible
 from .trace import TracedInit, record_init, wrap_init
 
-__all__ = ["ModelSpace"]
+__all__ = ["ModelSpace", "build_frozen", "LabelState"]
+
+#: ``(scope path, label counter, top level)``: where in the label scopes a space was created
+LabelState = Tuple[str, int, bool]
+_TOP_LEVEL: LabelState = ("", 0, True)
 
 _UNSET = object()
 
@@ -66,13 +70,28 @@ class ModelSpace(TracedInit, MutableModule):
         self.__dict__["_nascore_sample"] = dict(sample)
         return self
 
+    @property
+    def label_state(self) -> LabelState:
+        """Where in the label scopes this space was created (JSON-safe); :func:`build_frozen` replays it, so a
+        space built inside a user's ``label_scope("outer")`` is rebuilt with the same ``outer/...`` labels."""
+        path, start, root = self.__dict__.get("_nascore_label_state", _TOP_LEVEL)
+        return path, start, root
+
     def reinstantiate(self, sample: Sample) -> "ModelSpace":
         """Build the plain model for ``sample`` by re-running ``__init__`` under the sample, in the
         same label state this instance was created in."""
-        path, start, root = self.__dict__.get("_nascore_label_state", ("", 0, True))
-        scope = contextlib.nullcontext() if root else _exact_scope(path, start)
-        with scope, frozen_context(sample):
-            return self.trace_symbol(*self.trace_args, **self.trace_kwargs)
+        return build_frozen(self.trace_symbol, sample, self.trace_args, self.trace_kwargs, self.label_state)
+
+
+def build_frozen(model_class: Any, sample: Sample, args: Sequence[Any] = (), kwargs: Optional[Dict[str, Any]] = None,
+                 label_state: Optional[Sequence[Any]] = None) -> Any:
+    """``model_class(*args, **kwargs)`` built as the plain model for ``sample`` (inside its frozen context),
+    in ``label_state`` (a space's :attr:`ModelSpace.label_state`; default: top level) so that the labels the
+    constructor creates are the sample's keys. For formats that rebuild models from class and arguments."""
+    path, start, root = tuple(label_state) if label_state is not None else _TOP_LEVEL
+    scope = contextlib.nullcontext() if root else _exact_scope(path, int(start))
+    with scope, frozen_context(sample):
+        return model_class(*args, **(kwargs or {}))
 
 
 def _space_init(orig: Any, self: ModelSpace, args: tuple, kwargs: dict) -> None:

@@ -6,9 +6,10 @@ under ``frozen_context(sample)``, in this process or (from ``to_payload()``) in 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from nascore.mutable import LabeledMutable, Mutable, Sample, evaluate, frozen_context
+from nascore.mutable import LabeledMutable, Mutable, Sample, evaluate
+from nascore.nn import build_frozen
 from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
 from nascore.trace import from_json_reference, get_trace, import_symbol, symbol_of, to_json_reference
 
@@ -68,13 +69,16 @@ def _concrete(value: Any, sample: Sample) -> Any:
 class ModelRecipe:
     """How to build a model: its class and init arguments. Shared by a space and all its frozen models."""
 
-    __slots__ = ("model_class", "args", "kwargs", "symbol", "problem", "_has_mutables", "_encoded")
+    __slots__ = ("model_class", "args", "kwargs", "symbol", "problem", "label_state", "_has_mutables", "_encoded")
 
     def __init__(self, model_class: type, args: tuple = (), kwargs: Optional[Dict[str, Any]] = None,
-                 symbol: Optional[str] = None, problem: Optional[str] = None):
+                 symbol: Optional[str] = None, problem: Optional[str] = None,
+                 label_state: Optional[List[Any]] = None):
         self.model_class = model_class
         self.args = tuple(args)
         self.kwargs = dict(kwargs or {})
+        #: the space's label scope state (``ModelSpace.label_state``), replayed when a model is built
+        self.label_state = None if label_state is None else list(label_state)
         #: ``"module:qualname"`` of the class, or None when it cannot be imported by path (see ``problem``)
         self.symbol = symbol
         #: why models of this recipe cannot be serialized (None when they can)
@@ -86,12 +90,13 @@ class ModelRecipe:
     def from_space(cls, model_space: Any) -> "ModelRecipe":
         model_class = model_space.trace_symbol
         args, kwargs = tuple(model_space.trace_args), dict(model_space.trace_kwargs)
+        label_state = getattr(model_space, "label_state", None)
         name = f"{getattr(model_class, '__qualname__', model_class)}"
         try:
             symbol: Optional[str] = symbol_of(model_class, f"model space class {name}")
         except NotSerializableError as exc:
-            return cls(model_class, args, kwargs, None, str(exc))
-        recipe = cls(model_class, args, kwargs, symbol)
+            return cls(model_class, args, kwargs, None, str(exc), label_state)
+        recipe = cls(model_class, args, kwargs, symbol, label_state=label_state)
         try:  # encode once now: a bad argument is found at from_model, not at the first trial
             recipe.check_encodable()
         except NotSerializableError as exc:
@@ -128,8 +133,7 @@ class ModelRecipe:
 
     def build(self, sample: Sample) -> Any:
         args, kwargs = self.arguments(sample)
-        with frozen_context(sample):
-            return self.model_class(*args, **kwargs)
+        return build_frozen(self.model_class, sample, args, kwargs, self.label_state)
 
 
 def requires_serialization(config: Any) -> bool:
@@ -220,7 +224,7 @@ class SimplifiedModelSpace(ExecutableModelSpace):
         except (TypeError, ValueError) as exc:
             raise NotSerializableError(f"sample {self.sample!r} is not JSON-serialisable ({exc}); samples hold "
                                        "plain numbers, strings, lists and dicts") from None
-        return {"format": FORMAT, "model_symbol": recipe.symbol,
+        return {"format": FORMAT, "model_symbol": recipe.symbol, "label_state": recipe.label_state,
                 "init_args": recipe.encoded_arguments(self.sample), "sample": dict(self.sample),
                 "evaluator": _evaluator_payload(self.evaluator)}
 
@@ -240,7 +244,8 @@ class SimplifiedModelSpace(ExecutableModelSpace):
                               "must be importable where the trial runs (installed, or on PYTHONPATH)") from exc
         init = payload["init_args"] or {}
         recipe = ModelRecipe(model_class, from_json_reference(init.get("args", [])),
-                             from_json_reference(init.get("kwargs", {})), symbol)
+                             from_json_reference(init.get("kwargs", {})), symbol,
+                             label_state=payload.get("label_state"))
         evaluator = None
         if payload.get("evaluator") is not None:
             from nascore.evaluator import Evaluator

@@ -129,6 +129,23 @@ def test_payload_is_small_json_and_round_trips_to_the_same_architecture():
     assert torch.equal(a(x), b(x))
 
 
+@pytest.mark.parametrize("how", ["in process", "from payload"])
+def test_space_built_inside_a_users_label_scope_rebuilds_with_the_same_labels(how):
+    from nascore.mutable import label_scope
+
+    with label_scope("outer"):
+        Net()  # a sibling first: the counter state matters too, not only the scope's name
+        space = SimplifiedModelSpace.from_model(Net())
+    labels = sorted(space.simplify())
+    assert all(label.startswith("outer/") for label in labels) and len(labels) == 2
+    sample = {label: (8 if label.endswith("width") else 1) for label in labels}
+    frozen = space.freeze(sample)
+    if how == "from payload":
+        frozen = SimplifiedModelSpace.from_payload(json.loads(json.dumps(frozen.to_payload())))
+    model = frozen.executable_model()
+    assert model.fc1.out_features == 8 and isinstance(model.mid, tnn.Identity)
+
+
 def test_mutable_init_arguments_are_written_as_their_value():
     space = SimplifiedModelSpace.from_model(WideNet())
     assert list(space.simplify()) == ["hidden"]
