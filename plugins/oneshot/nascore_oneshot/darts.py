@@ -25,7 +25,7 @@ class DARTS(OneShotStrategy):
     def __init__(self, arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, warmup_epochs: int = 0,
                  gradient_clip: Optional[float] = 5.0, checkpoint_dir: Optional[str] = None,
                  seed: Optional[int] = None, channels_last: bool = False, bn_recalibration_batches: int = 10) -> None:
-        super().__init__(checkpoint_dir=checkpoint_dir, seed=seed)
+        super().__init__(checkpoint_dir, seed, gradient_clip, channels_last, bn_recalibration_batches)
         if arch_learning_rate <= 0:
             raise ValueError(f"arch_learning_rate must be positive, got {arch_learning_rate}")
         if warmup_epochs < 0:
@@ -33,15 +33,10 @@ class DARTS(OneShotStrategy):
         self.arch_learning_rate = arch_learning_rate
         self.arch_weight_decay = arch_weight_decay
         self.warmup_epochs = warmup_epochs
-        self.gradient_clip = gradient_clip
-        self.channels_last = channels_last
-        self.bn_recalibration_batches = bn_recalibration_batches
 
     def trainer_options(self) -> Dict[str, Any]:
-        return {"arch_learning_rate": self.arch_learning_rate, "arch_weight_decay": self.arch_weight_decay,
-                "warmup_epochs": self.warmup_epochs, "gradient_clip": self.gradient_clip,
-                "channels_last": self.channels_last,
-                "bn_recalibration_batches": self.bn_recalibration_batches}
+        return {**super().trainer_options(), "arch_learning_rate": self.arch_learning_rate,
+                "arch_weight_decay": self.arch_weight_decay, "warmup_epochs": self.warmup_epochs}
 
     def __repr__(self) -> str:
         return f"DARTS(arch_learning_rate={self.arch_learning_rate}, warmup_epochs={self.warmup_epochs})"

@@ -21,18 +21,13 @@ class RandomOneShot(OneShotStrategy):
     def __init__(self, num_samples: int = 20, gradient_clip: Optional[float] = 5.0,
                  checkpoint_dir: Optional[str] = None, seed: Optional[int] = None,
                  channels_last: bool = False, bn_recalibration_batches: int = 10) -> None:
-        super().__init__(checkpoint_dir=checkpoint_dir, seed=seed)
+        super().__init__(checkpoint_dir, seed, gradient_clip, channels_last, bn_recalibration_batches)
         if num_samples < 1:
             raise ValueError(f"num_samples must be >= 1, got {num_samples}")
         self.num_samples = num_samples
-        self.gradient_clip = gradient_clip
-        self.channels_last = channels_last
-        self.bn_recalibration_batches = bn_recalibration_batches
 
     def trainer_options(self) -> Dict[str, Any]:
-        return {"num_samples": self.num_samples, "gradient_clip": self.gradient_clip,
-                "channels_last": self.channels_last,
-                "bn_recalibration_batches": self.bn_recalibration_batches}
+        return {**super().trainer_options(), "num_samples": self.num_samples}
 
     def __repr__(self) -> str:
         return f"RandomOneShot(num_samples={self.num_samples}, seed={self.seed})"

@@ -51,22 +51,32 @@ class SupernetReport(Evaluator):
 class OneShotStrategy(Strategy):
     """Base of the one-shot strategies. ``checkpoint_dir``: where ``supernet.pt`` is saved after every
     epoch; by default ``<experiment directory>/oneshot`` when run by a ``NasExperiment``, none otherwise.
-    The experiment (or a caller) may also set the attribute before ``run()``."""
+    The experiment (or a caller) may also set the attribute before ``run()``. ``gradient_clip``,
+    ``channels_last`` and ``bn_recalibration_batches`` are passed to :class:`SupernetTrainer`."""
 
     kind = "one-shot"
     algorithm = ""
 
-    def __init__(self, checkpoint_dir: Optional[str] = None, seed: Optional[int] = None) -> None:
+    def __init__(self, checkpoint_dir: Optional[str] = None, seed: Optional[int] = None,
+                 gradient_clip: Optional[float] = 5.0, channels_last: bool = False,
+                 bn_recalibration_batches: int = 10) -> None:
         super().__init__()
+        if bn_recalibration_batches < 0:
+            raise ValueError(f"bn_recalibration_batches must be >= 0, got {bn_recalibration_batches}")
         self.checkpoint_dir = checkpoint_dir
         self.seed = seed
+        self.gradient_clip = gradient_clip
+        self.channels_last = channels_last
+        self.bn_recalibration_batches = bn_recalibration_batches
         self.trainer: Optional[SupernetTrainer] = None
         self.best_sample: Optional[Dict[str, Any]] = None
         self._resume: Dict[str, Any] = {}
 
     # ---- what subclasses give ------------------------------------------------------------------------
     def trainer_options(self) -> Dict[str, Any]:
-        raise NotImplementedError
+        """Keyword arguments of :class:`SupernetTrainer` (subclasses add their own to these)."""
+        return {"gradient_clip": self.gradient_clip, "channels_last": self.channels_last,
+                "bn_recalibration_batches": self.bn_recalibration_batches}
 
     # ---- run -----------------------------------------------------------------------------------------
     def run(self) -> None:
