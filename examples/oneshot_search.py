@@ -57,7 +57,8 @@ class OneShotDigits(ModelSpace, label_prefix="digits"):
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, loader: DataLoader) -> float:
     model.eval()
-    hits = sum(int((model(x).argmax(-1) == y).sum()) for x, y in loader)
+    device = next(model.parameters()).device  # the supernet trained on the GPU when there is one
+    hits = sum(int((model(x.to(device)).argmax(-1).cpu() == y).sum()) for x, y in loader)
     return hits / len(loader.dataset)
 
 
