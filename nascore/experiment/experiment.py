@@ -248,8 +248,11 @@ class NasExperiment(ExperimentResults):
             return
         try:
             store.save_strategy_state(self.strategy.state_dict())
-        except Exception:  # noqa: BLE001 - a checkpoint is best effort; the store of models is the truth
-            _logger.debug("could not save the strategy state", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - a checkpoint is best effort; the store of models is the truth
+            level = logging.DEBUG if getattr(self, "_state_warned", False) else logging.WARNING
+            self._state_warned = True
+            _logger.log(level, "could not save the state of strategy %s (%s); a resume restarts its search state "
+                        "(finished models are still answered from the store)", type(self.strategy).__name__, exc)
         self._last_state_save = time.monotonic()
 
     def _model_finished(self, model: ExecutableModelSpace) -> None:

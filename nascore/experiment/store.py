@@ -6,9 +6,8 @@ Engines dispatch events from worker threads: the store holds one connection guar
 """
 from __future__ import annotations
 
-import base64
 import json
-import pickle
+import logging
 import sqlite3
 import threading
 import time
@@ -51,6 +50,9 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_model ON events (model_id);
 """
+
+_logger = logging.getLogger(__name__)
+
 
 class StoreError(RuntimeError):
     """The directory holds no experiment store, or the store cannot be read."""
@@ -168,20 +170,29 @@ class ExperimentStore:
         return self.get_meta("status")
 
     def save_strategy_state(self, state: Any) -> None:
-        """JSON when it can be, else pickled (the store stays on this machine; it is not a wire format)."""
+        """Store the strategy's ``state_dict()`` as JSON. A store is data: nothing in it is ever unpickled, so
+        opening someone else's store runs none of their code. Non-JSON state is refused with a TypeError."""
         try:
-            value: Any = {"json": json.loads(json.dumps(state))}
-        except (TypeError, ValueError):
-            value = {"pickle": base64.b64encode(pickle.dumps(state)).decode("ascii")}
+            value: Any = {"json": json.loads(json.dumps(state, allow_nan=True))}
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"the strategy state must be JSON data (dicts, lists, str, numbers, bool, None), "
+                            f"got something else ({exc}); convert it in state_dict() and back in "
+                            f"load_state_dict()") from None
         self.set_meta("strategy_state", value)
 
     def strategy_state(self) -> Any:
+        """The saved strategy state (JSON data), or None. A state in another form (an older store that pickled
+        it, or a planted payload) is ignored with a warning and never decoded: the strategy starts afresh and
+        finished models are still answered from the store."""
         value = self.get_meta("strategy_state")
         if not value:
             return None
-        if "json" in value:
+        if isinstance(value, dict) and set(value) == {"json"}:
             return value["json"]
-        return pickle.loads(base64.b64decode(value["pickle"]))
+        _logger.warning("%s: the saved strategy state is not JSON data (keys %s); it is ignored, never "
+                        "unpickled. The strategy starts afresh; finished models are not re-run",
+                        self.path, sorted(value) if isinstance(value, dict) else type(value).__name__)
+        return None
 
     # ---- models -----------------------------------------------------------------------------------------
     def add_model(self, sample: Dict[str, Any], payload: Optional[Dict[str, Any]] = None, session: int = 0,
