@@ -110,9 +110,14 @@ class PluginManager:
                 info.status, info.reason = "disabled", "NASCORE_DISABLE_PLUGIN_AUTOLOAD is set"
             elif allowed and info.name not in allowed:
                 info.status, info.reason = "disabled", "not listed in NASCORE_PLUGINS"
-            if info.name in self.plugins:
+            if info.name in self.plugins:  # the first keeps working; this one is listed apart, as failed
                 other = self.plugins[info.name]
-                self._fail(info, f"entry point name '{info.name}' is already used by {other.describe()}")
+                info.status = "failed"
+                info.reason = (f"entry point name '{info.name}' is already used by {other.describe()}; "
+                               f"rename the entry point of {info.distribution or info.entry_point} or uninstall "
+                               "one of them")
+                self.plugins[self._clash_key(info)] = info
+                self._report(info)
                 continue
             if info.status == "disabled":
                 self.plugins[info.name] = info
@@ -135,12 +140,22 @@ class PluginManager:
             self._fail(info, f"implements unknown hook(s) {', '.join(unknown)}; known hooks are listed in "
                              "nascore.hookspecs")
 
+    def _clash_key(self, info: PluginInfo) -> str:
+        """A key of its own for a plugin whose entry point name is taken (shown by ``nascore plugins``)."""
+        key, n = f"{info.name} ({info.distribution or info.entry_point})", 2
+        while key in self.plugins:
+            key, n = f"{info.name} ({info.distribution or info.entry_point} #{n})", n + 1
+        return key
+
     def _fail(self, info: PluginInfo, reason: str) -> None:
         info.status, info.reason = "failed", reason
         self.plugins[info.name] = info
         if self._pm.has_plugin(info.name):
             self._pm.unregister(name=info.name)
-        message = f"{info.describe()} failed to load: {reason}"
+        self._report(info)
+
+    def _report(self, info: PluginInfo) -> None:
+        message = f"{info.describe()} failed to load: {info.reason}"
         if self.strict:
             raise PluginError(message + " (NASCORE_STRICT_PLUGINS is set)")
         _logger.warning(message)
@@ -162,8 +177,10 @@ class PluginManager:
             if clash:
                 record, first = clash
                 owner = self.plugins[first.provider]
+                advice = (f"rename yours (e.g. '{info.name}-{record.name}'): '{record.name}' is built into nascore"
+                          if owner.builtin else "uninstall one of them")
                 self._fail(info, f"registers {record.component} '{record.name}', which {owner.describe()} "
-                                 "already registers; uninstall one of them")
+                                 f"already registers; {advice}")
                 continue
             info.registers = {}
             for record in records:

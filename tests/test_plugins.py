@@ -191,3 +191,46 @@ def test_cli_strict_mode_reports_a_broken_plugin_without_traceback(fake_distribu
     assert done.returncode == 1
     assert "plugin 'broken'" in done.stderr and "broken-plugin 0.3" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_same_entry_point_name_in_two_distributions_keeps_the_first(fake_distribution, monkeypatch):
+    import os
+    root = fake_distribution("toy-plugin", version="1.0", entry_points={"toy": "toy_hooks"},
+                             modules={"toy_hooks": GOOD}).parent
+    fake_distribution("toy-fork", version="2.0", entry_points={"toy": "fork_hooks"}, modules={"fork_hooks": """
+        from nascore import hookimpl
+        from nascore.specs import ModelFormatSpec
+
+        @hookimpl
+        def nascore_model_formats():
+            return [ModelFormatSpec(name="forkfmt", factory="fork_impl:Format")]
+    """})
+    pm = _manager(monkeypatch)
+    toys = [p for p in pm.plugins.values() if p.distribution in ("toy-plugin", "toy-fork")]
+    first = pm.plugins["toy"]  # whichever entry point was found first keeps the name and keeps working
+    (second,) = [p for p in toys if p is not first]
+    assert first.status == "active" and second.status == "failed"
+    served = pm.get_model_format("toyfmt" if first.distribution == "toy-plugin" else "forkfmt")
+    assert served.provider == "toy"
+    assert not {"toyfmt", "forkfmt"} - {served.name} & set(pm.names("model format"))  # the second: nothing
+    assert f"{first.distribution} {first.version}" in second.reason and second.distribution in second.reason
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    listing = subprocess.run([sys.executable, "-m", "nascore", "plugins"], capture_output=True, text=True,
+                             env=env, check=True).stdout
+    assert f"toy  [active]  {first.distribution}" in listing
+    assert f"[failed]  {second.distribution} {second.version}" in listing
+
+
+def test_clash_with_a_builtin_name_suggests_renaming(fake_distribution, monkeypatch):
+    fake_distribution("my-random", entry_points={"myrandom": "myrandom_hooks"}, modules={"myrandom_hooks": """
+        from nascore import hookimpl
+        from nascore.specs import StrategySpec
+
+        @hookimpl
+        def nascore_strategies():
+            return [StrategySpec(name="random", factory="myrandom_impl:Random")]
+    """})
+    pm = _manager(monkeypatch)
+    assert pm.plugins["myrandom"].status == "failed"
+    assert "built into nascore" in pm.plugins["myrandom"].reason and "rename" in pm.plugins["myrandom"].reason
+    assert pm.get_strategy("random").provider == "nascore.strategy"

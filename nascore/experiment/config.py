@@ -104,6 +104,9 @@ class NasExperimentConfig(BaseModel):
     trial_concurrency: int = Field(default=1, ge=1)
     metric_direction: Literal["maximize", "minimize"] = "maximize"
     stop_on_failure: bool = False
+    #: the strategy by registered name, ``"random"`` or ``{"name": "evolution", "population_size": 20}``; used
+    #: when ``NasExperiment`` is given no strategy (a strategy passed there wins)
+    strategy: Optional[Union[str, Dict[str, Any]]] = None
 
     def __init__(self, execution_engine: Any = None, model_format: Any = None, training_service: Any = None,
                  /, **fields: Any):
@@ -120,6 +123,15 @@ class NasExperimentConfig(BaseModel):
     @classmethod
     def _duration(cls, value: Any) -> Optional[float]:
         return parse_duration(value)
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        from nascore.components import parse_named
+        name, kwargs = parse_named(value, "strategy")
+        return name if not kwargs else {"name": name, **kwargs}
 
     @field_validator(*COMPONENT_FIELDS, mode="before")
     @classmethod

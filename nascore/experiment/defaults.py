@@ -7,7 +7,7 @@ from typing import Any, Optional, Union
 from nascore.experiment.config import ConfigError, NasExperimentConfig
 from nascore.plugins import UnknownComponentError, get_plugin_manager
 
-__all__ = ["strategy_kind", "infer_config", "check_strategy_fits"]
+__all__ = ["strategy_kind", "as_config", "resolve_strategy", "infer_config", "check_strategy_fits"]
 
 # Defaults per strategy kind: (execution engine, model format).
 DEFAULTS = {"one-shot": ("sequential", "raw"), "multi-trial": ("ts", "simplified")}
@@ -24,7 +24,7 @@ def strategy_kind(strategy: Any) -> str:
     return kind
 
 
-def _as_config(config: Union[None, NasExperimentConfig, dict, str, Path]) -> NasExperimentConfig:
+def as_config(config: Union[None, NasExperimentConfig, dict, str, Path]) -> NasExperimentConfig:
     if config is None:
         return NasExperimentConfig()
     if isinstance(config, NasExperimentConfig):
@@ -35,6 +35,22 @@ def _as_config(config: Union[None, NasExperimentConfig, dict, str, Path]) -> Nas
         return NasExperimentConfig.load(config)
     raise TypeError(f"config must be a NasExperimentConfig, a dict or a path to a YAML/JSON file, got "
                     f"{type(config).__name__}")
+
+
+def resolve_strategy(strategy: Any, config: NasExperimentConfig) -> Any:
+    """The strategy object: ``strategy`` itself, or built from a registered name / ``{"name": ..., **kwargs}``
+    (given here or, when ``strategy`` is None, in ``config.strategy``)."""
+    value = strategy if strategy is not None else config.strategy
+    if value is None:
+        raise ConfigError("no strategy: pass one (NasExperiment(space, evaluator, Random()) or a registered name "
+                          "such as 'random') or set config.strategy")
+    if isinstance(value, (str, dict)):
+        from nascore.components import build_named
+        try:
+            return build_named(value, "strategy")
+        except ValueError as exc:  # UnknownComponentError is a ValueError too
+            raise ConfigError(str(exc)) from None
+    return value
 
 
 def _available(field: str, name: str) -> None:
@@ -68,7 +84,7 @@ def _fill(config: NasExperimentConfig, field: str, name: str, kind: str) -> None
 
 def infer_config(config: Any, strategy: Any) -> NasExperimentConfig:
     """The config with engine, format (and, for ``ts``, training service) filled in from the strategy kind."""
-    config = _as_config(config)
+    config = as_config(config)
     kind = strategy_kind(strategy)
     engine, fmt = DEFAULTS[kind]
     if config.model_format is None:

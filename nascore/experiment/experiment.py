@@ -14,7 +14,8 @@ from typing import Any, Dict, List, Optional, Union
 from nascore.engine import ExecutionEngine, Middleware
 from nascore.experiment import persist
 from nascore.experiment.config import NasExperimentConfig
-from nascore.experiment.defaults import check_strategy_fits, dashboard_port, infer_config
+from nascore.experiment.defaults import (as_config, check_strategy_fits, dashboard_port, infer_config,
+                                         resolve_strategy)
 from nascore.experiment.progress import Progress, format_summary
 from nascore.experiment.recorder import RecordingMiddleware
 from nascore.experiment.results import ExperimentResults
@@ -47,12 +48,13 @@ class NasExperiment(ExperimentResults):
     Every experiment gets a directory ``<experiment_working_directory>/<id>`` holding its store.
     """
 
-    def __init__(self, model_space: Any, evaluator: Any, strategy: Any,
+    def __init__(self, model_space: Any, evaluator: Any, strategy: Any = None,
                  config: Union[None, NasExperimentConfig, dict, str, Path] = None) -> None:
         self.model_space = model_space
         self.evaluator = evaluator
-        self.strategy = strategy
-        self.config: NasExperimentConfig = infer_config(config, strategy)
+        config = as_config(config)
+        self.strategy = resolve_strategy(strategy, config)
+        self.config: NasExperimentConfig = infer_config(config, self.strategy)
         self.id: str = _new_id(self.config.experiment_name)
         self._status = "created"
         self._store: Optional[ExperimentStore] = None
