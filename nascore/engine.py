@@ -160,6 +160,12 @@ class ExecutionEngine(ABC):
         """Ask the engine to stop accepting and running models; by default the same as ``shutdown``."""
         self.shutdown()
 
+    def cancel_model(self, model: ExecutableModelSpace, reason: str = "cancelled") -> bool:
+        """Stop one queued or running model; it ends Interrupted with ``reason`` (through a
+        ``TrainingEndEvent``). Returns False when the model is not in flight here or this engine cannot stop a
+        single model (the default)."""
+        return False
+
     def wait_models(self, *models: ExecutableModelSpace, timeout: Optional[float] = None) -> bool:
         """Block until the given models (default: all submitted) reach a final status; False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -272,6 +278,9 @@ class Middleware(ExecutionEngine):
 
     def stop(self) -> None:
         self.engine.stop()
+
+    def cancel_model(self, model: ExecutableModelSpace, reason: str = "cancelled") -> bool:
+        return self.engine.cancel_model(model, reason)
 
     def wait_models(self, *models: ExecutableModelSpace, timeout: Optional[float] = None) -> bool:
         return self.engine.wait_models(*models, timeout=timeout)

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, List
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nascore.specs import (EngineSpec, MiddlewareSpec, ModelFormatSpec, OptimizerSpec, StrategySpec,
-                               TrainingServiceSpec)
+    from nascore.specs import (DashboardSpec, EngineSpec, MiddlewareSpec, ModelFormatSpec, OptimizerSpec,
+                               StrategySpec, TrainingServiceSpec)
 
 PROJECT = "nascore"
 _hookspec = pluggy.HookspecMarker(PROJECT)
@@ -99,6 +99,19 @@ def nascore_strategies() -> "List[StrategySpec]":
     """
 
 
+@_hookspec
+def nascore_dashboards() -> "List[DashboardSpec]":
+    """Register web dashboards (what serves ``exp.run(config, port)`` and ``nascore dashboard DIR``).
+
+    Fires once per plugin while the plugin manager is built.
+    Return a list of :class:`~nascore.specs.DashboardSpec`; ``factory(target, port=..., host=...)`` receives a
+    running :class:`~nascore.NasExperiment` or the path of stored experiments and returns a server (``url``,
+    ``token``, ``start()``, ``serve_forever()``, ``stop()``). When a port is given and several dashboards are
+    installed, the one named ``"dashboard"`` is used, else the first by name. A live dashboard learns about
+    the run through the observer hooks below and the store.
+    """
+
+
 # ---- observer hooks: every implementation is called; return values are ignored ------------------------
 
 @_hookspec
@@ -145,4 +158,5 @@ REGISTRATION_HOOKS = {
     "nascore_optimizers": "optimizer",
     "nascore_training_services": "training service",
     "nascore_strategies": "strategy",
+    "nascore_dashboards": "dashboard",
 }

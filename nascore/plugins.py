@@ -19,8 +19,8 @@ import importlib_metadata
 import pluggy
 
 from nascore import hookspecs
-from nascore.specs import (SPEC_TYPES, EngineSpec, MiddlewareSpec, ModelFormatSpec, OptimizerSpec, StrategySpec,
-                           TrainingServiceSpec, _Spec)
+from nascore.specs import (SPEC_TYPES, DashboardSpec, EngineSpec, MiddlewareSpec, ModelFormatSpec, OptimizerSpec,
+                           StrategySpec, TrainingServiceSpec, _Spec)
 
 __all__ = ["hookimpl", "PluginInfo", "PluginError", "UnknownComponentError", "PluginManager",
            "get_plugin_manager", "create_plugin_manager", "reset_plugin_manager"]
@@ -252,6 +252,16 @@ class PluginManager:
 
     def get_strategy(self, name: str) -> StrategySpec:
         return self.get(StrategySpec.component, name)
+
+    def get_dashboard(self, name: Optional[str] = None) -> Optional[DashboardSpec]:
+        """The dashboard called ``name``; without a name the one called "dashboard", else the first installed
+        by name, or None when no dashboard is installed."""
+        if name is not None:
+            return self.get(DashboardSpec.component, name)
+        registry = self._registries[DashboardSpec.component]
+        if not registry:
+            return None
+        return registry.get("dashboard") or registry[min(registry)]  # type: ignore[return-value]
 
     def specs(self, component: str) -> List[_Spec]:
         return [self._registries[component][n] for n in self.names(component)]

@@ -96,4 +96,16 @@ class StrategySpec(_Spec):
     component: ClassVar[str] = "strategy"
 
 
-SPEC_TYPES = (ModelFormatSpec, EngineSpec, MiddlewareSpec, OptimizerSpec, TrainingServiceSpec, StrategySpec)
+@dataclass(frozen=True)
+class DashboardSpec(_Spec):
+    """A web dashboard. ``factory(target, port=..., host=...)`` gets a running
+    :class:`~nascore.NasExperiment` (live: ``exp.run(config, port)``) or a path (an experiment directory or a
+    folder of them: ``nascore dashboard DIR``) and returns a server object with ``url`` and ``token``
+    attributes, ``start()`` (serve from a background thread; returns once listening), ``serve_forever()``
+    (serve in the foreground until Ctrl-C) and ``stop()``."""
+
+    component: ClassVar[str] = "dashboard"
+
+
+SPEC_TYPES = (ModelFormatSpec, EngineSpec, MiddlewareSpec, OptimizerSpec, TrainingServiceSpec, StrategySpec,
+              DashboardSpec)

@@ -1,4 +1,4 @@
-"""The experiment subcommands of ``nascore``: run, view, export, resume, plot.
+"""The experiment subcommands of ``nascore``: run, view, export, resume, plot, dashboard.
 
 All but ``run`` read the experiment's store, so they work after the process that ran it is gone.
 """
@@ -46,6 +46,14 @@ def add_commands(subparsers: Any) -> None:
     plot.add_argument("directory", help="the experiment directory")
     plot.add_argument("-o", "--output", required=True, help="image file to write (e.g. out.png)")
     plot.set_defaults(handler=_plot)
+
+    dashboard = subparsers.add_parser("dashboard", help="serve stored experiments in a web page (read-only)")
+    dashboard.add_argument("directory", nargs="?", default="~/nascore-experiments",
+                           help="an experiment directory, or a folder of them (default ~/nascore-experiments)")
+    dashboard.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to bind (default 127.0.0.1; another address asks for the token everywhere)")
+    dashboard.set_defaults(handler=_dashboard)
 
 
 def _error(message: str) -> int:
@@ -232,4 +240,23 @@ def _plot(args: argparse.Namespace) -> int:
     fig.savefig(args.output)
     plt.close(fig)
     print(args.output)
+    return 0
+
+
+# ---- dashboard ----------------------------------------------------------------------------------------------
+def _dashboard(args: argparse.Namespace) -> int:
+    from nascore.experiment.defaults import dashboard_port
+    from nascore.plugins import get_plugin_manager
+    directory = Path(args.directory).expanduser()
+    if not directory.is_dir():
+        return _error(f"no such directory: {directory} (pass an experiment directory or a folder of them)")
+    try:
+        dashboard_port(args.port)
+    except ValueError as exc:
+        return _error(str(exc))
+    spec = get_plugin_manager().get_dashboard()
+    if spec is None:
+        return _error("no dashboard is installed; pip install nascore-dashboard")
+    server = spec.load()(directory, port=args.port, host=args.host)
+    server.serve_forever()
     return 0

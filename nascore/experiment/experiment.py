@@ -66,6 +66,8 @@ class NasExperiment(ExperimentResults):
         self._stop_requested = False
         self._last_state_save = 0.0
         self._started = time.monotonic()
+        #: the live dashboard serving this experiment (``run(config, port)`` with nascore-dashboard installed)
+        self.dashboard: Any = None
 
     # ---- identity ---------------------------------------------------------------------------------------
     @property
@@ -103,8 +105,7 @@ class NasExperiment(ExperimentResults):
         if config is not None:
             self.config = infer_config(config, self.strategy)
         check_strategy_fits(self.config, self.strategy)
-        if dashboard_port(port) is not None:
-            _logger.debug("port %s given, but no dashboard plugin is installed; ignored", port)
+        port = dashboard_port(port)
         self.config.check()
 
         pm = get_plugin_manager()
@@ -117,6 +118,8 @@ class NasExperiment(ExperimentResults):
         session = int(store.get_meta("sessions", 0) or 0) + 1
         previous = store.models() if self._resuming else []
         self._write_experiment_meta(store, session)
+        if port is not None:
+            self._start_dashboard(port, store)
         self._point_logs_here(inner)
         engine = RecordingMiddleware(inner, store, session, serializable=format_spec.serializable,
                                      max_trial_number=self.config.max_trial_number,
@@ -169,6 +172,36 @@ class NasExperiment(ExperimentResults):
                 _logger.exception("strategy.stop() raised; stopping the engine anyway")
         if self._engine is not None:
             self._engine.stop()
+
+    def cancel_trial(self, model_id: int, reason: str = "cancelled by the user") -> bool:
+        """Stop one running (or queued) model of this run; it ends Interrupted with ``reason``.
+
+        Returns False when no such model is in flight or the engine cannot stop a single model.
+        """
+        engine = self._engine
+        if engine is None:
+            return False
+        model = next((m for m in engine.list_models() if m.model_id == model_id), None)
+        if model is None or model.status.completed():
+            return False
+        return engine.cancel_model(model, reason)
+
+    def _start_dashboard(self, port: int, store: ExperimentStore) -> None:
+        """Serve the live dashboard on ``port`` when one is installed (``pip install nascore-dashboard``)."""
+        if self.dashboard is not None:
+            return  # a second run() of this experiment: the page keeps following it
+        spec = get_plugin_manager().get_dashboard()
+        if spec is None:
+            _logger.warning("port %s given, but no dashboard is installed (pip install nascore-dashboard); "
+                            "nothing listens on it", port)
+            return
+        try:
+            server = spec.load()(self, port=port, host="127.0.0.1")
+            server.start()
+        except Exception:
+            store.set_status("failed")
+            raise
+        self.dashboard = server
 
     def _build_engine(self) -> ExecutionEngine:
         pm = get_plugin_manager()

@@ -113,6 +113,21 @@ class TrainingServiceEngine(ExecutionEngine):
         """Stop: queued models end Interrupted, running trials are killed (Interrupted), workers exit."""
         self._stop("shut down")
 
+    def cancel_model(self, model: ExecutableModelSpace, reason: str = "cancelled") -> bool:
+        """A queued model ends Interrupted at once; a running trial is cancelled on the service (its end
+        arrives as Interrupted with ``reason``). False when the model is not in flight here."""
+        with self._lock:
+            for index, (queued, _) in enumerate(self._pending):
+                if queued is model:
+                    del self._pending[index]
+                    self._end(model, ModelStatus.Interrupted, reason)
+                    return True
+            trial_id = next((t for t, m in self._running.items() if m is model), None)
+        if trial_id is None:
+            return False
+        self.service.cancel(trial_id, reason)
+        return True
+
     def _stop(self, why: str) -> None:
         with self._lock:
             if not self._stopped:
