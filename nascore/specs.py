@@ -74,7 +74,9 @@ class MiddlewareSpec(_Spec):
 
 @dataclass(frozen=True)
 class OptimizerSpec(_Spec):
-    """A cross-graph optimizer (used by CGO). ``factory()`` returns the optimizer."""
+    """A cross-graph optimizer (used by CGO). ``factory(**settings)`` returns the optimizer, with the settings the
+    user wrote in the config (``{"name": "my_opt", "threshold": 2}``; none for a bare name). See
+    :mod:`nascore_cgo.plan` for the plan it rewrites and the invariants it must keep."""
 
     component: ClassVar[str] = "optimizer"
 

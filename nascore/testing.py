@@ -4,6 +4,8 @@ Fixtures:
 
 * ``nascore_plugin_manager`` — a fresh :class:`~nascore.plugins.PluginManager` with no entry points loaded,
   installed as the process-wide manager for the test (so ``NasExperimentConfig`` and friends use it).
+* ``nascore_installed_plugins`` — a fresh manager that loaded every installed plugin, installed process-wide for
+  the test; ``.register(obj, name)`` adds the plugin under test beside them.
 * ``register_plugin`` — ``register_plugin(obj, name=None)`` registers a plugin object on that manager and
   unregisters it after the test.
 * ``fake_distribution`` — ``fake_distribution(name, entry_points={"x": "mod:attr"}, modules={"mod": src})``
@@ -31,6 +33,19 @@ from nascore.plugins import PluginManager, create_plugin_manager, set_plugin_man
 @pytest.fixture
 def nascore_plugin_manager() -> Iterator[PluginManager]:
     manager = create_plugin_manager(load_entrypoints=False)
+    previous = set_plugin_manager(manager)
+    try:
+        yield manager
+    finally:
+        set_plugin_manager(previous)
+
+
+@pytest.fixture
+def nascore_installed_plugins() -> Iterator[PluginManager]:
+    """A fresh manager that loaded every installed plugin (entry points), installed as the process-wide
+    manager for the test: register the plugin under test on it with ``.register(obj, name)`` to test it beside
+    the built-in ones (``NasExperimentConfig("cgo", "graph", "local")`` keeps working)."""
+    manager = create_plugin_manager(load_entrypoints=True)
     previous = set_plugin_manager(manager)
     try:
         yield manager

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, List, Literal, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
@@ -22,7 +22,8 @@ class CgoConfig(ComponentConfig):
     * ``max_concurrency_cgo`` -- at most this many models are merged into one trial.
     * ``batch_waiting_time`` -- seconds a queued model waits for others before its batch is merged anyway
       (a batch also goes at once when it is full, the budget is used up or someone waits for the models).
-    * ``optimizers`` -- the cross-graph optimizers (registered with ``nascore_optimizers``) applied, in order.
+    * ``optimizers`` -- the cross-graph optimizers (registered with ``nascore_optimizers``) applied, in order:
+      a name, or ``{"name": ..., **settings}`` whose settings go to the optimizer's factory.
     * ``devices`` -- e.g. ``["cuda:0", "cuda:1"]``; models are placed round robin. Default: the GPUs the
       training service gives a trial (``gpu_indices`` of the machines, or this machine's GPUs), else CPU.
     """
@@ -30,8 +31,16 @@ class CgoConfig(ComponentConfig):
     name: Literal["cgo"] = "cgo"
     max_concurrency_cgo: int = Field(default=4, ge=1)
     batch_waiting_time: float = Field(default=60.0, ge=0, description="seconds")
-    optimizers: List[str] = Field(default_factory=lambda: ["dedup_input"])
+    optimizers: List[Union[str, Dict[str, Any]]] = Field(default_factory=lambda: ["dedup_input"])
     devices: Optional[List[str]] = None
+
+    @field_validator("optimizers")
+    @classmethod
+    def _optimizers(cls, value: List[Any]) -> List[Any]:
+        from nascore.components import parse_named
+        for entry in value:
+            parse_named(entry, "optimizer")  # shape only; names are checked when the experiment starts
+        return list(value)
 
     @field_validator("devices")
     @classmethod
@@ -48,8 +57,9 @@ class CgoConfig(ComponentConfig):
     def check(self, experiment_config: "NasExperimentConfig") -> None:
         from nascore.plugins import get_plugin_manager
         pm = get_plugin_manager()
+        from nascore.components import parse_named
         known = pm.names("optimizer")
-        unknown = [name for name in self.optimizers if name not in known]
+        unknown = [name for name, _ in (parse_named(e, "optimizer") for e in self.optimizers) if name not in known]
         if unknown:
             raise ConfigError(f"execution engine 'cgo': optimizers {unknown} are not registered (available: "
                               f"{', '.join(known) or 'none'}); fix config.optimizers or install the plugin")

@@ -169,7 +169,8 @@ class CgoMiddleware(Middleware):
                 self._submit_plain(models[0])
                 continue
             merged = self.build_merged(models)
-            run = _MergedRun(models, [[] for _ in models], [None] * len(models))
+            # results come back in the merged model's order, which an optimizer may have changed
+            run = _MergedRun(list(merged.models), [[] for _ in models], [None] * len(models))
             with self._cv:
                 self._runs[id(merged)] = run
             started = time.time()
@@ -186,8 +187,9 @@ class CgoMiddleware(Middleware):
     def build_merged(self, models: List[ExecutableModelSpace]) -> MergedModelSpace:
         """Logical plan → optimizers → placement → merged model (public for tests and tools)."""
         plan = LogicalPlan.from_models(models)
-        for optimizer in self.optimizers:
+        for name, optimizer in self.optimizers:
             optimizer.convert(plan)
+            plan.check(models, f"'{name}' ({type(optimizer).__name__})")
         plan.place(self.devices)
         return plan.to_merged()
 

@@ -80,7 +80,7 @@ def test_dedup_input_compares_data_by_value_not_identity():
     assert models[0].evaluator is not models[1].evaluator
     plan = LogicalPlan.from_models(models)
     assert len(plan.inputs) == 3  # nothing shared before an optimizer says so
-    load_optimizers(["dedup_input"])[0].convert(plan)
+    load_optimizers(["dedup_input"])[0][1].convert(plan)
     assert len(plan.inputs) == 2
     assert [m.input for m in plan.models] == [0, 0, 1]
     # per-model settings survive the merge
