@@ -25,7 +25,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
     from nascore.specs import (DashboardSpec, EngineSpec, MiddlewareSpec, ModelFormatSpec, OptimizerSpec,
-                               StrategySpec, TrainingServiceSpec)
+                               ProfilerSpec, StrategySpec, TrainingServiceSpec)
 
 PROJECT = "nascore"
 _hookspec = pluggy.HookspecMarker(PROJECT)
@@ -112,6 +112,22 @@ def nascore_dashboards() -> "List[DashboardSpec]":
     """
 
 
+@_hookspec
+def nascore_profilers() -> "List[ProfilerSpec]":
+    """Register profilers: costs of a frozen model measured without training (parameters, FLOPs, latency...).
+
+    Fires once per plugin while the plugin manager is built. Return a list of
+    :class:`~nascore.specs.ProfilerSpec`: ``metrics`` names what the profiler measures (each name may be used
+    in ``objectives`` and ``constraints``; two profilers may not measure the same name), ``factory`` resolves
+    to ``profile(module, context) -> {metric: number}``, called in the experiment's process on the built
+    ``torch.nn.Module`` before the model's trial (``context`` is a :class:`~nascore.profilers.ProfileContext`:
+    ``input_shape``, ``example_input()``, ``latency_runs``). ``needs_input=True`` makes the experiment require
+    ``profile_input_shape``. A profiler runs only when an objective, a constraint or ``profilers=[...]`` needs
+    one of its metrics; results are cached per sample. The built-in ``params``, ``flops`` and ``latency``
+    profilers are registered through this hook by the built-in plugin ``nascore.profilers``.
+    """
+
+
 # ---- observer hooks: every implementation is called; return values are ignored ------------------------
 
 @_hookspec
@@ -159,4 +175,5 @@ REGISTRATION_HOOKS = {
     "nascore_training_services": "training service",
     "nascore_strategies": "strategy",
     "nascore_dashboards": "dashboard",
+    "nascore_profilers": "profiler",
 }

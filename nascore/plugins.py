@@ -20,7 +20,7 @@ import pluggy
 
 from nascore import hookspecs
 from nascore.specs import (SPEC_TYPES, DashboardSpec, EngineSpec, MiddlewareSpec, ModelFormatSpec, OptimizerSpec,
-                           StrategySpec, TrainingServiceSpec, _Spec)
+                           ProfilerSpec, StrategySpec, TrainingServiceSpec, _Spec)
 
 __all__ = ["hookimpl", "PluginInfo", "PluginError", "UnknownComponentError", "PluginManager",
            "get_plugin_manager", "create_plugin_manager", "reset_plugin_manager"]
@@ -29,7 +29,7 @@ _logger = logging.getLogger(__name__)
 
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT)
 ENTRY_POINT_GROUP = "nascore"
-BUILTIN_PLUGINS = {"nascore.strategy": "nascore.strategy.hooks"}
+BUILTIN_PLUGINS = {"nascore.strategy": "nascore.strategy.hooks", "nascore.profilers": "nascore.profilers.hooks"}
 
 _SPEC_BY_HOOK = dict(zip(hookspecs.REGISTRATION_HOOKS, SPEC_TYPES))
 
@@ -262,6 +262,8 @@ class PluginManager:
         if not registry:
             return None
         return registry.get("dashboard") or registry[min(registry)]  # type: ignore[return-value]
+    def get_profiler(self, name: str) -> ProfilerSpec:
+        return self.get(ProfilerSpec.component, name)
 
     def specs(self, component: str) -> List[_Spec]:
         return [self._registries[component][n] for n in self.names(component)]

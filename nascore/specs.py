@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Literal, Optional, Union
+from typing import Any, Callable, ClassVar, Literal, Optional, Tuple, Union
 
 Factory = Union[Callable[..., Any], str]
 
@@ -109,5 +109,25 @@ class DashboardSpec(_Spec):
     component: ClassVar[str] = "dashboard"
 
 
+class ProfilerSpec(_Spec):
+    """A profiler: a cost of a frozen model measured without training (parameters, FLOPs, latency...).
+
+    ``factory`` resolves to a function ``profile(module, context) -> {metric: number}`` taking the built
+    ``torch.nn.Module`` and a :class:`~nascore.profilers.ProfileContext` (input shape, repeats); it returns
+    every name in ``metrics`` (the names objectives and constraints use). ``needs_input`` says it runs the
+    model, so the experiment must declare ``profile_input_shape``.
+    """
+
+    metrics: Tuple[str, ...] = ()
+    needs_input: bool = False
+    component: ClassVar[str] = "profiler"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.metrics, str) or not self.metrics:
+            raise TypeError(f"ProfilerSpec {self.name!r}: metrics must be a non-empty tuple of metric names, "
+                            f"got {self.metrics!r}")
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+
+
 SPEC_TYPES = (ModelFormatSpec, EngineSpec, MiddlewareSpec, OptimizerSpec, TrainingServiceSpec, StrategySpec,
-              DashboardSpec)
+              DashboardSpec, ProfilerSpec)

@@ -1,0 +1,136 @@
+"""Objectives: which named metrics an experiment optimises, and in which direction.
+
+A trial reports a number or a dict of named metrics; profilers add costs (``params``, ``flops``,
+``latency_ms`` ...). :func:`named_metrics` merges them into one ``{name: value}``; an :class:`Objective` reads
+its value from there. ``objectives={"val_acc": "max", "params": "min"}`` declares two; without any, the
+experiment has one objective: the evaluator's own metric.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+__all__ = ["Objective", "parse_objectives", "named_metrics", "objective_values", "objective_scores",
+           "DEFAULT_METRIC", "ObjectivesSpec"]
+
+#: the name of a metric reported as a bare number (or under the ``"default"`` key of a dict)
+DEFAULT_METRIC = "default"
+
+_DIRECTIONS = {"max": "maximize", "maximize": "maximize", "maximise": "maximize",
+               "min": "minimize", "minimize": "minimize", "minimise": "minimize"}
+
+ObjectivesSpec = Union[None, str, Mapping[str, str], Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One optimised metric: its name and ``"maximize"`` or ``"minimize"``."""
+
+    name: str
+    direction: str = "maximize"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"an objective needs a metric name, got {self.name!r}")
+        direction = _DIRECTIONS.get(str(self.direction).strip().lower())
+        if direction is None:
+            raise ValueError(f"objective {self.name!r}: direction must be 'max' or 'min' (or 'maximize' / "
+                             f"'minimize'), got {self.direction!r}")
+        object.__setattr__(self, "direction", direction)
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction == "maximize"
+
+    def score(self, value: float) -> float:
+        """``value`` oriented so that higher is better."""
+        return float(value) if self.maximize else -float(value)
+
+    def to_json(self) -> Dict[str, str]:
+        return {"name": self.name, "direction": self.direction}
+
+    def __str__(self) -> str:
+        return f"{self.name} ({'max' if self.maximize else 'min'})"
+
+
+def parse_objectives(spec: ObjectivesSpec, default: Optional[Objective] = None) -> List[Objective]:
+    """Objectives from ``{"name": "max" | "min"}``, a list of names / ``(name, direction)`` / Objective /
+    ``{"name": ..., "direction": ...}``, or one name. None or empty: ``[default]`` (the evaluator's metric)."""
+    if spec is None or (not isinstance(spec, str) and len(spec) == 0):
+        return [default or Objective(DEFAULT_METRIC)]
+    items: List[Any]
+    if isinstance(spec, str):
+        items = [spec]
+    elif isinstance(spec, Mapping):
+        items = list(spec.items())
+    else:
+        items = list(spec)
+    objectives: List[Objective] = []
+    for item in items:
+        if isinstance(item, Objective):
+            objective = item
+        elif isinstance(item, str):
+            objective = Objective(item, default.direction if default and default.name == item else "maximize")
+        elif isinstance(item, Mapping):
+            objective = Objective(item.get("name"), item.get("direction", "maximize"))  # type: ignore[arg-type]
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            objective = Objective(item[0], item[1])
+        else:
+            raise ValueError(f"cannot read objective {item!r}; write objectives={{'accuracy': 'max', "
+                             "'params': 'min'}")
+        if any(o.name == objective.name for o in objectives):
+            raise ValueError(f"objective {objective.name!r} is declared twice")
+        objectives.append(objective)
+    return objectives
+
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def named_metrics(final: Any, profile: Optional[Mapping[str, Any]] = None,
+                  default_name: str = DEFAULT_METRIC) -> Dict[str, float]:
+    """Every named number known about a model: its profile (costs) and its final metric.
+
+    A bare number is named ``default_name`` (the evaluator's metric name); a dict keeps its keys, and its
+    ``"default"`` entry is also available as ``default_name``. What the trial reported wins over a profile
+    entry of the same name.
+    """
+    values: Dict[str, float] = {}
+    for name, value in (profile or {}).items():
+        number = _number(value)
+        if number is not None:
+            values[name] = number
+    if isinstance(final, Mapping):
+        for name, value in final.items():
+            number = _number(value)
+            if number is not None:
+                values[str(name)] = number
+        if DEFAULT_METRIC in values and default_name not in final:
+            values[default_name] = values[DEFAULT_METRIC]
+    else:
+        number = _number(final)
+        if number is not None:
+            values[default_name] = number
+            values.setdefault(DEFAULT_METRIC, number)
+    return values
+
+
+def objective_values(objectives: Sequence[Objective], metrics: Mapping[str, float]) -> Optional[Tuple[float, ...]]:
+    """Each objective's value as reported (None when one is missing or not a finite number)."""
+    values = []
+    for objective in objectives:
+        value = metrics.get(objective.name)
+        if value is None or not math.isfinite(value):
+            return None
+        values.append(float(value))
+    return tuple(values)
+
+
+def objective_scores(objectives: Sequence[Objective], metrics: Mapping[str, float]) -> Optional[Tuple[float, ...]]:
+    """Each objective's value oriented so that higher is better (for :mod:`nascore.pareto`)."""
+    values = objective_values(objectives, metrics)
+    return None if values is None else tuple(o.score(v) for o, v in zip(objectives, values))

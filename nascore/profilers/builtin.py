@@ -1,0 +1,65 @@
+"""The built-in profilers: parameter count, FLOPs/MACs, CPU latency. Each takes the built module and a
+:class:`~nascore.profilers.ProfileContext` and returns ``{metric: number}``."""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any, Dict
+
+import torch
+
+from nascore.profilers.context import ProfileContext
+
+__all__ = ["count_parameters", "count_flops", "measure_latency"]
+
+
+def count_parameters(module: torch.nn.Module, context: ProfileContext) -> Dict[str, float]:
+    """``params``: elements of every parameter (a tensor shared by two layers counts once)."""
+    return {"params": float(sum(p.numel() for p in module.parameters()))}
+
+
+class _EvalMode:
+    """Run in eval mode without gradients, then put the module back as it was (a profiler must not change
+    the model it measures: batch-norm statistics, dropout)."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.module = module
+
+    def __enter__(self) -> None:
+        self.was_training = self.module.training
+        self.no_grad = torch.no_grad()
+        self.no_grad.__enter__()
+        self.module.eval()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.module.train(self.was_training)
+        self.no_grad.__exit__(*exc)
+
+
+def count_flops(module: torch.nn.Module, context: ProfileContext) -> Dict[str, float]:
+    """``flops`` of one forward pass on ``context.input_shape`` as counted by ``torch.utils.flop_counter``
+    (a multiply-add is 2 FLOPs), and ``macs`` = flops / 2."""
+    from torch.utils.flop_counter import FlopCounterMode
+    x = context.example_input()
+    with _EvalMode(module):
+        counter = FlopCounterMode(display=False)
+        with counter:
+            module(x)
+    flops = float(counter.get_total_flops())
+    return {"flops": flops, "macs": flops / 2}
+
+
+def measure_latency(module: torch.nn.Module, context: ProfileContext) -> Dict[str, float]:
+    """``latency_ms``: the median wall time of ``context.latency_runs`` forward passes on the CPU, after
+    ``latency_warmup`` untimed ones, with this process's torch thread count. The median ignores the odd
+    slow run; on a shared machine repeated measurements of one model still differ by a few percent."""
+    x = context.example_input()
+    times = []
+    with _EvalMode(module):
+        for _ in range(context.latency_warmup):
+            module(x)
+        for _ in range(max(1, context.latency_runs)):
+            start = time.perf_counter()
+            module(x)
+            times.append(time.perf_counter() - start)
+    return {"latency_ms": statistics.median(times) * 1000.0}
