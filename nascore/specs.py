@@ -109,6 +109,7 @@ class DashboardSpec(_Spec):
     component: ClassVar[str] = "dashboard"
 
 
+@dataclass(frozen=True)
 class ProfilerSpec(_Spec):
     """A profiler: a cost of a frozen model measured without training (parameters, FLOPs, latency...).
 
