@@ -1,4 +1,13 @@
-"""Strategy overhead per proposed model (propose + freeze + bookkeeping of the result).
+"""Strategy quality on a tabular NAS benchmark, and strategy overhead per proposed model.
+
+Quality (``case: "regret"``): every registered multi-trial strategy at its default settings searches the
+NAS-Bench-Graph tables of cora, citeseer, pubmed and computers for ``BUDGET`` trials, ``SEEDS`` seeds each, in this
+process (tables answer at once, so this measures the strategy, not training). Per strategy and data set: mean and
+std of the best validation accuracy after 25/50/100 trials, regret (points of validation accuracy below the
+table's optimum), test accuracy of the picked architecture (best validation so far) and distinct architectures
+evaluated (isomorphic samples count once). ``NASCORE_BENCH_SEEDS`` / ``NASCORE_BENCH_STRATEGIES`` narrow a run.
+
+Overhead (``case`` = a strategy name):
 
 Each built-in strategy proposes 300 models of a 12-leaf space (10 categoricals of 8 values, a log-uniform and
 a quantized numerical) to an in-process engine whose "training" is a closed-form objective, so what is timed is
@@ -61,7 +70,66 @@ def _setup():
     return Space(MutableDict(items)), Engine
 
 
+BUDGET = 100
+SEEDS = 20
+DATASETS = ("cora", "citeseer", "pubmed", "computers")
+CHECKPOINTS = (25, 50, 100)
+
+
+def _mean_std(values: List[float]) -> Dict[str, float]:
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)) ** 0.5
+    return {"mean": round(mean, 4), "std": round(std, 4)}
+
+
+def regret_of(strategy_name: str, dataset: str, seeds: int = SEEDS, budget: int = BUDGET) -> Dict:
+    """One result line: ``strategy_name`` on ``dataset`` over ``seeds`` seeds."""
+    from benchmarks.tabular import best_so_far, make_strategy, run_on_table
+    from nascore_nasbench import load_table
+
+    table = load_table(dataset)
+    optimum = table.optimum.valid_accuracy
+    runs = [run_on_table(make_strategy(strategy_name, seed), dataset, budget) for seed in range(seeds)]
+    result: Dict = {"case": "regret", "strategy": strategy_name, "dataset": dataset, "seeds": seeds,
+                    "budget": budget, "optimum_valid": round(optimum, 4)}
+    for n in CHECKPOINTS:
+        if n > budget:
+            continue
+        best = [best_so_far(trials, n) for trials in runs]
+        result[f"best_valid@{n}"] = _mean_std([100 * b["valid"] for b in best])
+        result[f"regret@{n}"] = _mean_std([100 * (optimum - b["valid"]) for b in best])
+    picked = [best_so_far(trials, budget) for trials in runs]
+    result["test_of_picked"] = _mean_std([100 * b["test"] for b in picked])
+    result["distinct_architectures"] = _mean_std([len({t["key"] for t in trials}) for trials in runs])
+    result["trials_run"] = _mean_std([len(trials) for trials in runs])
+    return result
+
+
+def regret_results() -> List[Dict]:
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from benchmarks.tabular import multi_trial_strategies
+
+    seeds = int(os.environ.get("NASCORE_BENCH_SEEDS", SEEDS))
+    names = os.environ.get("NASCORE_BENCH_STRATEGIES")
+    strategies = names.split(",") if names else multi_trial_strategies()
+    jobs = [(name, dataset, seeds) for name in strategies for dataset in DATASETS]
+    with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(regret_of, *zip(*jobs)))
+    for name in strategies:
+        mine = [r for r in results if r["strategy"] == name]
+        results.append({"case": "regret_summary", "strategy": name,
+                        "worst_regret@100": max(r[f"regret@{BUDGET}"]["mean"] for r in mine),
+                        "mean_regret@100": round(sum(r[f"regret@{BUDGET}"]["mean"] for r in mine) / len(mine), 4)})
+    return results
+
+
 def run() -> List[Dict]:
+    return regret_results() + overhead_results()
+
+
+def overhead_results() -> List[Dict]:
     import random
 
     from nascore.strategy import TPE, GridSearch, Random, RegularizedEvolution
