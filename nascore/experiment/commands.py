@@ -40,6 +40,8 @@ def add_commands(subparsers: Any) -> None:
 
     resume = subparsers.add_parser("resume", help="continue a stopped or killed experiment")
     resume.add_argument("directory", help="the experiment directory")
+    resume.add_argument("--retry-failed", action="store_true",
+                        help="run failed trials again (failures the environment caused: a full disk, a dead machine)")
     resume.set_defaults(handler=_resume)
 
     plot = subparsers.add_parser("plot", help="plot the metric of each trial and the best so far")
@@ -113,7 +115,10 @@ def _view(args: argparse.Namespace) -> int:
                               "config": store.config(), "models": [r.to_json() for r in records]},
                              indent=2, default=str))
             return 0
-        print(f"experiment {store.get_meta('id')} [{store.status()}]  {store.directory}")
+        status, owner = store.status(), store.owner()
+        if owner:
+            status += f", pid {owner.get('pid', '?')} on {owner.get('host', '?')}"
+        print(f"experiment {store.get_meta('id')} [{status}]  {store.directory}")
         prefix = _label_prefix([label for r in records for label in r.sample])
         rows = [("id", "status", "metric", "duration", f"sample ({prefix}...)" if prefix else "sample")]
         for r in records:
@@ -156,6 +161,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         return _error(f"--top-k must be at least 1, got {args.top_k}")
     try:
+        _checkpoint(args.directory)
         store = _open(args.directory)
     except StoreError as exc:
         return _error(str(exc))
@@ -194,16 +200,31 @@ def _export_code(store: Any, records: List[Any], outdir: Path) -> int:
     return 0
 
 
+def _checkpoint(directory: str) -> None:
+    """Export leaves ``nascore.db`` complete on its own (a crash leaves recent records in ``nascore.db-wal``):
+    unless a live process owns the experiment, or the storage is read-only."""
+    from nascore.experiment.lock import lock_owner
+    from nascore.experiment.store import DB_NAME, ExperimentStore
+    path = Path(directory).expanduser()
+    wal = path / f"{DB_NAME}-wal"
+    if not wal.is_file() or lock_owner(path) is not None or not os.access(path, os.W_OK):
+        return
+    store = ExperimentStore(path / DB_NAME)  # read-write: SQLite moves the log into the file
+    with store:
+        store.checkpoint()
+
+
 # ---- resume -------------------------------------------------------------------------------------------------
 def _resume(args: argparse.Namespace) -> int:
     from nascore.experiment import NasExperiment
+    from nascore.experiment.lock import ExperimentLockedError
     from nascore.experiment.resume import ResumeError
     from nascore.experiment.store import StoreError
     try:
-        experiment = NasExperiment.resume(args.directory, run=False)
-    except (ResumeError, StoreError) as exc:
+        experiment = NasExperiment.resume(args.directory, run=False, retry_failed=args.retry_failed)
+        status = experiment.run()
+    except (ResumeError, StoreError, ExperimentLockedError) as exc:
         return _error(str(exc))
-    status = experiment.run()
     return 0 if status in ("done", "stopped") else 1
 
 

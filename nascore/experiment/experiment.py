@@ -16,11 +16,13 @@ from nascore.experiment import persist
 from nascore.experiment.config import NasExperimentConfig
 from nascore.experiment.defaults import (as_config, check_strategy_fits, dashboard_port, infer_config,
                                          resolve_strategy)
+from nascore.experiment.lock import ExperimentLock
 from nascore.experiment.progress import Progress, format_summary
 from nascore.experiment.recorder import RecordingMiddleware
 from nascore.experiment.results import ExperimentResults
 from nascore.experiment.results import model_code as model_code  # re-exported: its former home
 from nascore.experiment.store import DB_NAME, ExperimentStore, ModelRecord
+from nascore.interrupts import handle_signals, signal_received
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus
 
@@ -62,7 +64,9 @@ class NasExperiment(ExperimentResults):
         self._format_space: Optional[ExecutableModelSpace] = None
         self._format_cls: Any = None
         self._live: Dict[int, ExecutableModelSpace] = {}
+        self._owner_lock: Optional[ExperimentLock] = None  # held while this process runs the experiment
         self._resuming = False
+        self._retry_failed = False
         self._stop_requested = False
         self._last_state_save = 0.0
         self._started = time.monotonic()
@@ -98,9 +102,11 @@ class NasExperiment(ExperimentResults):
         """Run until the strategy finishes, the budget is used up, ``stop()`` is called or Ctrl-C.
 
         Returns the final status ("done", "stopped", "interrupted"); a strategy error is re-raised after the
-        store is closed consistently (status "failed").
+        store is closed consistently (status "failed"). SIGTERM is handled like Ctrl-C ("interrupted"). Only one
+        process runs an experiment directory at a time: another owner makes this raise
+        :class:`~nascore.experiment.lock.ExperimentLockedError` naming its pid and host.
         """
-        if self._status == "running":
+        if self._owner_lock is not None:
             raise RuntimeError(f"experiment {self.id} is already running")
         if config is not None:
             self.config = infer_config(config, self.strategy)
@@ -115,16 +121,20 @@ class NasExperiment(ExperimentResults):
         inner = self._build_engine()
 
         store = self._open_store()
-        session = int(store.get_meta("sessions", 0) or 0) + 1
-        previous = store.models() if self._resuming else []
-        self._write_experiment_meta(store, session)
-        if port is not None:
-            self._start_dashboard(port, store)
-        self._point_logs_here(inner)
-        engine = RecordingMiddleware(inner, store, session, serializable=format_spec.serializable,
-                                     max_trial_number=self.config.max_trial_number,
-                                     on_model_finished=self._model_finished)
-        engine.load_previous(previous)
+        try:
+            session = int(store.get_meta("sessions", 0) or 0) + 1
+            previous = store.models() if self._resuming else []
+            self._write_experiment_meta(store, session)
+            if port is not None:
+                self._start_dashboard(port, store)
+            self._point_logs_here(inner)
+            engine = RecordingMiddleware(inner, store, session, serializable=format_spec.serializable,
+                                         max_trial_number=self.config.max_trial_number,
+                                         on_model_finished=self._model_finished)
+            engine.load_previous([r for r in previous if not self._retried(r)])
+        except BaseException:
+            self._release_owner_lock()
+            raise
         self._engine = engine
         self._stop_requested = False
         self._status = "running"
@@ -133,29 +143,32 @@ class NasExperiment(ExperimentResults):
         pm.notify("nascore_experiment_started", experiment=self)
 
         status, error = "done", None
-        try:
-            with Progress(self._stats):
-                if hasattr(self.strategy, "metric_direction"):
-                    self.strategy.metric_direction = self.config.metric_direction
-                self.strategy.working_directory = str(Path(self.directory) / "strategy")
-                self._restore_strategy_state(store, previous)
-                self._rerun_unfinished(engine, previous)
-                self.strategy.initialize(self._format_space, engine)
-                if not self._stop_requested:
-                    self.strategy.run()
-                engine.wait_models()
-            if self._stop_requested:
-                status = "stopped"
-        except KeyboardInterrupt:
-            status = "interrupted"
-        except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised below
-            if self._stop_requested:
-                _logger.debug("strategy ended with %r after stop()", exc)
-                status = "stopped"
-            else:
-                status, error = "failed", exc
-        finally:
-            self._finish(engine, store, status)
+        with handle_signals():  # SIGTERM like Ctrl-C; a trial's own sys.exit() is told apart (see nascore.interrupts)
+            try:
+                with Progress(self._stats):
+                    if hasattr(self.strategy, "metric_direction"):
+                        self.strategy.metric_direction = self.config.metric_direction
+                    self.strategy.working_directory = str(Path(self.directory) / "strategy")
+                    self._restore_strategy_state(store, previous)
+                    self._rerun_unfinished(engine, previous)
+                    self.strategy.initialize(self._format_space, engine)
+                    if not self._stop_requested:
+                        self.strategy.run()
+                    engine.wait_models()
+                if self._stop_requested:
+                    status = "stopped"
+            except KeyboardInterrupt:
+                status = "interrupted"
+            except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised below
+                if signal_received() is not None:  # e.g. Lightning turns a Ctrl-C into SystemExit(1)
+                    status = "interrupted"
+                elif self._stop_requested:
+                    _logger.debug("strategy ended with %r after stop()", exc)
+                    status = "stopped"
+                else:
+                    status, error = "failed", exc
+            finally:
+                self._finish(engine, store, status)
         if error is not None:
             raise error
         return status
@@ -221,13 +234,26 @@ class NasExperiment(ExperimentResults):
             engine = engine.engine if isinstance(engine, Middleware) else None
 
     def _open_store(self) -> ExperimentStore:
-        if self._store is not None and not self._store.readonly:
-            return self._store
-        if not self._resuming:
+        """Take the experiment's lock (refused while another process owns it), then open its store for writing."""
+        reuse = self._store is not None and not self._store.readonly
+        if not reuse and not self._resuming:
             while (self.directory / DB_NAME).exists():  # a name-based id already used: keep both
                 self.id = f"{_new_id(self.config.experiment_name)}-{secrets.token_hex(2)}"
-        self._store = ExperimentStore.create(self.directory)
-        return self._store
+        self._owner_lock = ExperimentLock.acquire(self.directory)
+        try:
+            if not reuse:
+                if self._store is not None:
+                    self._store.close()
+                self._store = ExperimentStore.create(self.directory)
+        except BaseException:
+            self._release_owner_lock()
+            raise
+        return self._store  # type: ignore[return-value]
+
+    def _release_owner_lock(self) -> None:
+        lock, self._owner_lock = self._owner_lock, None
+        if lock is not None:
+            lock.release()
 
     def _write_experiment_meta(self, store: ExperimentStore, session: int) -> None:
         store.set_meta("sessions", session)
@@ -249,7 +275,7 @@ class NasExperiment(ExperimentResults):
         """Models in flight when an earlier session ended: run them again under their old ids."""
         rerun = []
         for record in previous:
-            if record.status in ("trained", "failed", "invalid"):
+            if record.status in ("trained", "failed", "invalid") and not self._retried(record):
                 continue
             if self._stop_requested or not engine.budget_available():
                 break
@@ -258,9 +284,15 @@ class NasExperiment(ExperimentResults):
             engine.resubmit(model, record.id)
             rerun.append(model)
         if rerun:
-            _logger.info("re-running %d model(s) that did not finish before: %s", len(rerun),
-                         ", ".join(f"#{m.model_id}" for m in rerun))
+            _logger.info("re-running %d model(s) that did not finish%s before: %s", len(rerun),
+                         " (or failed)" if self._retry_failed else "", ", ".join(f"#{m.model_id}" for m in rerun))
             engine.wait_models(*rerun)
+            # the strategy may sample them again: answer from the store, as for every finished model
+            engine.load_previous([engine.store.model(m.model_id) for m in rerun], count=False)
+
+    def _retried(self, record: ModelRecord) -> bool:
+        """Whether ``record`` is run again by this session (``retry_failed``), not answered from the store."""
+        return self._retry_failed and record.status == "failed"
 
     def _restore_strategy_state(self, store: ExperimentStore, previous: List[ModelRecord]) -> None:
         """Strategy resume protocol: ``load_state_dict(state, models=finished_models)`` before initialize."""
@@ -269,7 +301,8 @@ class NasExperiment(ExperimentResults):
         saved_class = store.get_meta("strategy_class")
         here = f"{type(self.strategy).__module__}:{type(self.strategy).__qualname__}"
         state = store.strategy_state() if saved_class == here else None
-        finished = [self._model_object(r) for r in previous if r.status in ("trained", "failed", "invalid")]
+        finished = [self._model_object(r) for r in previous
+                    if r.status in ("trained", "failed", "invalid") and not self._retried(r)]
         try:
             self.strategy.load_state_dict(state, models=finished)
         except TypeError:  # a strategy with the older one-argument signature
@@ -301,16 +334,22 @@ class NasExperiment(ExperimentResults):
             engine.shutdown()
         except Exception:  # noqa: BLE001
             _logger.exception("engine shutdown failed")
+        interrupted = ("KeyboardInterrupt: interrupted by the user" if signal_received() in (None, "SIGINT")
+                       else f"{signal_received()}: the experiment process was told to stop")
         reason = {"done": "the experiment ended", "stopped": "the experiment was stopped",
-                  "interrupted": "KeyboardInterrupt: interrupted by the user"}.get(status, "the experiment failed")
-        store.interrupt_running(reason)
-        for model in engine.list_models():
-            if not model.status.completed():
-                model.status = ModelStatus.Interrupted
-                model.failure_reason = model.failure_reason or reason
-        self._save_strategy_state(store)
-        self._status = status
-        store.set_status(status)
+                  "interrupted": interrupted}.get(status, "the experiment failed")
+        try:
+            store.interrupt_running(reason)
+            for model in engine.list_models():
+                if not model.status.completed():
+                    model.status = ModelStatus.Interrupted
+                    model.failure_reason = model.failure_reason or reason
+            self._save_strategy_state(store)
+            self._status = status
+            store.set_status(status)
+            store.checkpoint()  # everything in nascore.db itself: a copy of that one file is complete
+        finally:
+            self._release_owner_lock()
         get_plugin_manager().notify("nascore_experiment_finished", experiment=self)
         print(format_summary(self.id, status, self._stats(), time.monotonic() - self._started,
                              str(self.directory)), flush=True)
@@ -328,12 +367,15 @@ class NasExperiment(ExperimentResults):
     @classmethod
     def resume(cls, directory: Union[str, Path], model_space: Any = None, evaluator: Any = None,
                strategy: Any = None, *, config: Optional[NasExperimentConfig] = None,
-               run: bool = True) -> "NasExperiment":
+               run: bool = True, retry_failed: bool = False) -> "NasExperiment":
         """Continue a stopped or killed experiment from its directory; finished trials are not re-run.
 
         The model space, evaluator and strategy are rebuilt from the store when they were importable; pass
         them otherwise. The strategy's saved state is restored; models in flight when the process died are
-        re-run. With ``run=False`` the experiment is returned ready, and ``run()`` continues it.
+        re-run. ``retry_failed=True`` also runs failed (and invalid) models again, as fresh trials — for failures
+        the environment caused (a full disk, a dead machine); their old records stay in the store, and they
+        count against ``max_trial_number`` again. With ``run=False`` the experiment is returned ready (its
+        ``status`` is what the store records), and ``run()`` continues it.
         """
         from nascore.experiment.resume import load_resume_parts
         directory = Path(directory).expanduser().resolve()
@@ -341,6 +383,8 @@ class NasExperiment(ExperimentResults):
         experiment = cls(parts.model_space, parts.evaluator, parts.strategy, parts.config)
         experiment.id = directory.name
         experiment._resuming = True
+        experiment._retry_failed = retry_failed
+        experiment._status = parts.status or "created"
         if experiment.directory != directory:  # the config named another working directory: follow the store
             experiment.config.experiment_working_directory = str(directory.parent)
         if run:

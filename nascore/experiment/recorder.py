@@ -43,11 +43,12 @@ class RecordingMiddleware(Middleware):
         self._used = 0  # trials counted against max_trial_number (earlier sessions included)
         self._stopped = False
 
-    def load_previous(self, records: List[ModelRecord]) -> None:
+    def load_previous(self, records: List[ModelRecord], count: bool = True) -> None:
+        """Answer these finished models' samples from the store; ``count``: they used trials of the budget."""
         for record in records:
             if record.status in _COUNTED:
                 self._previous.setdefault(sample_key(record.sample), record)
-                self._used += 1
+                self._used += 1 if count else 0
 
     # ---- submission ---------------------------------------------------------------------------------------
     def submit_models(self, *models: ExecutableModelSpace) -> None:

@@ -24,6 +24,7 @@ class ResumeParts:
     model_space: Any
     evaluator: Any
     strategy: Any
+    status: Optional[str] = None  # what the store records (a dead owner's "running" reads "interrupted")
 
 
 def restore_import_paths(store: ExperimentStore) -> None:
@@ -48,6 +49,7 @@ def _rebuild(what: str, recipe: Any, build, directory: Path, argument: str) -> A
 def load_resume_parts(directory: Path, model_space: Any = None, evaluator: Any = None, strategy: Any = None,
                       config: Optional[NasExperimentConfig] = None) -> ResumeParts:
     with ExperimentStore.open(directory) as store:
+        status = store.status()
         restore_import_paths(store)
         if config is None:
             data = dict(store.config())
@@ -62,4 +64,4 @@ def load_resume_parts(directory: Path, model_space: Any = None, evaluator: Any =
         if strategy is None:
             strategy = _rebuild("strategy", store.get_meta("strategy_recipe"), persist.build_strategy, directory,
                                 "strategy")
-    return ResumeParts(config, model_space, evaluator, strategy)
+    return ResumeParts(config, model_space, evaluator, strategy, status)

@@ -11,9 +11,11 @@ import logging
 import sqlite3
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
+from nascore.experiment.lock import lock_owner
 from nascore.experiment.model_record import ModelRecord
 from nascore.experiment.scrub import scrub_secrets
 from nascore.space import metric_value
@@ -67,6 +69,58 @@ def _loads(text: Optional[str]) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """Read-write, or truly read-only (``mode=ro``: never changes the file); storage that does not even let
+    SQLite create its shared-memory file (a read-only mount, a copy without write access) is read as
+    immutable, which cannot see a write-ahead log left by a crash (said in a warning)."""
+    def connect(target: str, uri: bool) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, uri=uri, check_same_thread=False, timeout=30.0,
+                               isolation_level=None)  # autocommit: each write is durable at once
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    if not readonly:
+        return connect(str(path), False)
+    quoted = urllib.parse.quote(str(path.resolve()))
+    conn = connect(f"file:{quoted}?mode=ro", True)
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "unable to open" not in str(exc) and "readonly" not in str(exc):
+            raise
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size > 0:
+        _logger.warning("%s is on read-only storage and its write-ahead log %s cannot be read there; the newest "
+                        "records may be missing (copy both files to writable storage to see them)", path, wal)
+    return connect(f"file:{quoted}?immutable=1", True)
+
+
+def damage_message(path: Path, exc: BaseException) -> str:
+    """What is wrong with a store that SQLite cannot read, and what of it can still be read."""
+    readable, unreadable = [], []
+    try:
+        conn = sqlite3.connect(f"file:{urllib.parse.quote(str(Path(path).resolve()))}?mode=ro", uri=True)
+        try:
+            for table in ("meta", "models", "events"):
+                try:
+                    count = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                    readable.append(f"{table} ({count} rows)")
+                except sqlite3.DatabaseError:
+                    unreadable.append(table)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        unreadable = ["meta", "models", "events"]
+    size = Path(path).stat().st_size if Path(path).exists() else 0
+    still = (f"still readable: {', '.join(readable)}; " if readable else "nothing in it can be read; ")
+    lost = f"unreadable: {', '.join(unreadable)}. " if unreadable else ""
+    return (f"experiment store {path} ({size} bytes) is damaged: {exc} ({type(exc).__name__}); {still}{lost}"
+            f"SQLite may salvage the rest: `sqlite3 {path} .recover | sqlite3 recovered.db`, then point nascore "
+            "at a directory holding recovered.db as nascore.db")
+
+
 def sample_key(sample: Dict[str, Any]) -> str:
     """A canonical string for a sample (the same sample means the same model in every format)."""
     return json.dumps(sample, sort_keys=True, default=repr)
@@ -79,13 +133,14 @@ class ExperimentStore:
         self.path = Path(path)
         self.readonly = readonly
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30.0,
-                                     isolation_level=None)  # autocommit: each write is durable at once
-        self._conn.row_factory = sqlite3.Row
-        if not readonly:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
+        try:
+            self._conn = _connect(self.path, readonly)
+            if not readonly:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(damage_message(self.path, exc)) from exc
 
     # ---- opening --------------------------------------------------------------------------------------
     @classmethod
@@ -107,8 +162,17 @@ class ExperimentStore:
             raise StoreError(f"no experiment store at {directory} (expected {DB_NAME} there); pass the directory "
                              "printed when the experiment ran, e.g. ~/nascore-experiments/<id>")
         store = cls(path, readonly=readonly)
-        if store.get_meta("schema_version") is None:
-            raise StoreError(f"{path} is not a nascore experiment store")
+        try:
+            row = store._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            store.close()
+            if "no such table" in str(exc):
+                raise StoreError(f"{path} is an SQLite database but not a nascore experiment store "
+                                 f"(no meta table)") from exc
+            raise StoreError(damage_message(path, exc)) from exc
+        if row is None:
+            store.close()
+            raise StoreError(f"{path} is not a nascore experiment store (no schema_version in its meta table)")
         return store
 
     @property
@@ -130,7 +194,23 @@ class ExperimentStore:
             try:
                 return self._conn.execute(sql, params)
             except sqlite3.OperationalError as exc:
+                if "full" in str(exc) or "disk I/O" in str(exc):
+                    raise StoreError(f"experiment store {self.path}: {exc}; nothing stored before is lost "
+                                     "(free some space, then `nascore resume` the experiment)") from exc
                 raise StoreError(f"experiment store {self.path}: {exc}") from exc
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(damage_message(self.path, exc)) from exc
+
+    def checkpoint(self) -> None:
+        """Move what the write-ahead log holds into ``nascore.db`` itself (a copy of that file alone is then
+        complete). Best effort: a reader that holds an old snapshot only delays it."""
+        if self.readonly:
+            return
+        try:
+            with self._lock:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError:
+            pass
 
     def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         if self.readonly:
@@ -142,10 +222,7 @@ class ExperimentStore:
         self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _dumps(value)))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
-        try:
-            row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        except StoreError:
-            return default
+        row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else _loads(row["value"])
 
     def save_config(self, config: Dict[str, Any]) -> None:
@@ -167,7 +244,16 @@ class ExperimentStore:
                 self.set_meta("end_time", now)
 
     def status(self) -> Optional[str]:
-        return self.get_meta("status")
+        """The experiment's status. A store left "running" by a process that is gone (killed, machine
+        rebooted: nobody holds its lock) reads as "interrupted"."""
+        status = self.get_meta("status")
+        if status == "running" and self.owner() is None:
+            return "interrupted"
+        return status
+
+    def owner(self) -> Optional[Dict[str, Any]]:
+        """The live process that owns the experiment (``{"pid", "host", "since"}``), or None."""
+        return lock_owner(self.directory)
 
     def save_strategy_state(self, state: Any) -> None:
         """Store the strategy's ``state_dict()`` as JSON. A store is data: nothing in it is ever unpickled, so

@@ -8,6 +8,8 @@ import pytest
 TINY_SOURCE = textwrap.dedent('''
     import json
     import os
+    import signal
+    import sys
     import time
 
     import torch.nn as nn
@@ -40,7 +42,11 @@ TINY_SOURCE = textwrap.dedent('''
         if mode == "silent" and model.width == 4:
             return None
         if mode == "interrupt" and model.width == 3:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)  # the user's Ctrl-C
+        if mode == "exit" and model.width == 3:
+            sys.exit(3)  # user code ending "the program": fails this trial only
+        if mode == "own_interrupt" and model.width == 3:
+            raise KeyboardInterrupt  # raised by the code, not by a signal: fails this trial only
         report_intermediate_result(value_of(model) / 2)
         return value_of(model)
 

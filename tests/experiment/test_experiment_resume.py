@@ -1,6 +1,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ import pytest
 
 from nascore.evaluator import FunctionalEvaluator
 from nascore.experiment import ExperimentStore, NasExperiment
+from nascore.experiment.lock import ExperimentLockedError
 from nascore.experiment.resume import ResumeError
 from nascore.strategy import Random
 
@@ -62,12 +64,19 @@ def test_killed_experiment_resumes_without_rerunning(tiny_dir, tiny, tmp_path, w
     try:
         # three trials finish, the fourth blocks on the gate: then the process dies without warning
         _wait_for(lambda: _counts(directory) == {"trained": 3, "training": 1}, proc)
+        # while it runs, it owns the directory: a second owner is refused, naming it; viewers still read
+        with pytest.raises(ExperimentLockedError, match=f"process {proc.pid} on host {socket.gethostname()}"):
+            NasExperiment.resume(directory, run=False).run()
+        with ExperimentStore.open(directory) as store:
+            assert store.status() == "running" and store.owner()["pid"] == proc.pid
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     with ExperimentStore.open(directory) as store:
-        assert store.status() == "running"  # nobody could record the end
+        assert store.get_meta("status") == "running"  # nobody could record the end...
+        assert store.status() == "interrupted" and store.owner() is None  # ...but its owner is gone
         before = {r.id: r for r in store.models()}
+    assert NasExperiment.resume(directory, run=False).status == "interrupted"
     finished_before = [tuple(sorted(r.sample.items())) for r in before.values() if r.status == "trained"]
 
     gate.write_text("open")
@@ -114,6 +123,7 @@ def test_stopped_experiment_resumes_to_the_budget(tiny, make_config):
     assert len(first) == 2
 
     resumed = NasExperiment.resume(exp.directory, run=False)
+    assert resumed.status == "stopped"  # what the store records, until run() continues it
     assert resumed.id == exp.id and resumed.config.max_trial_number == 5
     assert resumed.run() == "done"
     records = ExperimentStore.open(exp.directory).models()

@@ -121,6 +121,17 @@ def test_keyboard_interrupt_leaves_store_consistent(tiny, make_config):
     assert statuses.count("trained") == len(statuses) - 1
 
 
+@pytest.mark.parametrize("mode", ["exit", "own_interrupt"])
+def test_trial_raising_system_exit_fails_alone(tiny, make_config, mode):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score, mode=mode), GridSearch(), make_config())
+    assert exp.run() == "done"
+    records = ExperimentStore.open(exp.directory).models()
+    failed = [r for r in records if r.status == "failed"]
+    assert len(records) == 12 and {r.sample["width"] for r in failed} == {3} and len(failed) == 3
+    expected = "SystemExit(3) raised by the trial" if mode == "exit" else "KeyboardInterrupt() raised by the trial"
+    assert all(r.failure_reason.startswith(expected) for r in failed)
+
+
 class _Observer:
     def __init__(self, stop_after=None):
         self.calls = []

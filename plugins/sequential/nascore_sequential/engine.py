@@ -14,6 +14,7 @@ from typing import Any, Deque, List, Optional
 
 from nascore.engine import (Budget, BudgetExhaustedError, EngineStoppedError, ExecutionEngine, FinalMetricEvent,
                             IntermediateMetricEvent, TrainingEndEvent)
+from nascore.interrupts import is_user_interrupt, signal_received
 from nascore.space import ExecutableModelSpace, ModelStatus
 from nascore.trial import run_model
 
@@ -145,24 +146,34 @@ class SequentialExecutionEngine(ExecutionEngine):
 
         try:
             run_model(model, on_intermediate, on_final)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemExit) as exc:
+            if not is_user_interrupt(exc):  # the trial's own sys.exit() / raise KeyboardInterrupt: it fails alone
+                self._failed(model, exc, f"{type(exc).__name__}({exc.args[0] if exc.args else ''}) raised by the "
+                                         "trial (sys.exit() or a KeyboardInterrupt of its own)")
+                return
             self._stopped = True
-            self._end(model, ModelStatus.Interrupted, "KeyboardInterrupt: interrupted by the user")
+            name = signal_received()
+            self._end(model, ModelStatus.Interrupted, "KeyboardInterrupt: interrupted by the user"
+                      if name in (None, "SIGINT") else f"{name}: the experiment process was told to stop")
             raise
         except Exception as exc:  # noqa: BLE001 - any evaluator error fails this model only
-            if isinstance(exc, TrialTimeoutError):  # an expected stop: no traceback
-                reason = str(exc)
-                _logger.warning("model %r stopped: %s", model, reason)
-            else:
-                reason = f"{type(exc).__name__}: {exc}"
-                _logger.error("model %r failed: %s\n%s", model, reason, traceback.format_exc())
-            self._end(model, ModelStatus.Failed, reason)
-            if self.stop_on_failure:
-                self._stopped = True
-                raise TrialFailedError(f"{model!r} failed ({reason}) and stop_on_failure is set; "
-                                       "the engine stopped", model) from exc
+            self._failed(model, exc)
         else:
             self._end(model, ModelStatus.Trained, None)
+
+    def _failed(self, model: ExecutableModelSpace, exc: BaseException, reason: Optional[str] = None) -> None:
+        """End ``model`` Failed because it raised ``exc`` (then stop the engine if ``stop_on_failure``)."""
+        if isinstance(exc, TrialTimeoutError):  # an expected stop: no traceback
+            reason = str(exc)
+            _logger.warning("model %r stopped: %s", model, reason)
+        else:
+            reason = reason or f"{type(exc).__name__}: {exc}"
+            _logger.error("model %r failed: %s\n%s", model, reason, traceback.format_exc())
+        self._end(model, ModelStatus.Failed, reason)
+        if self.stop_on_failure:
+            self._stopped = True
+            raise TrialFailedError(f"{model!r} failed ({reason}) and stop_on_failure is set; "
+                                   "the engine stopped", model) from exc
 
     def _end(self, model: ExecutableModelSpace, status: ModelStatus, reason: Optional[str]) -> None:
         model.timings["end"] = time.time()  # type: ignore[attr-defined]
