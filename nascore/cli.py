@@ -48,12 +48,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    from nascore.experiment.store import StoreError
     from nascore.plugins import PluginError
     try:
         return int(args.handler(args) or 0)
     except PluginError as error:  # strict mode: a clean message, not a traceback
         print(f"nascore: {error}", file=sys.stderr)
         return 1
+    except StoreError as error:  # a store found damaged while reading it: the message says what and where
+        print(f"nascore: error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -69,6 +69,20 @@ def _loads(text: Optional[str]) -> Any:
     return None if text is None else json.loads(text)
 
 
+class _Rows(list):
+    """The rows of one statement, read eagerly (``fetchone``/``fetchall``/iteration, ``lastrowid``)."""
+
+    def __init__(self, rows: List[sqlite3.Row], lastrowid: Optional[int]):
+        super().__init__(rows)
+        self.lastrowid = lastrowid
+
+    def fetchone(self) -> Optional[sqlite3.Row]:
+        return self[0] if self else None
+
+    def fetchall(self) -> List[sqlite3.Row]:
+        return list(self)
+
+
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     """Read-write, or truly read-only (``mode=ro``: never changes the file); storage that does not even let
     SQLite create its shared-memory file (a read-only mount, a copy without write access) is read as
@@ -189,10 +203,13 @@ class ExperimentStore:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    def _execute(self, sql: str, params: tuple = ()) -> "_Rows":
+        """Run ``sql``; every row is read here, so a damaged page surfaces as a :class:`StoreError` naming the
+        file (not as a bare sqlite3 error later, while the caller iterates)."""
         with self._lock:
             try:
-                return self._conn.execute(sql, params)
+                cursor = self._conn.execute(sql, params)
+                return _Rows(cursor.fetchall(), cursor.lastrowid)
             except sqlite3.OperationalError as exc:
                 if "full" in str(exc) or "disk I/O" in str(exc):
                     raise StoreError(f"experiment store {self.path}: {exc}; nothing stored before is lost "
