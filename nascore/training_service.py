@@ -58,7 +58,7 @@ from nascore.space import ModelStatus
 
 __all__ = ["TrialRequest", "TrialMetric", "TrialEnd", "TrialEvent", "TrialListener", "TrialLogs",
            "TrainingService", "TrialPayloadError", "build_payload", "load_model", "run_trial", "event_to_json",
-           "event_from_json", "trial_main"]
+           "event_from_json", "trial_main", "EventWriter"]
 
 
 class TrialPayloadError(ValueError):
@@ -216,8 +216,10 @@ def event_from_json(line: Union[str, bytes]) -> TrialEvent:
     raise ValueError(f"not a trial event: {line!r:.200}")
 
 
-class _LineWriter:
-    """Thread-safe JSON-lines writer on a raw fd (unbuffered: what was reported survives a crash)."""
+class EventWriter:
+    """Thread-safe JSON-lines writer of trial events on a raw fd (unbuffered: what was reported survives a
+    crash). Services that run trials in their own worker processes emit events through it, as
+    ``python -m nascore.training_service`` does."""
 
     def __init__(self, fd: int):
         self.fd = fd
@@ -237,6 +239,9 @@ class _LineWriter:
                 data = data[os.write(self.fd, data):]
 
 
+_LineWriter = EventWriter  # former private name
+
+
 def trial_main(argv: Optional[list] = None) -> int:
     """``python -m nascore.training_service --payload FILE|- --trial-id ID [--events-fd N]``: run one trial."""
     parser = argparse.ArgumentParser(prog="python -m nascore.training_service", description=trial_main.__doc__)
@@ -249,7 +254,7 @@ def trial_main(argv: Optional[list] = None) -> int:
     if fd is None:  # events own stdout; the trial's prints go to stderr
         fd = os.dup(1)
         os.dup2(2, 1)
-    emit = _LineWriter(fd)
+    emit = EventWriter(fd)
     end = run_trial(json.loads(text), emit, args.trial_id)
     sys.stdout.flush()
     sys.stderr.flush()

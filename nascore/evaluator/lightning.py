@@ -20,7 +20,7 @@ from nascore.trial import report_final_result, report_intermediate_result
 
 from .base import Evaluator
 
-__all__ = ["LightningModule", "Trainer", "QuietTrainer", "Lightning"]
+__all__ = ["LightningModule", "Trainer", "QuietTrainer", "Lightning", "quiet_lightning"]
 
 # Lightning's chatter ("GPU available: False ...", "LOCAL_RANK: 0 ...") goes through these loggers at INFO.
 _CHATTY_LOGGERS = ("pytorch_lightning.utilities.rank_zero", "lightning.pytorch.utilities.rank_zero",
@@ -30,7 +30,8 @@ _NOISY_WARNINGS = (r".*does not have many workers.*", r".*smaller than the loggi
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's start-up chatter (info logs, known harmless warnings) inside the block."""
     loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
@@ -43,6 +44,9 @@ def _quiet() -> Iterator[None]:
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
+
+
+_quiet = quiet_lightning  # former private name
 
 
 class LightningModule(pl.LightningModule):
@@ -83,7 +87,7 @@ class QuietTrainer(pl.Trainer):
     def __init__(self, **kwargs: Any) -> None:
         for key, value in self.QUIET_DEFAULTS.items():
             kwargs.setdefault(key, value)
-        with _quiet():
+        with quiet_lightning():
             super().__init__(**kwargs)
 
 
@@ -147,7 +151,7 @@ class Lightning(Evaluator):
         module, trainer = self._prepare(model)
         reporter = _Reporter(module.default_metric)
         trainer.callbacks.append(reporter)
-        with _quiet():
+        with quiet_lightning():
             if self.datamodule is not None:
                 trainer.fit(module, datamodule=self.datamodule)
             else:

@@ -15,17 +15,12 @@ from typing import Any, Dict, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
 
+from nascore.experiment.compat import check_combination
+from nascore.experiment.errors import ConfigError, UnknownSettingError
+
 __all__ = ["ComponentConfig", "NasExperimentConfig", "ConfigError", "UnknownSettingError", "parse_duration"]
 
 COMPONENT_FIELDS = ("execution_engine", "model_format", "training_service")
-
-
-class ConfigError(ValueError):
-    """A setting or combination of settings that cannot work, with what would fit."""
-
-
-class UnknownSettingError(ConfigError, AttributeError):
-    """A setting name that neither the experiment nor any of its components has."""
 
 
 class ComponentConfig(BaseModel):
@@ -149,8 +144,9 @@ class NasExperimentConfig(BaseModel):
 
     @model_validator(mode="after")
     def _combination(self) -> "NasExperimentConfig":
-        from nascore.experiment.compat import check_combination
-        check_combination(self)
+        if check_combination(self) and self.training_service is None:
+            # the only way to build a ts-like engine without a service would fail later; default it now
+            object.__setattr__(self, "training_service", _resolve_component("training_service", "local"))
         return self
 
     # ---- attribute forwarding to component settings -----------------------------------------------------

@@ -129,7 +129,7 @@ class _MultiModelSupervised(Evaluator):
         """Train the merged ``model``; report ``{"default": mean, "per_model": [...]}`` per epoch and at the end."""
         import pytorch_lightning as pl
 
-        from nascore.evaluator.lightning import _quiet
+        from nascore.evaluator.lightning import quiet_lightning
 
         from .lightning import MultiModelLightningModule, MultiModelTrainer, ZipLoader
         self._require_frozen()
@@ -148,7 +148,7 @@ class _MultiModelSupervised(Evaluator):
 
         trainer.callbacks.append(_Report())
         train, val = self._loaders()
-        with _quiet():
+        with quiet_lightning():
             trainer.fit(module, ZipLoader(train), ZipLoader(val) if val is not None else None)
         if reported[0] is None:
             raise RuntimeError("the merged trial ran no validation, so no model has a metric; give "

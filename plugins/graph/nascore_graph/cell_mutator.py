@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Tuple
 from nascore.mutable import Sample
 
 from .ir import Graph, GraphModel, Node, Operation, Slot
-from .mutators import _Located, _call_op, _strip, replace_entry, resolve_nested
+from .mutators import MUTATOR_KINDS, _Located, _call_op, _strip, replace_entry, resolve_nested
 
 __all__ = ["CellMutator"]
 
@@ -89,3 +89,6 @@ class CellMutator(_Located):
         if len(args) != n_pred:
             raise ValueError(f"cell {node.operation.target!r} is called with {len(args)} inputs; it takes {n_pred}")
         return tuple(args)
+
+
+MUTATOR_KINDS["cell"] = lambda graph, path, entry: CellMutator(graph, path, entry["label"])

@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from .serialize import decode_value, encode_value
+from .slot import Slot
+
 __all__ = ["Slot", "Operation", "Node", "Edge", "Graph", "GraphModel", "OP_TYPES", "INPUT", "OUTPUT"]
 
 INPUT, OUTPUT = "_inputs", "_outputs"
@@ -21,13 +24,6 @@ INPUT, OUTPUT = "_inputs", "_outputs"
 #: method → method name, getattr → attribute path of a parameter/buffer/constant.
 OP_TYPES = ("input", "output", "module", "subgraph", "function", "method", "getattr", "getitem",
             "constant", "tuple", "list", "dict", "unpack", "layerchoice", "inputchoice", "repeat", "cell")
-
-
-@dataclass(frozen=True)
-class Slot:
-    """Placeholder in an argument template: the value at input slot ``index``."""
-
-    index: int
 
 
 @dataclass
@@ -222,14 +218,87 @@ class GraphModel:
         return self.graphs[self.top]
 
     def copy(self) -> "GraphModel":
-        from .serialize import copy_model
+        """A structural copy: graphs, nodes and edges are new; leaf values (mutables included) are shared."""
         return copy_model(self)
 
     def to_json(self) -> Dict[str, Any]:
-        from .serialize import model_to_json
+        """Exact JSON of the model (tuples, slices, dtypes... are tagged; see :mod:`nascore_graph.serialize`)."""
         return model_to_json(self)
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "GraphModel":
-        from .serialize import model_from_json
         return model_from_json(data)
+
+
+# ---- JSON round trip and structural copy ------------------------------------------------------------
+def _graph_to_json(graph: Graph) -> Dict[str, Any]:
+    nodes = [{"id": n.id, "name": n.name, "type": n.operation.type, "target": n.operation.target,
+              "args": encode_value(n.operation.args), "kwargs": encode_value(n.operation.kwargs),
+              "attrs": encode_value(n.operation.attrs)} for n in graph.nodes.values()]
+    edges = [[e.head, e.head_slot, e.tail, e.tail_slot] for ins in graph._in.values() for e in ins.values()]
+    return {"name": graph.name, "class_name": graph.class_name, "nodes": nodes, "edges": edges,
+            "modules": encode_value(graph.modules), "params": encode_value(graph.params),
+            "buffers": encode_value(graph.buffers)}
+
+
+def model_to_json(model: GraphModel) -> Dict[str, Any]:
+    return {"version": 1, "top": model.top, "graphs": [_graph_to_json(g) for g in model.graphs.values()]}
+
+
+def model_from_json(data: Dict[str, Any]) -> GraphModel:
+    if data.get("version") != 1:
+        raise ValueError(f"unsupported graph IR version {data.get('version')!r} (this plugin reads version 1)")
+    model = GraphModel(data["top"])
+    for g in data["graphs"]:
+        graph = Graph.__new__(Graph)
+        _init_empty(graph, g["name"], g["class_name"])
+        for n in g["nodes"]:
+            op = Operation(n["type"], n["target"], decode_value(n["args"]), decode_value(n["kwargs"]),
+                           decode_value(n["attrs"]))
+            node = graph.add_node(n["name"], op, node_id=n["id"])
+            if op.type == "input":
+                graph.input_node = node
+            elif op.type == "output":
+                graph.output_node = node
+        for head, head_slot, tail, tail_slot in g["edges"]:
+            graph.add_edge(graph.nodes[head], head_slot, graph.nodes[tail], tail_slot)
+        graph.modules = decode_value(g["modules"])
+        graph.params = decode_value(g["params"])
+        graph.buffers = decode_value(g["buffers"])
+        model.add_graph(graph)
+    return model
+
+
+def _init_empty(graph: Graph, name: str, class_name: str) -> None:
+    graph.name, graph.class_name = name, class_name
+    graph.nodes, graph.by_name, graph._in, graph._out = {}, {}, {}, {}
+    graph._next_id = 0
+    graph.modules, graph.params, graph.buffers = {}, {}, {}
+
+
+def _copy_tree(value: Any) -> Any:
+    # dicts/lists are copied so a mutation of the copy never leaks; leaves (mutables included) are shared
+    if isinstance(value, dict):
+        return {k: _copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_tree(v) for v in value]
+    return value
+
+
+def copy_model(model: GraphModel) -> GraphModel:
+    new = GraphModel(model.top)
+    for graph in model.graphs.values():
+        g = Graph.__new__(Graph)
+        _init_empty(g, graph.name, graph.class_name)
+        for nid, node in graph.nodes.items():
+            n = Node(g, nid, node.name, node.operation.copy())
+            g.nodes[nid] = n
+            g.by_name[node.name] = n
+        g._in = {nid: dict(ins) for nid, ins in graph._in.items()}
+        g._out = {nid: dict(outs) for nid, outs in graph._out.items()}
+        g._next_id = graph._next_id
+        g.input_node, g.output_node = g.nodes[graph.input_node.id], g.nodes[graph.output_node.id]
+        g.modules = _copy_tree(graph.modules)
+        g.params, g.buffers = _copy_tree(graph.params), _copy_tree(graph.buffers)
+        new.graphs[g.name] = g
+    return new

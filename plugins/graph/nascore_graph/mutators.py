@@ -9,7 +9,7 @@ space allows it), ``CellMutator`` (``cell_mutator.py``: rebuilds a Cell for the 
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from nascore.mutable import LabeledMutable, Sample
 from nascore.mutable.expression import evaluate
@@ -113,19 +113,19 @@ def _call_op(entry: Dict[str, Any], target: str, args: tuple, kwargs: dict) -> O
     return Operation("module", target, tuple(args), dict(kwargs))
 
 
+#: choice kind -> ``factory(graph name, path, entry)`` building its mutator. This module registers its own
+#: kinds below; :mod:`nascore_graph.cell_mutator` registers "cell" (imported by the graph space).
+MUTATOR_KINDS: Dict[str, Callable[[str, str, Dict[str, Any]], "Mutator"]] = {}
+
+
 def mutator_for(graph: str, path: str, entry: Dict[str, Any]) -> Optional["Mutator"]:
     """The built-in mutator for the choice entry at ``path`` of graph ``graph`` (None: not a choice)."""
     kind = entry["kind"]
-    if kind == "layerchoice":
-        return LayerChoiceMutator(graph, path, entry["label"])
-    if kind == "inputchoice":
-        return InputChoiceMutator(graph, path, entry["label"], entry["reduction"])
-    if kind == "repeat":
-        return RepeatMutator(graph, path, entry["label"], entry["depth"])
-    if kind == "cell":
-        from .cell_mutator import CellMutator
-        return CellMutator(graph, path, entry["label"])
-    return None
+    factory = MUTATOR_KINDS.get(kind)
+    if factory is None and kind in CHOICE_KINDS:  # never skip a choice silently: the model would be wrong
+        hint = "; import nascore_graph.cell_mutator" if kind == "cell" else ""
+        raise RuntimeError(f"no mutator is registered for {kind!r} choices (at {path!r}){hint}")
+    return None if factory is None else factory(graph, path, entry)
 
 
 def resolve_nested(model: GraphModel, graph: Graph, path: str, sample: Sample) -> None:
@@ -257,6 +257,13 @@ class RepeatMutator(_Located):
                 prev = nxt
         for i in range(len(blocks)):
             resolve_nested(model, graph, f"{self.path}.{i}", sample)
+
+
+MUTATOR_KINDS.update(
+    layerchoice=lambda graph, path, entry: LayerChoiceMutator(graph, path, entry["label"]),
+    inputchoice=lambda graph, path, entry: InputChoiceMutator(graph, path, entry["label"], entry["reduction"]),
+    repeat=lambda graph, path, entry: RepeatMutator(graph, path, entry["label"], entry["depth"]),
+)
 
 
 def find_mutators(model: GraphModel) -> List[Mutator]:

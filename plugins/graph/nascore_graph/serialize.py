@@ -1,4 +1,4 @@
-"""Exact JSON round trip of the IR, and a fast structural copy.
+"""Exact JSON round trip of the values held in the IR (the IR itself is written by :mod:`nascore_graph.ir`).
 
 Plain JSON cannot tell a tuple from a list, or hold slices, dtypes, ``...`` or slots; such values are
 written as one-key tagged objects (``{"$tuple": [...]}``), so ``from_json(to_json(m))`` rebuilds the
@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any, Dict
 
-from .ir import Edge, Graph, GraphModel, Node, Operation, Slot
+from .slot import Slot
 
-__all__ = ["encode_value", "decode_value", "model_to_json", "model_from_json", "copy_model", "Ref"]
+__all__ = ["encode_value", "decode_value", "Ref"]
 
 
 class Ref:
@@ -125,80 +125,3 @@ def _decode_tagged(key: str, inner: Any) -> Any:
     if key == "$categorical_multiple":
         return CategoricalMultiple(decode_value(inner["values"]), n_chosen=inner["n_chosen"], label=inner["label"])
     raise ValueError(f"unknown tag {key!r} in graph IR JSON")
-
-
-def _graph_to_json(graph: Graph) -> Dict[str, Any]:
-    nodes = [{"id": n.id, "name": n.name, "type": n.operation.type, "target": n.operation.target,
-              "args": encode_value(n.operation.args), "kwargs": encode_value(n.operation.kwargs),
-              "attrs": encode_value(n.operation.attrs)} for n in graph.nodes.values()]
-    edges = [[e.head, e.head_slot, e.tail, e.tail_slot] for ins in graph._in.values() for e in ins.values()]
-    return {"name": graph.name, "class_name": graph.class_name, "nodes": nodes, "edges": edges,
-            "modules": encode_value(graph.modules), "params": encode_value(graph.params),
-            "buffers": encode_value(graph.buffers)}
-
-
-def model_to_json(model: GraphModel) -> Dict[str, Any]:
-    return {"version": 1, "top": model.top, "graphs": [_graph_to_json(g) for g in model.graphs.values()]}
-
-
-def model_from_json(data: Dict[str, Any]) -> GraphModel:
-    if data.get("version") != 1:
-        raise ValueError(f"unsupported graph IR version {data.get('version')!r} (this plugin reads version 1)")
-    model = GraphModel(data["top"])
-    for g in data["graphs"]:
-        graph = Graph.__new__(Graph)
-        _init_empty(graph, g["name"], g["class_name"])
-        for n in g["nodes"]:
-            op = Operation(n["type"], n["target"], decode_value(n["args"]), decode_value(n["kwargs"]),
-                           decode_value(n["attrs"]))
-            node = graph.add_node(n["name"], op, node_id=n["id"])
-            if op.type == "input":
-                graph.input_node = node
-            elif op.type == "output":
-                graph.output_node = node
-        for head, head_slot, tail, tail_slot in g["edges"]:
-            graph.add_edge(graph.nodes[head], head_slot, graph.nodes[tail], tail_slot)
-        graph.modules = decode_value(g["modules"])
-        graph.params = decode_value(g["params"])
-        graph.buffers = decode_value(g["buffers"])
-        model.add_graph(graph)
-    return model
-
-
-def _init_empty(graph: Graph, name: str, class_name: str) -> None:
-    graph.name, graph.class_name = name, class_name
-    graph.nodes, graph.by_name, graph._in, graph._out = {}, {}, {}, {}
-    graph._next_id = 0
-    graph.modules, graph.params, graph.buffers = {}, {}, {}
-
-
-def _copy_tree(value: Any) -> Any:
-    # dicts/lists are copied so a mutation of the copy never leaks; leaves (mutables included) are shared
-    if isinstance(value, dict):
-        return {k: _copy_tree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_tree(v) for v in value]
-    return value
-
-
-def copy_model(model: GraphModel) -> GraphModel:
-    new = GraphModel(model.top)
-    for graph in model.graphs.values():
-        g = Graph.__new__(Graph)
-        _init_empty(g, graph.name, graph.class_name)
-        for nid, node in graph.nodes.items():
-            n = Node(g, nid, node.name, node.operation.copy())
-            g.nodes[nid] = n
-            g.by_name[node.name] = n
-        g._in = {nid: dict(ins) for nid, ins in graph._in.items()}
-        g._out = {nid: dict(outs) for nid, outs in graph._out.items()}
-        g._next_id = graph._next_id
-        g.input_node, g.output_node = g.nodes[graph.input_node.id], g.nodes[graph.output_node.id]
-        g.modules = _copy_tree(graph.modules)
-        g.params, g.buffers = _copy_tree(graph.params), _copy_tree(graph.buffers)
-        new.graphs[g.name] = g
-    return new
-
-
-def edge_key(edge: Edge) -> tuple:
-    return (edge.head, edge.head_slot, edge.tail, edge.tail_slot)

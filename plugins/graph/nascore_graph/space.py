@@ -7,6 +7,7 @@ from nascore.mutable import LabeledMutable, Mutable, Sample, frozen_context
 from nascore.space import ExecutableModelSpace, ModelStatus
 
 from .ir import GraphModel
+from . import cell_mutator  # noqa: F401 - registers the mutator of Cell choices
 from .mutators import Mutator, find_mutators, freeze_values, prune
 
 __all__ = ["GraphModelSpace", "FORMAT"]

@@ -12,13 +12,15 @@ import logging
 import socket
 import threading
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import paramiko
 from pydantic import SecretStr
 
 from nascore.experiment.config import ConfigError
-from nascore_remote.config import RemoteMachineConfig
+
+if TYPE_CHECKING:  # pragma: no cover - the config module imports this one (for keys) when it checks
+    from nascore_remote.config import RemoteMachineConfig
 
 __all__ = ["RemoteError", "UnknownHostKeyError", "MachineConnection", "fingerprint", "load_private_key"]
 

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from nascore.training_service import _LineWriter, run_trial
+from nascore.training_service import EventWriter, run_trial
 
 
 def _watch_parent(parent: int) -> None:
@@ -33,7 +33,7 @@ def _live_threads() -> set:
     return {t for t in threading.enumerate() if t.is_alive() and not t.daemon}
 
 
-def _run_one(command: dict, emit: _LineWriter) -> bool:
+def _run_one(command: dict, emit: EventWriter) -> bool:
     """Run one trial; True when the worker must retire afterwards."""
     trial_id = command["trial_id"]
     with open(command["payload_file"]) as f:
@@ -80,7 +80,7 @@ def main(argv=None) -> None:
             print(f"nascore worker: cannot preload {module!r}: {exc}", file=sys.stderr)
     from nascore.plugins import get_plugin_manager
     get_plugin_manager()
-    emit = _LineWriter(args.events_fd)
+    emit = EventWriter(args.events_fd)
     with os.fdopen(args.commands_fd, "rb") as commands:
         for line in commands:
             if not line.strip():
