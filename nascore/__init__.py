@@ -21,6 +21,7 @@ _LAZY = {
     "report_final_result": "nascore.trial",
     "get_plugin_manager": "nascore.plugins",
     "trace": "nascore.trace",
+    "Objective": "nascore.metric",
 }
 
 __all__ = ["hookimpl", "__version__", *_LAZY]

@@ -15,6 +15,7 @@ from abc import ABCMeta, abstractmethod
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Tuple
 
 from nascore.arguments import split_call
+from nascore.metric import Objective
 from nascore.mutable import Mutable, Sample, SampleValidationError
 from nascore.trace import (TRACE_ATTR, NotSerializableError, TraceInfo, from_json_reference, import_symbol,
                            symbol_of, to_json_reference)
@@ -80,6 +81,10 @@ class Evaluator(Mutable, metaclass=ABCMeta):
         init = cls.__dict__.get("__init__")
         if init is not None and not getattr(init, _RECORDS, False):
             cls.__init__ = _recording_init(init)  # type: ignore[method-assign]
+
+    #: what the evaluator reports and in which direction (:class:`nascore.metric.Objective`); None when it
+    #: does not say (the experiment then maximises, unless the config's ``metric_direction`` says otherwise)
+    objective: Optional[Objective] = None
 
     @abstractmethod
     def evaluate(self, model: "torch.nn.Module") -> Any:
@@ -217,13 +222,26 @@ class FunctionalEvaluator(Evaluator):
     The function trains and scores the model and reports through ``nascore.trial``; it may simply return the
     final metric. ``kwargs`` may hold mutables (they join the sample). For trial processes ``function`` must be
     importable (module level, not in ``__main__``).
+
+    ``objective`` says what the reported number is and whether higher or lower is better: ``"max"`` /
+    ``"min"``, ``("mse", "min")`` or ``Objective("mse", "min")``. Without it the experiment maximises (or
+    follows the config's ``metric_direction``).
     """
 
-    def __init__(self, function: Callable[..., Any], **kwargs: Any) -> None:
+    def __init__(self, function: Callable[..., Any], *, objective: Any = None, **kwargs: Any) -> None:
         if not callable(function):
             raise TypeError(f"FunctionalEvaluator needs a callable taking the model, got {function!r}")
         self.function = function
         self.kwargs = kwargs
+        if objective is not None:
+            try:
+                self.objective = Objective.parse(objective)
+            except ValueError as exc:
+                raise ValueError(f"FunctionalEvaluator(objective=...): {exc}") from None
+            # recorded as plain data, so the evaluator still travels to trial processes as JSON
+            info = self.__dict__.get(TRACE_ATTR)
+            if info is not None and "objective" in info.kwargs:
+                info.kwargs["objective"] = self.objective.to_json()
 
     def evaluate(self, model: "torch.nn.Module") -> Any:
         self._require_frozen()

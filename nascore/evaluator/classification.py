@@ -1,5 +1,5 @@
-"""Ready-made supervised evaluators: ``Classification`` (reports validation accuracy) and ``Regression``
-(reports validation mean squared error: lower is better, run the experiment with a minimising metric)."""
+"""Ready-made supervised evaluators: ``Classification`` (reports validation accuracy, higher is better) and
+``Regression`` (reports validation mean squared error, lower is better); each declares it as its ``objective``."""
 from __future__ import annotations
 
 import importlib.util
@@ -63,6 +63,7 @@ class SupervisedModule(LightningModule):
 
 class ClassificationModule(SupervisedModule):
     default_metric = "val_acc"
+    metric_mode = "max"
 
     def __init__(self, criterion: Union[Type[nn.Module], nn.Module] = nn.CrossEntropyLoss,
                  learning_rate: float = 1e-3, weight_decay: float = 0.0,
@@ -78,6 +79,7 @@ class ClassificationModule(SupervisedModule):
 
 class RegressionModule(SupervisedModule):
     default_metric = "val_mse"
+    metric_mode = "min"
 
     def make_metric(self, output: torch.Tensor) -> torchmetrics.Metric:
         return torchmetrics.MeanSquaredError()
@@ -101,6 +103,7 @@ class _Supervised(Lightning):
         self.trainer_kwargs = trainer_kwargs
         for name, value in module_kwargs.items():
             setattr(self, name, value)
+        self.objective = module_class.objective()
         if next(self._mutables(), None) is not None:
             # Choices among the arguments: nothing can be built yet; freeze(sample) gives a usable evaluator.
             self.module = self.trainer = None  # type: ignore[assignment]
@@ -148,8 +151,8 @@ class Regression(_Supervised):
     """Train a regressor with ``criterion`` (MSE) and ``optimizer``; report the validation mean squared error
     after every epoch and after training.
 
-    The metric is an error: **lower is better**, so search with a minimising metric direction (e.g.
-    ``metric_direction="minimize"`` in the experiment config). Other arguments as for :class:`Classification`.
+    The metric is an error: its objective is ``Objective("val_mse", "min")``, so experiments minimise it without
+    any setting. Other arguments as for :class:`Classification`.
     """
 
     def __init__(self, criterion: Type[nn.Module] = nn.MSELoss, learning_rate: float = 1e-3,

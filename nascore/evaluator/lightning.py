@@ -15,6 +15,7 @@ from typing import Any, Iterator, Optional
 import pytorch_lightning as pl
 import torch
 
+from nascore.metric import Objective
 from nascore.trace import get_trace, trace
 from nascore.trial import report_final_result, report_intermediate_result
 
@@ -59,6 +60,20 @@ class LightningModule(pl.LightningModule):
 
     #: the logged metric reported to nascore (a key of ``trainer.callback_metrics``)
     default_metric: str = "val_loss"
+    #: whether higher (``"max"``) or lower (``"min"``) :attr:`default_metric` is better. A subclass that
+    #: changes ``default_metric`` and leaves this None gets the direction of a well-known name (loss, mse, mae,
+    #: error → min; acc, accuracy, f1, auc, precision, recall, r2 → max) or none at all (see ``objective``)
+    metric_mode: Optional[str] = "min"
+
+    @classmethod
+    def objective(cls) -> Optional[Objective]:
+        """The metric this module reports and its direction; None when neither :attr:`metric_mode` nor a
+        well-known name says which direction is better."""
+        mode = cls.metric_mode
+        if mode is not None and _defined_below(cls, "default_metric", "metric_mode"):
+            mode = None  # default_metric was changed below the class that chose metric_mode
+        mode = mode or _mode_of_name(cls.default_metric)
+        return None if mode is None else Objective(cls.default_metric, mode)
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,6 +89,29 @@ class LightningModule(pl.LightningModule):
         if self.model is None:
             raise RuntimeError(f"{type(self).__name__} has no model; call set_model(model) first")
         return self.model(*args, **kwargs)
+
+
+_MIN_WORDS = ("loss", "mse", "mae", "rmse", "error", "err", "perplexity", "nll")
+_MAX_WORDS = ("acc", "accuracy", "f1", "auc", "auroc", "precision", "recall", "r2", "iou", "map", "top1", "top5")
+
+
+def _mode_of_name(name: str) -> Optional[str]:
+    words = set(name.lower().replace("-", "_").replace("/", "_").split("_"))
+    if words & set(_MIN_WORDS):
+        return "min"
+    if words & set(_MAX_WORDS):
+        return "max"
+    return None
+
+
+def _defined_below(cls: type, attr: str, than: str) -> bool:
+    """Whether ``attr`` is set in a class of ``cls``'s MRO that comes before the one setting ``than``."""
+    for klass in cls.__mro__:
+        if than in klass.__dict__:
+            return False
+        if attr in klass.__dict__:
+            return True
+    return False
 
 
 class QuietTrainer(pl.Trainer):
@@ -142,6 +180,12 @@ class Lightning(Evaluator):
             raise ValueError("give either a datamodule or train/val dataloaders to Lightning, not both")
         self.module = module
         self.trainer = trainer
+        self.objective = type(module).objective()
+        if self.objective is None:
+            logging.getLogger(__name__).warning(
+                "%s reports %r but does not say whether higher or lower is better; set metric_mode = 'max' or "
+                "'min' on the class (until then the experiment maximises it, or follows metric_direction)",
+                type(module).__name__, module.default_metric)
         self.train_dataloaders = train_dataloaders
         self.val_dataloaders = val_dataloaders
         self.datamodule = datamodule

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from nascore.metric import is_valid_metric
+
 __all__ = ["add_commands"]
 
 
@@ -110,9 +112,11 @@ def _view(args: argparse.Namespace) -> int:
         return _error(str(exc))
     with store:
         records = store.models(args.status)
+        objective = store.objective()
         if args.json:
             print(json.dumps({"id": store.get_meta("id"), "status": store.status(),
-                              "config": store.config(), "models": [r.to_json() for r in records]},
+                              "objective": objective.to_json(), "config": store.config(),
+                              "models": [r.to_json() for r in records]},
                              indent=2, default=str))
             return 0
         status, owner = store.status(), store.owner()
@@ -120,18 +124,24 @@ def _view(args: argparse.Namespace) -> int:
             status += f", pid {owner.get('pid', '?')} on {owner.get('host', '?')}"
         print(f"experiment {store.get_meta('id')} [{status}]  {store.directory}")
         prefix = _label_prefix([label for r in records for label in r.sample])
-        rows = [("id", "status", "metric", "duration", f"sample ({prefix}...)" if prefix else "sample")]
+        metric_header = objective.name if objective.name != "default" else "metric"
+        rows = [("id", "status", metric_header, "duration", f"sample ({prefix}...)" if prefix else "sample")]
         for r in records:
             sample = _compact_sample(r.sample, prefix)
             if r.failure_reason and r.status != "trained":
                 sample += f"  ({r.failure_reason[:80]})"
-            rows.append((str(r.id), r.status, _fmt_metric(r.metric), _fmt_duration(r.duration), sample))
+            rows.append((str(r.id), r.status, _fmt_metric(objective.value(r.final)), _fmt_duration(r.duration),
+                         sample))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
         for row in rows:
             print(_fit("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4], columns))
         counts = store.counts()
         print(f"{len(records)} trial(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        best = store.top_models(1, objective)
+        if best:
+            print(f"best: #{best[0].id} {metric_header}={_fmt_metric(objective.value(best[0].final))} "
+                  f"({'higher' if objective.higher_is_better else 'lower'} is better)")
     return 0
 
 
@@ -166,8 +176,7 @@ def _export(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _error(str(exc))
     with store:
-        direction = store.get_meta("metric_direction", "maximize")
-        records = store.top_models(args.top_k, direction)
+        records = store.top_models(args.top_k)
         if args.formatter == "dict":
             print(json.dumps([{"id": r.id, "metric": r.metric, "sample": r.sample} for r in records], indent=2))
             return 0
@@ -237,16 +246,17 @@ def _plot(args: argparse.Namespace) -> int:
         return _error(str(exc))
     with store:
         records = store.models()
-        direction = store.get_meta("metric_direction", "maximize")
+        objective = store.objective()
         experiment_id = store.get_meta("id")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    points = [(r.id, r.metric) for r in records if r.metric is not None and not math.isnan(r.metric)]
+    points = [(r.id, value) for r in records if r.status == "trained"
+              for value in [objective.value(r.final)] if is_valid_metric(value)]
     best, curve = None, []
     for _, value in points:
-        if best is None or (value > best if direction == "maximize" else value < best):
+        if best is None or objective.better(value, best):
             best = value
         curve.append(best)
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -255,7 +265,7 @@ def _plot(args: argparse.Namespace) -> int:
         ax.step([p[0] for p in points], curve, where="post", color="tab:red", label="best so far")
         ax.legend(loc="best")
     ax.set_xlabel("trial id")
-    ax.set_ylabel("final metric")
+    ax.set_ylabel(f"{objective.name} ({'higher' if objective.higher_is_better else 'lower'} is better)")
     ax.set_title(f"experiment {experiment_id}: {len(points)} trial(s) with a metric")
     fig.tight_layout()
     fig.savefig(args.output)

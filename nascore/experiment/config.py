@@ -97,7 +97,9 @@ class NasExperimentConfig(BaseModel):
     max_experiment_duration: Optional[float] = Field(default=None, gt=0, description="seconds (or '2h')")
     max_trial_duration: Optional[float] = Field(default=None, gt=0, description="seconds (or '10m')")
     trial_concurrency: int = Field(default=1, ge=1)
-    metric_direction: Literal["maximize", "minimize"] = "maximize"
+    metric_direction: Optional[Literal["maximize", "minimize"]] = Field(
+        default=None, description="only where the evaluator declares no direction (its objective); default "
+                                  "maximize. 'max' / 'min' are accepted")
     stop_on_failure: bool = False
     #: the strategy by registered name, ``"random"`` or ``{"name": "evolution", "population_size": 20}``; used
     #: when ``NasExperiment`` is given no strategy (a strategy passed there wins)
@@ -127,6 +129,17 @@ class NasExperimentConfig(BaseModel):
         from nascore.components import parse_named
         name, kwargs = parse_named(value, "strategy")
         return name if not kwargs else {"name": name, **kwargs}
+
+    @field_validator("metric_direction", mode="before")
+    @classmethod
+    def _direction(cls, value: Any) -> Optional[str]:
+        if value is None:
+            return None
+        from nascore.metric import Objective
+        try:
+            return Objective("default", value).direction
+        except ValueError as exc:
+            raise ValueError(f"metric_direction: {exc}") from None
 
     @field_validator(*COMPONENT_FIELDS, mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from nascore.experiment.results import ExperimentResults
 from nascore.experiment.results import model_code as model_code  # re-exported: its former home
 from nascore.experiment.store import DB_NAME, ExperimentStore, ModelRecord
 from nascore.interrupts import handle_signals, signal_received
+from nascore.metric import Objective, resolve_objective
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus
 
@@ -57,6 +58,7 @@ class NasExperiment(ExperimentResults):
         config = as_config(config)
         self.strategy = resolve_strategy(strategy, config)
         self.config: NasExperimentConfig = infer_config(config, self.strategy)
+        self.objective  # a config contradicting the evaluator's direction is reported now, not after a run
         self.id: str = _new_id(self.config.experiment_name)
         self._status = "created"
         self._store: Optional[ExperimentStore] = None
@@ -78,6 +80,13 @@ class NasExperiment(ExperimentResults):
     def directory(self) -> Path:
         """``<experiment_working_directory>/<id>``: where the store (``nascore.db``) lives."""
         return Path(self.config.experiment_working_directory).expanduser().resolve() / self.id
+
+    @property
+    def objective(self) -> Objective:
+        """What the experiment optimises: the evaluator's declared metric and direction, the config's
+        ``metric_direction`` filling in where the evaluator declares none (:func:`nascore.metric.resolve_objective`).
+        An :class:`~nascore.metric.ObjectiveConflictError` says when the two contradict."""
+        return resolve_objective(self.evaluator, self.config.metric_direction)
 
     @property
     def status(self) -> str:
@@ -111,6 +120,7 @@ class NasExperiment(ExperimentResults):
         if config is not None:
             self.config = infer_config(config, self.strategy)
         check_strategy_fits(self.config, self.strategy)
+        objective = self.objective
         port = dashboard_port(port)
         self.config.check()
 
@@ -146,8 +156,8 @@ class NasExperiment(ExperimentResults):
         with handle_signals():  # SIGTERM like Ctrl-C; a trial's own sys.exit() is told apart (see nascore.interrupts)
             try:
                 with Progress(self._stats):
-                    if hasattr(self.strategy, "metric_direction"):
-                        self.strategy.metric_direction = self.config.metric_direction
+                    if hasattr(self.strategy, "objective") or hasattr(self.strategy, "metric_direction"):
+                        self._give_objective(objective)
                     self.strategy.working_directory = str(Path(self.directory) / "strategy")
                     self._restore_strategy_state(store, previous)
                     self._rerun_unfinished(engine, previous)
@@ -216,6 +226,12 @@ class NasExperiment(ExperimentResults):
             raise
         self.dashboard = server
 
+    def _give_objective(self, objective: Objective) -> None:
+        if hasattr(self.strategy, "objective"):
+            self.strategy.objective = objective
+        else:  # a strategy written against the older attribute
+            self.strategy.metric_direction = objective.direction
+
     def _build_engine(self) -> ExecutionEngine:
         pm = get_plugin_manager()
         name = self.config.execution_engine.name
@@ -260,7 +276,8 @@ class NasExperiment(ExperimentResults):
         store.set_meta("id", self.id)
         store.save_config(self.config.to_dict())
         store.set_meta("model_format", self.config.model_format.name)
-        store.set_meta("metric_direction", self.config.metric_direction)
+        store.set_meta("objective", self.objective.to_json())
+        store.set_meta("metric_direction", self.objective.direction)  # read by stores' older readers
         # Paths the space/evaluator modules were imported from, so `resume` can import them again.
         store.set_meta("cwd", os.getcwd())
         store.set_meta("sys_path", [os.path.abspath(p or os.getcwd()) for p in sys.path])
@@ -359,7 +376,7 @@ class NasExperiment(ExperimentResults):
         if self._store is None:
             return {}
         counts = self._store.counts()
-        top = self._store.top_models(1, self.config.metric_direction)
+        top = self._store.top_models(1, self.objective)
         return {"done": counts.get("trained", 0), "failed": counts.get("failed", 0) + counts.get("invalid", 0),
                 "running": counts.get("training", 0), "best": top[0].metric if top else None}
 

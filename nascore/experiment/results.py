@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional, Union
 
 from nascore.experiment.config import ConfigError, NasExperimentConfig
 from nascore.experiment.store import DB_NAME, ExperimentStore, ModelRecord
+from nascore.metric import Objective
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, Metrics, ModelStatus
 
@@ -18,6 +19,7 @@ class ExperimentResults:
     """The results half of :class:`~nascore.experiment.NasExperiment` (which sets these attributes)."""
 
     config: NasExperimentConfig
+    objective: Objective
     model_space: Any
     evaluator: Any
     directory: Path
@@ -35,7 +37,8 @@ class ExperimentResults:
         return [self._model_object(r) for r in self.store.models(wanted)]
 
     def export_top_models(self, top_k: int = 1, formatter: Optional[str] = None) -> List[Any]:
-        """The ``top_k`` best models by final metric (``config.metric_direction``).
+        """The ``top_k`` best trained models by final metric and :attr:`objective` (failed models, and NaN or
+        infinite metrics, are never ranked).
 
         ``formatter``: None → the models (``ExecutableModelSpace``); ``"dict"`` → their samples;
         ``"instance"`` → built ``nn.Module``s; ``"code"`` → PyTorch source (formats that generate code).
@@ -44,7 +47,7 @@ class ExperimentResults:
             raise ValueError(f"unknown formatter {formatter!r}; use None, 'dict', 'instance' or 'code'")
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
-        records = self.store.top_models(top_k, self.config.metric_direction)
+        records = self.store.top_models(top_k, self.objective)
         if formatter == "dict":
             return [dict(r.sample) for r in records]
         models = [self._model_object(r) for r in records]

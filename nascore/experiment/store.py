@@ -18,7 +18,8 @@ from typing import Any, Dict, Iterator, List, Optional, Union
 from nascore.experiment.lock import lock_owner
 from nascore.experiment.model_record import ModelRecord
 from nascore.experiment.scrub import scrub_secrets
-from nascore.space import metric_value
+from nascore.metric import Objective, rank
+from nascore.space import ModelStatus, metric_value
 
 __all__ = ["ExperimentStore", "ModelRecord", "DB_NAME", "scrub_secrets", "sample_key", "StoreError"]
 
@@ -386,13 +387,21 @@ class ExperimentStore:
     def counts(self) -> Dict[str, int]:
         return {r["status"]: r["n"] for r in self._execute("SELECT status, COUNT(*) AS n FROM models GROUP BY status")}
 
-    def top_models(self, top_k: int = 1, direction: str = "maximize") -> List[ModelRecord]:
-        """The ``top_k`` best models with a (non-NaN) final metric; ties keep submission order."""
-        order = "DESC" if direction == "maximize" else "ASC"
-        ids = [r["id"] for r in self._execute(
-            f"SELECT id FROM models WHERE final_value IS NOT NULL ORDER BY final_value {order}, id LIMIT ?",
-            (int(top_k),))]
-        return [self.model(i) for i in ids]
+    def objective(self) -> Objective:
+        """The experiment's objective as recorded (older stores: their ``metric_direction``)."""
+        saved = self.get_meta("objective")
+        if saved:
+            return Objective.parse(saved)
+        return Objective("default", self.get_meta("metric_direction") or "maximize")
+
+    def top_models(self, top_k: Optional[int] = 1, objective: Union[None, str, Objective] = None
+                   ) -> List[ModelRecord]:
+        """The ``top_k`` (None: all) best *trained* models by ``objective`` (default: the recorded one; a
+        direction string is accepted). Failed models and metrics that are NaN or infinite are never ranked;
+        ties keep submission order."""
+        objective = self.objective() if objective is None else Objective.parse(objective)
+        ranked = rank(self.models(ModelStatus.Trained.value), objective, lambda r: objective.value(r.final))
+        return ranked if top_k is None else ranked[:int(top_k)]
 
     def iter_meta(self) -> Iterator[tuple]:
         for row in self._execute("SELECT key, value FROM meta ORDER BY key"):

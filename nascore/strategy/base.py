@@ -1,9 +1,10 @@
 """The ``Strategy`` base class: what the experiment calls, whatever the kind of strategy.
 
-Metric direction: the experiment sets the attribute ``strategy.metric_direction`` (``"maximize"`` or
-``"minimize"``) before calling the strategy; ``initialize(..., metric_direction=...)`` is accepted too and
-simply sets that attribute. Strategies compare models through :meth:`Strategy.score`, which folds the
-direction in (higher is better; a missing metric is the worst score).
+Objective: the experiment sets ``strategy.objective`` (a :class:`nascore.metric.Objective`: the evaluator's
+metric name and direction) before calling the strategy. ``strategy.metric_direction`` (``"maximize"`` /
+``"minimize"``) reads and sets its direction; ``initialize(..., objective=..., metric_direction=...)`` is
+accepted too. Strategies compare models through :meth:`Strategy.score`, which folds the direction in (higher is
+better; a missing, NaN or infinite metric, or a model that did not train, is the worst score).
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Dict, Iterable, List, Optional
 
 from nascore.engine import ExecutionEngine
-from nascore.space import ExecutableModelSpace
+from nascore.metric import Objective
+from nascore.space import ExecutableModelSpace, ModelStatus
 
 __all__ = ["Strategy", "METRIC_DIRECTIONS"]
 
@@ -36,26 +38,42 @@ class Strategy(ABC):
     def __init__(self) -> None:
         self.model_space: Optional[ExecutableModelSpace] = None
         self._engine: Optional[ExecutionEngine] = None
-        self._metric_direction = "maximize"
+        self.objective = Objective()
         self._stop_event = threading.Event()
 
     # ---- direction -----------------------------------------------------------------------------------
     @property
+    def objective(self) -> Objective:
+        """The metric the strategy optimises and its direction (set by the experiment from the evaluator)."""
+        return self._objective
+
+    @objective.setter
+    def objective(self, value: Any) -> None:
+        self._objective = Objective.parse(value)
+
+    @property
     def metric_direction(self) -> str:
-        return self._metric_direction
+        """``"maximize"`` or ``"minimize"``: :attr:`objective`'s direction."""
+        return self._objective.direction
 
     @metric_direction.setter
     def metric_direction(self, value: str) -> None:
-        direction = str(value).strip().lower()
-        if direction not in METRIC_DIRECTIONS:
-            raise ValueError(f"metric_direction must be 'maximize' or 'minimize', got {value!r}")
-        self._metric_direction = direction
+        self._objective = Objective(self._objective.name, value)
 
     def score(self, metric: Optional[float]) -> float:
-        """``metric`` turned into "higher is better"; None / NaN (failed, no metric) is the worst."""
-        if metric is None or (isinstance(metric, float) and math.isnan(metric)):
+        """``metric`` turned into "higher is better"; None, NaN or ±inf (failed, no metric) is the worst."""
+        return self._objective.score(metric)
+
+    def metric_of(self, model: ExecutableModelSpace) -> Optional[float]:
+        """The number :attr:`objective` reads from a model's final metric (None when it has none)."""
+        return self._objective.value(model.metrics.final)
+
+    def model_score(self, model: ExecutableModelSpace) -> float:
+        """:meth:`score` of a model's final metric; a model that did not train (failed, interrupted...) is the
+        worst whatever it reported."""
+        if model.status is not ModelStatus.Trained:
             return -math.inf
-        return float(metric) if self._metric_direction == "maximize" else -float(metric)
+        return self.score(self.metric_of(model))
 
     # ---- lifecycle -----------------------------------------------------------------------------------
     @property
@@ -66,10 +84,12 @@ class Strategy(ABC):
         return self._engine
 
     def initialize(self, model_space: ExecutableModelSpace, engine: ExecutionEngine, *,
-                   metric_direction: Optional[str] = None) -> None:
+                   metric_direction: Optional[str] = None, objective: Any = None) -> None:
         """Bind the strategy to a model space and an engine (called once before :meth:`run`)."""
         if not isinstance(engine, ExecutionEngine):
             raise TypeError(f"{type(self).__name__} needs an ExecutionEngine, got {type(engine).__name__}")
+        if objective is not None:
+            self.objective = objective
         if metric_direction is not None:
             self.metric_direction = metric_direction
         self.model_space = model_space
@@ -94,11 +114,12 @@ class Strategy(ABC):
 
     # ---- results -------------------------------------------------------------------------------------
     def list_models(self, sort: bool = True, limit: Optional[int] = None) -> List[ExecutableModelSpace]:
-        """The engine's models, best first when ``sort`` (by final metric and direction; no metric last)."""
+        """The engine's models, best first when ``sort`` (by final metric and :attr:`objective`; models that
+        did not train, or have no finite metric, last)."""
         models = list(self.engine.list_models())
         if sort:
             # stable sort: among equal scores (and among models without a metric) submission order is kept
-            models.sort(key=lambda m: (m.metric is None, -self.score(m.metric)))
+            models.sort(key=lambda m: -self.model_score(m))
         return models if limit is None else models[:limit]
 
     # ---- resume --------------------------------------------------------------------------------------

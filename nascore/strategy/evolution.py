@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import random as _random
 from typing import Deque, Optional, Tuple
 
 from nascore.mutable import Sample
+from nascore.space import ModelStatus
 from nascore.strategy.multi_trial import MultiTrialStrategy
 from nascore.strategy.sampling import SavesRng, sample_key
 
@@ -50,13 +52,14 @@ class RegularizedEvolution(SavesRng, MultiTrialStrategy):
     def rebuild(self) -> None:
         self.population.clear()
         for record in self.results:
-            self._push(record["sample"], record["metric"])
+            self._push(record["sample"], record["metric"], record["status"])
 
     def on_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool) -> None:
-        self._push(sample, metric)
+        self._push(sample, metric, status)
 
-    def _push(self, sample: Sample, metric: Optional[float]) -> None:
-        self.population.append((dict(sample), self.score(metric)))
+    def _push(self, sample: Sample, metric: Optional[float], status: str) -> None:
+        score = self.score(metric) if status == ModelStatus.Trained.value else -math.inf
+        self.population.append((dict(sample), score))
         while len(self.population) > self.population_size:
             self.population.popleft()  # aging: the oldest goes, however good it is
 

@@ -70,7 +70,7 @@ class MultiTrialStrategy(Strategy):
                 if model.sample is None:
                     continue
                 if model.status in RESULT_STATUSES:
-                    self._add_result(model.sample, model.metric, model.status.value, replayed=True)
+                    self._add_result(model.sample, self.metric_of(model), model.status.value, replayed=True)
                 elif not model.status.completed():  # still running in this engine: wait for its result
                     self._tried.setdefault(sample_key(model.sample), dict(model.sample))
                     self._submitted.append(model)
@@ -165,7 +165,7 @@ class MultiTrialStrategy(Strategy):
             return
         status = getattr(event, "status", ModelStatus.Trained)
         status = ModelStatus(status)
-        metric = model.metric if status is ModelStatus.Trained else None
+        metric = self.metric_of(model) if status is ModelStatus.Trained else None
         with self._lock:
             self._add_result(model.sample, metric, status.value, replayed=False)
 
@@ -202,7 +202,7 @@ class MultiTrialStrategy(Strategy):
                     self._add_result(record["sample"], record.get("metric"), record["status"], replayed=True)
             for model in models:
                 if model.sample is not None and model.status in RESULT_STATUSES:
-                    self._add_result(model.sample, model.metric, model.status.value, replayed=True)
+                    self._add_result(model.sample, self.metric_of(model), model.status.value, replayed=True)
             self.load_extra_state(state)
             if self._engine is not None:
                 self.rebuild()

@@ -22,6 +22,7 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
+from nascore.metric import is_valid_metric
 from nascore.mutable import Categorical, CategoricalMultiple, MutableSymbol, Numerical, Sample
 from nascore.space import ModelStatus
 from nascore.strategy.multi_trial import MultiTrialStrategy
@@ -169,7 +170,7 @@ class TPE(MultiTrialStrategy):
 
     @staticmethod
     def _outcome(metric: Optional[float], status: str) -> Tuple[TrialState, Optional[float]]:
-        if status == ModelStatus.Trained.value and metric is not None:
+        if status == ModelStatus.Trained.value and is_valid_metric(metric):
             return TrialState.COMPLETE, float(metric)
         return TrialState.FAIL, None
 
