@@ -21,6 +21,7 @@ import pluggy
 from nascore import hookspecs
 from nascore.specs import (SPEC_TYPES, DashboardSpec, EngineSpec, MiddlewareSpec, ModelFormatSpec, OptimizerSpec,
                            ProfilerSpec, StrategySpec, TrainingServiceSpec, _Spec)
+from nascore.suggest import did_you_mean
 
 __all__ = ["hookimpl", "PluginInfo", "PluginError", "UnknownComponentError", "PluginManager",
            "get_plugin_manager", "create_plugin_manager", "reset_plugin_manager"]
@@ -228,8 +229,12 @@ class PluginManager:
         registry = self._registries[component]
         if name in registry:
             return registry[name]
-        available = ", ".join(sorted(registry)) or "none"
-        hint = f"is nascore-{name} installed?"
+        known = sorted(registry)
+        if component == EngineSpec.component:  # a middleware name is given where an engine's is
+            known = sorted({*known, *self._registries[MiddlewareSpec.component]})
+        available = ", ".join(known) or "none"
+        close = did_you_mean(name, known)
+        hint = f"did you mean '{close}'?" if close else f"is nascore-{name} installed?"
         failed = self.plugins.get(name)
         if failed is not None and failed.status != "active":
             hint = f"{failed.describe()} is {failed.status}: {failed.reason}"

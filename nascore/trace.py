@@ -237,9 +237,26 @@ def to_json_reference(value: Any, path: str = "value") -> Any:
     raise NotSerializableError(_untraced_message(value, path))
 
 
+_DATA_TYPES = ("torch.Tensor", "torch.nn.parameter.Parameter", "numpy.ndarray", "pandas.core.frame.DataFrame",
+               "pandas.core.series.Series")
+
+
+def _is_data(value: Any) -> bool:
+    return any(f"{c.__module__}.{c.__qualname__}" in _DATA_TYPES for c in type(value).__mro__)
+
+
 def _untraced_message(value: Any, path: str) -> str:
     cls = type(value)
     full = f"{cls.__module__}.{cls.__qualname__}"
+    if _is_data(value):  # data itself cannot travel; the code that makes it can
+        return (f"{path}: a {cls.__qualname__} holds data, which is not sent to trial processes (they rebuild "
+                f"data by calling importable code); move the code that builds the data set into a function of an "
+                f"importable module, e.g. `def make_train_set(): return TensorDataset(...)`, and pass "
+                f"nascore.trace(make_train_set)() in its place, {_HINT}")
+    if cls.__module__.startswith("torch.utils.data") and cls.__qualname__ != "DataLoader":
+        return (f"{path}: a {cls.__qualname__} built without nascore.trace cannot be sent to a trial process; "
+                f"build it in a function of an importable module (e.g. `def make_train_set(): return "
+                f"{cls.__qualname__}(...)`) and pass nascore.trace(make_train_set)(), {_HINT}")
     if cls.__module__.startswith("torch.utils.data"):
         public = f"torch.utils.data.{cls.__qualname__}" if hasattr(importlib.import_module("torch.utils.data"),
                                                                    cls.__qualname__) else full

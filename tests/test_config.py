@@ -101,7 +101,7 @@ def test_unknown_setting_says_what_fits():
 
 
 def test_unknown_component_name_lists_available():
-    with pytest.raises(ValidationError, match=r"unknown execution engine 'rocket'; available: sequential, ts"):
+    with pytest.raises(ValidationError, match=r"unknown execution engine 'rocket'; available: cgo, sequential, ts"):
         NasExperimentConfig("rocket")
 
 

@@ -106,6 +106,14 @@ def _fmt_duration(seconds: Optional[float]) -> str:
 
 def _view(args: argparse.Namespace) -> int:
     from nascore.experiment.store import StoreError
+    if args.status is not None:
+        from nascore.space import ModelStatus
+        from nascore.suggest import did_you_mean
+        statuses = [s.value for s in ModelStatus]
+        if args.status not in statuses:
+            close = did_you_mean(args.status, statuses)
+            hint = f"did you mean '{close}'? " if close else ""
+            return _error(f"unknown status '{args.status}'; {hint}statuses are: {', '.join(statuses)}")
     try:
         store = _open(args.directory)
     except StoreError as exc:

@@ -17,10 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validat
 
 from nascore.experiment.compat import check_combination
 from nascore.experiment.errors import ConfigError, UnknownSettingError
+from nascore.suggest import did_you_mean
 
 __all__ = ["ComponentConfig", "NasExperimentConfig", "ConfigError", "UnknownSettingError", "parse_duration"]
 
 COMPONENT_FIELDS = ("execution_engine", "model_format", "training_service")
+# What a config left empty becomes for a multi-trial strategy (the common case), so that a setting of one of
+# these components can be assigned before the experiment fills them in.
+MULTI_TRIAL_DEFAULTS = {"execution_engine": "ts", "model_format": "simplified", "training_service": "local"}
 
 
 class ComponentConfig(BaseModel):
@@ -179,19 +183,55 @@ class NasExperimentConfig(BaseModel):
         if name in type(self).model_fields or name.startswith("_"):
             super().__setattr__(name, value)
             return
-        owner = self._owner_of(name)
+        owner, note = self._owner_of(name), ""
         if owner is None:
-            raise UnknownSettingError(self._unknown_setting(name))
+            owner, note = self._fill_default_owner(name)
+        if owner is None:
+            raise UnknownSettingError(self._unknown_setting(name, note))
         setattr(owner, name, value)
 
-    def _unknown_setting(self, name: str) -> str:
+    def _fill_default_owner(self, name: str) -> "tuple[Optional[ComponentConfig], str]":
+        """A setting of a default component whose slot is still empty (``config.reuse_worker = False`` on
+        ``NasExperimentConfig()``): fill the slot with that default, as the experiment would."""
+        for field_name, default in MULTI_TRIAL_DEFAULTS.items():
+            if getattr(self, field_name) is not None:
+                continue
+            try:
+                spec = _registry_lookup(field_name, default)
+            except LookupError:
+                continue
+            model = getattr(spec, "config_model", None)
+            if model is None or name not in model.model_fields or name == "name":
+                continue
+            engine = self.execution_engine
+            try:
+                setattr(self, field_name, default)
+                if field_name == "training_service" and engine is None:
+                    self.execution_engine = MULTI_TRIAL_DEFAULTS["execution_engine"]
+            except ValueError:  # the default does not fit what is already chosen: leave the config as it was
+                object.__setattr__(self, field_name, None)
+                object.__setattr__(self, "execution_engine", engine)
+                return None, (f" ('{name}' is a setting of {field_name.replace('_', ' ')} '{default}', which "
+                              f"does not fit this config)")
+            return getattr(self, field_name), ""
+        return None, ""
+
+    def _unknown_setting(self, name: str, note: str = "") -> str:
         parts = [f"experiment: {', '.join(f for f in type(self).model_fields if f not in COMPONENT_FIELDS)}"]
         for field_name in COMPONENT_FIELDS:
             component = getattr(self, field_name)
             if component is not None:
                 own = [f for f in type(component).model_fields if f != "name"]
                 parts.append(f"{field_name} '{component.name}': {', '.join(own) or '(none)'}")
-        return f"unknown setting '{name}'; settings that fit: " + "; ".join(parts)
+        known = [f for f in type(self).model_fields if f not in COMPONENT_FIELDS]
+        for field_name in COMPONENT_FIELDS:
+            component = getattr(self, field_name)
+            if component is not None:
+                known += [f for f in type(component).model_fields if f != "name"]
+        close = did_you_mean(name, known)
+        hint = f" (did you mean '{close}'?)" if close else ""
+        hint += note
+        return f"unknown setting '{name}'{hint}; settings that fit: " + "; ".join(parts)
 
     def check(self) -> None:
         """Everything that can only be checked when the experiment starts (files, hosts, devices)."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from nascore.experiment.config import ConfigError, NasExperimentConfig
+from nascore.experiment.config import MULTI_TRIAL_DEFAULTS, ConfigError, NasExperimentConfig
 from nascore.plugins import UnknownComponentError, get_plugin_manager
 
 __all__ = ["strategy_kind", "as_config", "resolve_strategy", "infer_config", "check_strategy_fits"]
 
 # Defaults per strategy kind: (execution engine, model format).
-DEFAULTS = {"one-shot": ("sequential", "raw"), "multi-trial": ("ts", "simplified")}
+DEFAULTS = {"one-shot": ("sequential", "raw"),
+            "multi-trial": (MULTI_TRIAL_DEFAULTS["execution_engine"], MULTI_TRIAL_DEFAULTS["model_format"])}
 # Which distribution provides each built-in component, for "please install" messages.
 DISTRIBUTIONS = {"ts": "nascore-training-service", "local": "nascore-training-service",
                  "sequential": "nascore-sequential", "raw": "nascore-raw", "simplified": "nascore-simplified"}
@@ -67,7 +68,7 @@ def _available(field: str, name: str) -> None:
 def _fill(config: NasExperimentConfig, field: str, name: str, kind: str) -> None:
     needed = [(field, name)]
     if field == "execution_engine" and name == "ts" and config.training_service is None:
-        needed.append(("training_service", "local"))
+        needed.append(("training_service", MULTI_TRIAL_DEFAULTS["training_service"]))
     for component, component_name in needed:
         try:
             _available(component, component_name)

@@ -13,7 +13,8 @@ from typing import Any, Dict, List, Optional, Union
 
 from nascore.engine import ExecutionEngine, Middleware
 from nascore.experiment import persist
-from nascore.experiment.config import NasExperimentConfig
+from nascore.experiment.checks import check_experiment_parts
+from nascore.experiment.config import ConfigError, NasExperimentConfig
 from nascore.experiment.defaults import (as_config, check_strategy_fits, dashboard_port, infer_config,
                                          resolve_strategy)
 from nascore.experiment.lock import ExperimentLock
@@ -53,6 +54,7 @@ class NasExperiment(ExperimentResults):
 
     def __init__(self, model_space: Any, evaluator: Any, strategy: Any = None,
                  config: Union[None, NasExperimentConfig, dict, str, Path] = None) -> None:
+        check_experiment_parts(model_space, evaluator, strategy)
         self.model_space = model_space
         self.evaluator = evaluator
         config = as_config(config)
@@ -128,10 +130,10 @@ class NasExperiment(ExperimentResults):
         format_spec = pm.get_model_format(self.config.model_format.name)
         self._format_cls = format_spec.load()
         self._format_space = self._format_cls.from_model(self.model_space, self.evaluator, self.config.model_format)
-        inner = self._build_engine()
-
-        store = self._open_store()
+        store = self._open_store()  # before any engine starts workers: a store that cannot be made leaves none
+        inner: Optional[ExecutionEngine] = None
         try:
+            inner = self._build_engine()
             session = int(store.get_meta("sessions", 0) or 0) + 1
             previous = store.models() if self._resuming else []
             self._write_experiment_meta(store, session)
@@ -143,6 +145,11 @@ class NasExperiment(ExperimentResults):
                                          on_model_finished=self._model_finished)
             engine.load_previous([r for r in previous if not self._retried(r)])
         except BaseException:
+            if inner is not None:  # workers it started must not outlive a run that never began
+                try:
+                    inner.shutdown()
+                except Exception:  # noqa: BLE001 - the original error is the one to report
+                    _logger.exception("engine shutdown failed")
             self._release_owner_lock()
             raise
         self._engine = engine
@@ -255,16 +262,28 @@ class NasExperiment(ExperimentResults):
         if not reuse and not self._resuming:
             while (self.directory / DB_NAME).exists():  # a name-based id already used: keep both
                 self.id = f"{_new_id(self.config.experiment_name)}-{secrets.token_hex(2)}"
-        self._owner_lock = ExperimentLock.acquire(self.directory)
+        try:
+            self._owner_lock = ExperimentLock.acquire(self.directory)
+        except OSError as exc:
+            raise self._directory_error(exc) from exc
         try:
             if not reuse:
                 if self._store is not None:
                     self._store.close()
                 self._store = ExperimentStore.create(self.directory)
+        except OSError as exc:
+            self._release_owner_lock()
+            raise self._directory_error(exc) from exc
         except BaseException:
             self._release_owner_lock()
             raise
         return self._store  # type: ignore[return-value]
+
+    def _directory_error(self, exc: OSError) -> ConfigError:
+        return ConfigError(
+            f"cannot create the experiment directory {self.directory} ({type(exc).__name__}: {exc.strerror or exc}); "
+            f"set experiment_working_directory in the config (now {self.config.experiment_working_directory!r}) or "
+            f"the NASCORE_EXPERIMENT_DIR environment variable to a folder you can write")
 
     def _release_owner_lock(self) -> None:
         lock, self._owner_lock = self._owner_lock, None
