@@ -12,6 +12,11 @@ if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" 
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null
 fi
 
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing chromium (the dashboard's browser tests drive it headless through Playwright)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 [ -x "$PY" ] || python3 -m venv "$VENV"
 if ! "$PY" -c "import torch" >/dev/null 2>&1; then
     echo "setup: installing torch==2.13.0 (CPU)"
@@ -24,7 +29,9 @@ digest=$(cat pyproject.toml plugins/*/pyproject.toml 2>/dev/null | sha256sum | c
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     args=(-e ".[test]")
     for plugin in plugins/*/; do
-        [ -f "$plugin/pyproject.toml" ] && args+=(-e "$plugin")
+        [ -f "$plugin/pyproject.toml" ] || continue
+        # a plugin's test extras (e.g. the dashboard's pinned playwright) come with it
+        if grep -q '^test = ' "$plugin/pyproject.toml"; then args+=(-e "${plugin%/}[test]"); else args+=(-e "$plugin"); fi
     done
     echo "setup: installing nascore and ${#args[@]} editable distributions"
     "$PY" -m pip install -q --disable-pip-version-check "${args[@]}"

@@ -1,0 +1,245 @@
+"""Read-only queries over one experiment's store (``nascore.db``), shaped for the pages.
+
+The dashboard never writes, creates or locks anything in an experiment directory: while no process has the
+store open (no ``-wal`` file), it is read as immutable, which creates no side files; once a writer appears the
+connection is reopened with ``mode=ro`` over the writer's own log, so a running experiment is seen live. Queries go to the store's public schema (tables ``meta``, ``models``, ``events``)
+directly rather than through :class:`~nascore.experiment.store.ExperimentStore` so a page of 50 trials out of
+10,000 costs one indexed query, not a load of every model with its curve. Columns added to the schema later are
+passed through untouched (``extra`` of a trial) rather than guessed at.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import urllib.parse
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from nascore.experiment.store import DB_NAME
+
+__all__ = ["StoreReader", "TrialQuery", "metric_columns"]
+
+_KNOWN_COLUMNS = {"id", "session", "sample", "sample_key", "payload", "status", "final", "final_value",
+                  "failure_reason", "submit_time", "start_time", "end_time", "log_path"}
+_ROW_COLUMNS = "id, session, sample, status, final, final_value, failure_reason, submit_time, start_time, end_time, log_path"
+_SORTABLE = {"id": "id", "status": "status", "metric": "final_value", "duration": "(end_time - start_time)",
+             "start": "start_time", "worker": "log_path"}
+
+
+def _loads(text: Optional[str]) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _number(value: Any) -> Optional[float]:
+    """A finite float, else None (NaN and inf are never plotted or ranked)."""
+    if isinstance(value, dict):
+        value = value.get("default")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def metric_columns(final: Any) -> Dict[str, Optional[float]]:
+    """``{"metric": v}`` for a plain number, ``{name: v, ...}`` for a dict of named metrics."""
+    if isinstance(final, dict):
+        return {("metric" if k == "default" else str(k)): _number(v) for k, v in final.items()}
+    return {"metric": _number(final)}
+
+
+class TrialQuery:
+    """One page of the trials table: ``sort`` (a column or ``label:NAME``), ``status``, ``label=value``
+    filters, a free-text ``search``, ``offset`` and ``limit``."""
+
+    def __init__(self, sort: str = "id", descending: bool = False, status: Optional[str] = None,
+                 filters: Iterable[str] = (), search: str = "", offset: int = 0, limit: int = 50) -> None:
+        self.sort, self.descending, self.status = sort, descending, status or None
+        self.filters = [f for f in filters if f]
+        self.search = search.strip()
+        self.offset, self.limit = max(0, int(offset)), max(1, min(500, int(limit)))
+
+    def where(self) -> Tuple[str, List[Any]]:
+        clauses: List[str] = []
+        params: List[Any] = []
+        if self.status:
+            clauses.append("status = ?")
+            params.append(self.status)
+        for text in self.filters:
+            label, sep, value = text.partition("=")
+            if not sep or not label.strip():
+                raise ValueError(f"filter {text!r} is not label=value (e.g. width=16)")
+            clauses.append("json_extract(sample, ?) = json_extract(?, '$')")
+            params += [_label_path(label.strip()), _json_literal(value.strip())]
+        if self.search:
+            clauses.append("(sample LIKE ? OR IFNULL(failure_reason, '') LIKE ? OR CAST(id AS TEXT) = ?)")
+            pattern = "%" + self.search.replace("%", "").replace("_", "") + "%"
+            params += [pattern, pattern, self.search]
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def order(self) -> Tuple[str, List[Any]]:
+        direction = "DESC" if self.descending else "ASC"
+        if self.sort.startswith("label:"):
+            return f" ORDER BY json_extract(sample, ?) {direction}, id", [_label_path(self.sort[6:])]
+        if self.sort.startswith("metric:"):
+            return f" ORDER BY json_extract(final, ?) {direction}, id", [_label_path(self.sort[7:])]
+        if self.sort not in _SORTABLE:
+            raise ValueError(f"cannot sort by {self.sort!r}; use one of {', '.join(_SORTABLE)}, label:NAME or "
+                             "metric:NAME")
+        nulls = "IS NULL" + (" DESC" if not self.descending else "")  # missing values last either way
+        column = _SORTABLE[self.sort]
+        return f" ORDER BY {column} {nulls}, {column} {direction}, id {direction}", []
+
+
+def _label_path(label: str) -> str:
+    return '$."' + label.replace('"', '\\"') + '"'
+
+
+def _json_literal(value: str) -> str:
+    """``16`` → number, ``true`` → bool, anything else → the string itself (as JSON)."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = value
+    return json.dumps(parsed)
+
+
+class StoreReader:
+    """Read-only access to one experiment directory's store. Thread-safe; one connection."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._path = (self.directory / DB_NAME).resolve()
+        self._wal = self._path.with_name(self._path.name + "-wal")
+        self._lock = threading.Lock()
+        self._immutable = False
+        self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        self._immutable = not self._wal.exists()
+        mode = "immutable=1" if self._immutable else "mode=ro"
+        conn = sqlite3.connect(f"file:{urllib.parse.quote(str(self._path))}?{mode}", uri=True,
+                               check_same_thread=False, timeout=5.0)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> List[sqlite3.Row]:
+        with self._lock:
+            if self._immutable and self._wal.exists():  # a writer opened the store: follow its log from now on
+                self._conn.close()
+                self._conn = self._connect()
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    # ---- experiment ------------------------------------------------------------------------------------
+    def meta(self, *keys: str) -> Dict[str, Any]:
+        if keys:
+            marks = ",".join("?" * len(keys))
+            rows = self._rows(f"SELECT key, value FROM meta WHERE key IN ({marks})", keys)
+        else:
+            rows = self._rows("SELECT key, value FROM meta")
+        return {r["key"]: _loads(r["value"]) for r in rows}
+
+    def direction(self, meta: Dict[str, Any]) -> str:
+        objective = meta.get("objective")
+        if isinstance(objective, dict) and objective.get("direction") in ("maximize", "minimize"):
+            return objective["direction"]
+        return meta.get("metric_direction") or "maximize"
+
+    def counts(self) -> Dict[str, int]:
+        return {r["status"]: r["n"] for r in self._rows("SELECT status, COUNT(*) AS n FROM models GROUP BY status")}
+
+    def best(self, direction: str) -> Optional[Dict[str, Any]]:
+        order = "DESC" if direction == "maximize" else "ASC"
+        rows = self._rows(f"SELECT id, final_value FROM models WHERE status = 'trained' AND final_value IS NOT NULL "
+                          f"AND abs(final_value) < 1e308 ORDER BY final_value {order}, id LIMIT 1")
+        return {"id": rows[0]["id"], "metric": rows[0]["final_value"]} if rows else None
+
+    def finals(self) -> List[List[Any]]:
+        """``[id, final metric or None, status, end_time]`` of every model, in submission order."""
+        return [[r["id"], _number(r["final_value"]), r["status"], r["end_time"]] for r in
+                self._rows("SELECT id, final_value, status, end_time FROM models ORDER BY id")]
+
+    def last_seq(self) -> int:
+        return int(self._rows("SELECT IFNULL(MAX(seq), 0) AS s FROM events")[0]["s"])
+
+    def labels(self) -> List[str]:
+        """Labels in first-seen order, from a sample of the trials (every trial of a space has the same ones)."""
+        seen: Dict[str, None] = {}
+        for row in self._rows("SELECT sample FROM models ORDER BY id LIMIT 200"):
+            for label in _loads(row["sample"]) or {}:
+                seen.setdefault(label, None)
+        return list(seen)
+
+    # ---- trials -----------------------------------------------------------------------------------------
+    def trials(self, query: TrialQuery) -> Dict[str, Any]:
+        where, params = query.where()
+        order, order_params = query.order()
+        total = self._rows(f"SELECT COUNT(*) AS n FROM models{where}", params)[0]["n"]
+        rows = self._rows(f"SELECT {_ROW_COLUMNS} FROM models{where}{order} LIMIT ? OFFSET ?",
+                          [*params, *order_params, query.limit, query.offset])
+        return {"total": total, "offset": query.offset, "rows": [self.row(r) for r in rows]}
+
+    @staticmethod
+    def row(r: sqlite3.Row) -> Dict[str, Any]:
+        start = r["start_time"] or r["submit_time"]
+        end = r["end_time"]
+        log_path = r["log_path"]
+        return {"id": r["id"], "status": r["status"], "sample": _loads(r["sample"]) or {},
+                "metrics": metric_columns(_loads(r["final"])), "reason": r["failure_reason"],
+                "start": start, "end": end, "duration": None if start is None or end is None else end - start,
+                "worker": Path(log_path).name if log_path else None, "session": r["session"]}
+
+    def rows_by_id(self, ids: Iterable[int]) -> List[Dict[str, Any]]:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return [self.row(r) for r in self._rows(f"SELECT {_ROW_COLUMNS} FROM models WHERE id IN ({marks})", ids)]
+
+    def trial(self, model_id: int) -> Optional[Dict[str, Any]]:
+        rows = self._rows("SELECT * FROM models WHERE id = ?", (int(model_id),))
+        if not rows:
+            return None
+        r = rows[0]
+        detail = self.row(r)
+        detail.update(final=_loads(r["final"]), payload=_loads(r["payload"]), log_path=r["log_path"],
+                      intermediates=self.curves([model_id])[int(model_id)],
+                      extra={k: r[k] for k in r.keys() if k not in _KNOWN_COLUMNS})
+        if r["log_path"]:  # models merged into one trial (CGO) share its log folder
+            detail["merged_with"] = [x["id"] for x in self._rows(
+                "SELECT id FROM models WHERE log_path = ? AND id != ? ORDER BY id", (r["log_path"], r["id"]))]
+        return detail
+
+    def curves(self, ids: Iterable[int]) -> Dict[int, List[Any]]:
+        ids = [int(i) for i in ids]
+        result: Dict[int, List[Any]] = {i: [] for i in ids}
+        if not ids:
+            return result
+        marks = ",".join("?" * len(ids))
+        for row in self._rows(f"SELECT model_id, value FROM events WHERE type = 'intermediate' AND model_id IN "
+                              f"({marks}) ORDER BY seq", ids):
+            result[row["model_id"]].append(_loads(row["value"]))
+        return result
+
+    def parallel(self) -> List[List[Any]]:
+        """``[id, sample, metric]`` of every model with a final metric (the parallel-coordinates view)."""
+        return [[r["id"], _loads(r["sample"]), _number(r["final_value"])] for r in self._rows(
+            "SELECT id, sample, final_value FROM models WHERE final_value IS NOT NULL ORDER BY id")]
+
+    # ---- increments for live pages --------------------------------------------------------------------------
+    def events_since(self, seq: int, limit: int = 2000) -> List[Dict[str, Any]]:
+        return [{"seq": r["seq"], "id": r["model_id"], "time": r["time"], "type": r["type"],
+                 "value": _loads(r["value"])} for r in self._rows(
+            "SELECT seq, model_id, time, type, value FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (int(seq), int(limit)))]
+
+    def models_since(self, model_id: int, limit: int = 500) -> List[Dict[str, Any]]:
+        return [self.row(r) for r in self._rows(
+            f"SELECT {_ROW_COLUMNS} FROM models WHERE id > ? ORDER BY id LIMIT ?", (int(model_id), int(limit)))]
+
+    def last_model_id(self) -> int:
+        return int(self._rows("SELECT IFNULL(MAX(id), 0) AS m FROM models")[0]["m"])

@@ -1,0 +1,48 @@
+"""Shared fixtures: a generated stored experiment served read-only, and plain HTTP helpers (another client than
+the page, as the token rule is checked from outside)."""
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from nascore_dashboard.sample_store import make_store
+from nascore_dashboard.server import DashboardServer
+
+
+@pytest.fixture(scope="session")
+def stored_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("experiments")
+    make_store(root / "stored-exp", trials=120, intermediates=8, seed=1)
+    return root
+
+
+@pytest.fixture(scope="session")
+def stored_server(stored_root):
+    server = DashboardServer(stored_root, port=0, quiet=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def call():
+    return _call
+
+
+def _call(url, method="GET", token=None, headers=None):
+    """(status, JSON body) of one request."""
+    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+    if token:
+        request.add_header("X-Nascore-Token", token)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, _body(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, _body(error.read())
+
+
+def _body(data):
+    try:
+        return json.loads(data or b"{}")
+    except ValueError:
+        return {"text": data.decode("utf-8", "replace")}

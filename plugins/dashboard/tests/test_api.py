@@ -1,0 +1,104 @@
+"""The JSON routes over a stored experiment, through a real server: paging, sorting, filters, the token rule,
+and that a viewer never changes the store."""
+import hashlib
+import urllib.parse
+
+import pytest
+
+from nascore_dashboard.server import DashboardError, DashboardServer
+
+
+def test_experiments_list_and_overview(stored_server, call):
+    status, body = call(stored_server.url + "api/experiments")
+    assert status == 200 and body["control"] is None
+    [e] = body["experiments"]
+    assert (e["id"], e["status"], e["trials"], e["max_trials"]) == ("stored-exp", "done", 120, 120)
+    assert e["counts"]["trained"] + e["counts"].get("failed", 0) == 120
+    status, o = call(stored_server.url + "api/experiments/stored-exp")
+    assert status == 200 and o["labels"] == ["width", "depth", "op", "lr"] and len(o["finals"]) == 120
+    trained = [f[1] for f in o["finals"] if f[2] == "trained"]
+    assert o["best"]["metric"] == max(trained) and o["eta"] is None and o["control"] is False
+
+
+def test_trials_page_sort_filter_search(stored_server, call):
+    base = stored_server.url + "api/experiments/stored-exp/trials?"
+    _, page = call(base + urllib.parse.urlencode({"limit": 10, "offset": 20}))
+    assert page["total"] == 120 and [r["id"] for r in page["rows"]] == list(range(21, 31))
+    _, page = call(base + urllib.parse.urlencode({"sort": "metric", "desc": 1, "limit": 5}))
+    values = [r["metrics"]["metric"] for r in page["rows"]]
+    assert values == sorted(values, reverse=True) and None not in values
+    _, page = call(base + urllib.parse.urlencode([("filter", "width=64"), ("filter", "op=maxpool"), ("limit", 500)]))
+    assert page["total"] == len(page["rows"]) > 0
+    assert all(r["sample"]["width"] == 64 and r["sample"]["op"] == "maxpool" for r in page["rows"])
+    _, failed = call(base + "status=failed&limit=500")
+    assert failed["total"] > 0 and all(r["status"] == "failed" and "out of memory" in r["reason"] for r in failed["rows"])
+    _, found = call(base + "q=memory&limit=500")
+    assert found["total"] == failed["total"]
+    status, body = call(base + "filter=width")
+    assert status == 400 and "'width' is not label=value" in body["error"]
+
+
+def test_trial_detail_and_curves(stored_server, call):
+    status, t = call(stored_server.url + "api/experiments/stored-exp/trials/3")
+    assert status == 200 and t["id"] == 3 and len(t["intermediates"]) in (4, 8)
+    assert "never runs" in t["architecture"]["error"] and t["control"] is False
+    _, c = call(stored_server.url + "api/experiments/stored-exp/curves?ids=1,2")
+    assert set(c["curves"]) == {"1", "2"} and [r["id"] for r in c["rows"]] == [1, 2]
+    assert call(stored_server.url + "api/experiments/stored-exp/trials/999")[0] == 404
+    assert call(stored_server.url + "api/experiments/..%2Fetc")[0] == 404
+
+
+def test_control_needs_the_token_and_a_live_experiment(stored_server, call):
+    url = stored_server.url + "api/experiments/stored-exp/stop"
+    status, body = call(url, "POST")
+    assert status == 403 and "access token printed in the console" in body["error"]
+    assert call(url, "POST", token="wrong")[0] == 403
+    status, body = call(url, "POST", token=stored_server.token)
+    assert status == 409 and "not run by this dashboard's process" in body["error"]
+
+
+def test_loopback_server_refuses_a_foreign_host_header(stored_server, call):
+    status, body = call(stored_server.url + "api/experiments", headers={"Host": "evil.example:80"})
+    assert status == 400 and "loopback only" in body["error"]
+
+
+def test_beyond_loopback_every_api_route_needs_the_token(stored_root, call):
+    server = DashboardServer(stored_root, port=0, host="0.0.0.0", quiet=True).start()
+    try:
+        status, body = call(server.url + "api/experiments")
+        assert status == 401 and "access token" in body["error"]
+        assert call(server.url + "api/experiments", token=server.token)[0] == 200
+        assert call(server.url + f"api/experiments?token={server.token}")[0] == 200
+    finally:
+        server.stop()
+
+
+def test_viewer_never_changes_the_store(tmp_path, call):
+    from nascore_dashboard.sample_store import make_store
+    directory = make_store(tmp_path / "exp", trials=30)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.iterdir()}
+    server = DashboardServer(tmp_path, port=0, quiet=True).start()
+    try:
+        for path in ("api/experiments", "api/experiments/exp", "api/experiments/exp/trials?sort=label:op",
+                     "api/experiments/exp/trials/1", "api/experiments/exp/parallel"):
+            assert call(server.url + path)[0] == 200
+    finally:
+        server.stop()
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.iterdir()}
+    assert after == before
+
+
+def test_busy_port_is_named(stored_server, stored_root, call):
+    with pytest.raises(DashboardError, match=f"port {stored_server.port} on 127.0.0.1 is in use"):
+        DashboardServer(stored_root, port=stored_server.port, quiet=True)
+
+
+def test_dead_run_reads_interrupted(tmp_path):
+    pytest.importorskip("nascore.experiment.lock", reason="this nascore has no experiment run lock")
+    from nascore_dashboard.catalog import effective_status
+    from nascore_dashboard.sample_store import make_store
+    directory = make_store(tmp_path / "dead", trials=3, status="running")
+    assert effective_status("running", directory) == "interrupted"
+    assert effective_status("running", directory, live=True) == "running"
+    assert effective_status("done", directory) == "done"
+
