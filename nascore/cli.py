@@ -13,20 +13,36 @@ def _plugins(args: argparse.Namespace) -> int:
     from nascore.plugins import get_plugin_manager
     pm = get_plugin_manager()
     infos = sorted(pm.plugins.values(), key=lambda p: (not p.builtin, p.name))
+    problems = []
+    if args.check:
+        from nascore.plugin_check import check_plugins
+        problems = check_plugins(pm)
     if args.json:
-        print(json.dumps([info.to_json() for info in infos], indent=2))
-        return 0
+        listing = [info.to_json() for info in infos]
+        if args.check:
+            print(json.dumps({"plugins": listing, "problems": [vars(p) for p in problems]}, indent=2))
+        else:
+            print(json.dumps(listing, indent=2))
+        return 1 if problems or (args.strict and any(i.status == "failed" for i in infos)) else 0
     for info in infos:
         version = f" {info.version}" if info.version else ""
         print(f"{info.name}  [{info.status}]  {info.distribution or '-'}{version}  ({info.entry_point})")
         if info.reason:
             print(f"    reason: {info.reason}")
+        for warning in info.warnings:
+            print(f"    warning: {warning}")
         for component, names in sorted(info.registers.items()):
             print(f"    {component}: {', '.join(names)}")
         if info.hooks:
             print(f"    hooks: {', '.join(info.hooks)}")
+        if args.traceback and info.traceback:
+            print("    " + info.traceback.rstrip().replace("\n", "\n    "))
+    if args.check:
+        print(f"\ncheck: {len(problems)} problem(s)" + (":" if problems else ""))
+        for problem in problems:
+            print(f"  {problem}")
     failed = [i for i in infos if i.status == "failed"]
-    return 1 if failed and args.strict else 0
+    return 1 if problems or (failed and args.strict) else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = commands.add_parser("plugins", help="list installed plugins and what they register")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
     plugins.add_argument("--strict", action="store_true", help="exit with 1 when a plugin failed to load")
+    plugins.add_argument("--check", action="store_true",
+                         help="resolve every registered factory and config model now; exit with 1 on any problem")
+    plugins.add_argument("--traceback", action="store_true", help="show the traceback of a plugin that failed")
     plugins.set_defaults(handler=_plugins)
     from nascore.experiment.commands import add_commands
     add_commands(commands)

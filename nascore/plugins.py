@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import threading
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -59,6 +60,10 @@ class PluginInfo:
     registers: Dict[str, List[str]] = field(default_factory=dict)
     hooks: List[str] = field(default_factory=list)
     builtin: bool = False
+    #: mistakes that do not stop the plugin (e.g. a ``nascore_*`` function without ``@hookimpl``)
+    warnings: List[str] = field(default_factory=list)
+    #: the traceback of the exception that failed the plugin (``nascore plugins --traceback``)
+    traceback: Optional[str] = None
 
     def describe(self) -> str:
         dist = f"{self.distribution} {self.version}" if self.distribution else "no distribution"
@@ -131,10 +136,14 @@ class PluginManager:
             module = loader()
             self._pm.register(module, name=info.name)
         except Exception as exc:  # noqa: BLE001 - any failure of third-party code is reported, not raised
+            info.traceback = traceback.format_exc()
             self._fail(info, f"{type(exc).__name__}: {exc}")
             return
         impls = self._pm.get_hookcallers(self._pm.get_plugin(info.name)) or []
         info.hooks = sorted(caller.name for caller in impls)
+        info.warnings = [f"{n} is not decorated with @nascore.hookimpl, so it is never called"
+                         for n in dir(module) if n.startswith("nascore_") and hasattr(hookspecs, n)
+                         and callable(getattr(module, n)) and n not in info.hooks]
         unknown = [n for n in dir(module) if n.startswith("nascore_") and callable(getattr(module, n))
                    and not hasattr(hookspecs, n)]
         if unknown:
@@ -171,6 +180,7 @@ class PluginManager:
             try:
                 records = self._collect(info)
             except Exception as exc:  # noqa: BLE001
+                info.traceback = traceback.format_exc()
                 self._fail(info, str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}")
                 continue
             clash = next(((r, self._registries[r.component][r.name]) for r in records

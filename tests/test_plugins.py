@@ -234,3 +234,65 @@ def test_clash_with_a_builtin_name_suggests_renaming(fake_distribution, monkeypa
     assert pm.plugins["myrandom"].status == "failed"
     assert "built into nascore" in pm.plugins["myrandom"].reason and "rename" in pm.plugins["myrandom"].reason
     assert pm.get_strategy("random").provider == "nascore.strategy"
+
+
+def test_plugins_check_finds_what_listing_calls_active(fake_distribution):
+    import os
+    root = fake_distribution("sloppy", version="0.1", entry_points={"sloppy": "sloppy_hooks"}, modules={
+        "sloppy_hooks": """
+            from nascore import hookimpl
+            from nascore.experiment.config import ComponentConfig
+            from nascore.specs import EngineSpec, ModelFormatSpec
+
+            class NeedsHost(ComponentConfig):
+                name: str = "sloppyfmt"
+                host: str
+
+            @hookimpl
+            def nascore_execution_engines():
+                return [EngineSpec(name="sloppy", factory="sloppy_engine:SloppyEngne")]
+
+            @hookimpl
+            def nascore_model_formats():
+                return [ModelFormatSpec(name="sloppyfmt", factory="sloppy_engine:SloppyEngine",
+                                        config_model=NeedsHost)]
+
+            def nascore_model_finished(model):  # no @hookimpl: never called
+                pass
+        """,
+        "sloppy_engine": "class SloppyEngine:\n    pass\n"}).parent
+    fake_distribution("raising", version="0.2", entry_points={"raising": "raising_hooks"}, modules={
+        "raising_hooks": """
+            from nascore import hookimpl
+
+            @hookimpl
+            def nascore_strategies():
+                return helper()
+
+            def helper():
+                raise KeyError("strategy table")
+        """})
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    plain = subprocess.run([sys.executable, "-m", "nascore", "plugins"], capture_output=True, text=True, env=env)
+    assert plain.returncode == 0 and "sloppy  [active]" in plain.stdout  # looks fine until first use
+    assert "warning: nascore_model_finished is not decorated with @nascore.hookimpl" in plain.stdout
+    done = subprocess.run([sys.executable, "-m", "nascore", "plugins", "--check", "--traceback"],
+                          capture_output=True, text=True, env=env)
+    out = done.stdout
+    assert done.returncode == 1
+    assert "execution engine 'sloppy': factory 'sloppy_engine:SloppyEngne' cannot be resolved" in out
+    assert "did you mean 'SloppyEngine'?" in out
+    assert "config_model NeedsHost cannot be built from its name alone" in out and "host" in out
+    assert "sloppy: nascore_model_finished is not decorated with @nascore.hookimpl" in out
+    assert "raising: failed to load: KeyError" in out
+    assert 'raise KeyError("strategy table")' in out and "in helper" in out  # --traceback shows where
+    assert "problem(s)" in out
+    as_json = json.loads(subprocess.run([sys.executable, "-m", "nascore", "plugins", "--check", "--json"],
+                                        capture_output=True, text=True, env=env).stdout)
+    assert {p["plugin"] for p in as_json["problems"]} == {"sloppy", "raising"}
+
+
+def test_plugins_check_passes_on_the_installed_plugins():
+    done = subprocess.run([sys.executable, "-m", "nascore", "plugins", "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "check: 0 problem(s)" in done.stdout
