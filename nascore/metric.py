@@ -30,10 +30,11 @@ class ObjectiveConflictError(ValueError):
     """The experiment config asks for the opposite direction of the one the evaluator declares."""
 
 
-def _mode(value: Any) -> str:
+def _mode(value: Any, name: str = "") -> str:
     mode = _ALIASES.get(str(value).strip().lower()) if isinstance(value, str) else None
     if mode is None:
-        raise ValueError(f"an objective's mode is 'max' or 'min' (or 'maximize' / 'minimize'), got {value!r}")
+        who = f"objective {name!r}: " if name else ""
+        raise ValueError(f"{who}direction must be 'max' or 'min' (or 'maximize' / 'minimize'), got {value!r}")
     return mode
 
 
@@ -58,18 +59,18 @@ class Objective:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"an objective's name is a non-empty string, got {self.name!r}")
-        object.__setattr__(self, "mode", _mode(self.mode))
+        object.__setattr__(self, "mode", _mode(self.mode, self.name))
 
     @classmethod
     def parse(cls, value: Any, name: str = "default") -> "Objective":
         """An ``Objective`` from itself, a mode string (``"min"``; named ``name``), a ``{"name", "mode"}`` dict
-        (:meth:`to_json`'s output) or a ``(name, mode)`` pair."""
+        (:meth:`to_json`'s output; ``"direction"`` is read as ``"mode"``) or a ``(name, mode)`` pair."""
         if isinstance(value, Objective):
             return value
         if isinstance(value, str):
             return cls(name, value)
-        if isinstance(value, dict) and "mode" in value:
-            return cls(value.get("name", name), value["mode"])
+        if isinstance(value, dict) and ("mode" in value or "direction" in value):
+            return cls(value.get("name", name), value.get("mode", value.get("direction")))
         if isinstance(value, (tuple, list)) and len(value) == 2:
             return cls(value[0], value[1])
         raise ValueError(f"cannot read an objective from {value!r}: give 'max' / 'min', (name, mode) or "
@@ -83,6 +84,8 @@ class Objective:
     @property
     def higher_is_better(self) -> bool:
         return self.mode == "max"
+
+    maximize = higher_is_better
 
     def value(self, metric: Any) -> Optional[float]:
         """The number this objective reads from a reported metric: the metric itself, or the entry named

@@ -8,8 +8,9 @@ experiment has one objective: the evaluator's own metric.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from nascore.metric import Objective  # one record per objective, shared with single-objective code
 
 __all__ = ["Objective", "parse_objectives", "named_metrics", "objective_values", "objective_scores",
            "DEFAULT_METRIC", "ObjectivesSpec"]
@@ -17,41 +18,7 @@ __all__ = ["Objective", "parse_objectives", "named_metrics", "objective_values",
 #: the name of a metric reported as a bare number (or under the ``"default"`` key of a dict)
 DEFAULT_METRIC = "default"
 
-_DIRECTIONS = {"max": "maximize", "maximize": "maximize", "maximise": "maximize",
-               "min": "minimize", "minimize": "minimize", "minimise": "minimize"}
-
 ObjectivesSpec = Union[None, str, Mapping[str, str], Sequence[Any]]
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One optimised metric: its name and ``"maximize"`` or ``"minimize"``."""
-
-    name: str
-    direction: str = "maximize"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"an objective needs a metric name, got {self.name!r}")
-        direction = _DIRECTIONS.get(str(self.direction).strip().lower())
-        if direction is None:
-            raise ValueError(f"objective {self.name!r}: direction must be 'max' or 'min' (or 'maximize' / "
-                             f"'minimize'), got {self.direction!r}")
-        object.__setattr__(self, "direction", direction)
-
-    @property
-    def maximize(self) -> bool:
-        return self.direction == "maximize"
-
-    def score(self, value: float) -> float:
-        """``value`` oriented so that higher is better."""
-        return float(value) if self.maximize else -float(value)
-
-    def to_json(self) -> Dict[str, str]:
-        return {"name": self.name, "direction": self.direction}
-
-    def __str__(self) -> str:
-        return f"{self.name} ({'max' if self.maximize else 'min'})"
 
 
 def parse_objectives(spec: ObjectivesSpec, default: Optional[Objective] = None) -> List[Objective]:

@@ -12,7 +12,7 @@ def test_objective_modes_and_aliases():
     assert Objective("loss", "min").direction == "minimize"
     assert Objective.parse("min", name="mse") == Objective("mse", "min")
     assert Objective.parse(("acc", "max")) == Objective.parse({"name": "acc", "mode": "max"}) == Objective("acc")
-    with pytest.raises(ValueError, match="mode is 'max' or 'min'"):
+    with pytest.raises(ValueError, match="direction must be 'max' or 'min'"):
         Objective("x", "up")
     with pytest.raises(ValueError, match="non-empty string"):
         Objective("", "max")

@@ -233,7 +233,7 @@ def test_stop_makes_run_return():
 
 
 def test_bad_metric_direction_is_rejected():
-    with pytest.raises(ValueError, match="mode is 'max' or 'min'"):
+    with pytest.raises(ValueError, match="direction must be 'max' or 'min'"):
         Random().metric_direction = "up"
     with pytest.raises(ValueError, match="sample_size"):
         RegularizedEvolution(population_size=5, sample_size=10)
