@@ -25,7 +25,7 @@ def bring_up(machines: Sequence[RemoteMachine], code: CodeTree, plugins: Dict[st
     def up(machine: RemoteMachine) -> Dict[str, Any]:
         machine.connect()
         machine.prepare(code, plugins, archive)
-        return machine.attach(0, ORPHAN_TIMEOUT)
+        return machine.attach(0, ORPHAN_TIMEOUT, retire=True)
 
     with concurrent.futures.ThreadPoolExecutor(len(machines)) as pool:
         futures = [pool.submit(up, m) for m in machines]

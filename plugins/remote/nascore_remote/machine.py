@@ -54,6 +54,8 @@ class RemoteMachine:
         self.home = ""
         self.code_dir = ""
         self.channel: Optional[paramiko.Channel] = None
+        # names the experiment (not this run): a later owner's agent retires this run's agent at once
+        self.owner = ""
         self._send_lock = threading.Lock()
         self._buffer = b""
 
@@ -82,6 +84,8 @@ class RemoteMachine:
         """Find home, upload the agent, check the Python there, upload the code (unless already there)."""
         sftp = self.connection.sftp()
         self.home = sftp.normalize(".")
+        self._mkdirs(self.base)
+        sftp.chmod(self.base, 0o700)  # ours alone, whatever the login umask (trial code and logs live below)
         if not self._exists(self.agent_path):
             folder = self.agent_path.rsplit("/", 1)[0]
             self._mkdirs(f"{folder}/_nascore_agent")
@@ -142,7 +146,7 @@ class RemoteMachine:
                 if not stat.S_ISDIR(sftp.stat(current).st_mode):
                     raise RemoteError(f"machine {self.address}: {current} exists and is not a directory")
             except IOError:
-                sftp.mkdir(current)
+                sftp.mkdir(current, 0o700)
 
     def _write(self, path: str, data: bytes, atomic: bool = True) -> None:
         """Write ``path`` (its folder exists); ``atomic``: through a temporary name, so readers never see
@@ -150,6 +154,7 @@ class RemoteMachine:
         sftp = self.connection.sftp()
         tmp = f"{path}.{uuid.uuid4().hex[:8]}" if atomic else path
         with sftp.open(tmp, "wb") as f:
+            f.chmod(0o600)
             f.set_pipelined(True)
             f.write(data)
         if atomic:
@@ -159,10 +164,13 @@ class RemoteMachine:
                 sftp.remove(tmp)
 
     # ---- agent channel --------------------------------------------------------------------------------------
-    def attach(self, after: int, orphan_timeout: float) -> Dict[str, Any]:
-        """Open the agent channel (starting the agent if needed) and say hello; returns the agent's reply."""
+    def attach(self, after: int, orphan_timeout: float, retire: bool = False) -> Dict[str, Any]:
+        """Open the agent channel (starting the agent if needed) and say hello; returns the agent's reply.
+        ``retire``: this run is a new owner of the experiment; agents its earlier runs left are stopped first."""
         args = [self.python, self.agent_path, "attach", self.run_dir, self.code_dir, "--orphan-timeout",
                 str(orphan_timeout)]
+        if self.owner:
+            args += ["--owner", self.owner] + (["--retire"] if retire else [])
         if self.config.gpu_indices and not self.config.use_active_gpu:  # report GPUs that others use
             args += ["--nvidia-smi", self.config.nvidia_smi or "nvidia-smi", "--gpu-poll", str(GPU_POLL_SECONDS)]
         command = " ".join(shlex.quote(a) for a in args)

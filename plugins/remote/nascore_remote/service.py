@@ -9,8 +9,10 @@ for ``reconnect_timeout`` seconds is taken out of rotation with a warning.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import socket
 import threading
 import uuid
 from pathlib import Path
@@ -28,6 +30,14 @@ from nascore_remote.upload import collect_code
 __all__ = ["RemoteTrainingService", "ORPHAN_TIMEOUT"]
 
 _logger = logging.getLogger(__name__)
+
+
+def experiment_owner_key(log_directory: Path) -> str:
+    """Names the experiment on the machines (this host + its local directory), the same for every run of it: a
+    resumed run's agent retires the agents the killed run left (their trials are re-run; they must not finish
+    twice)."""
+    where = f"{socket.gethostname()}:{Path(log_directory).resolve()}"
+    return hashlib.sha256(where.encode()).hexdigest()[:24]
 
 
 class RemoteTrainingService(TrainingService):
@@ -60,6 +70,9 @@ class RemoteTrainingService(TrainingService):
                             self.settings.code_size_limit_mb)
         machines = [RemoteMachine(i, m, self.run_id, self.settings.connect_timeout)
                     for i, m in enumerate(self.settings.machine_list)]
+        owner = experiment_owner_key(self.log_directory)
+        for machine in machines:
+            machine.owner = owner
         hellos = bring_up(machines, code, plugin_requirements(self.config))
         for machine in machines:
             slot = MachineSlot.for_machine(machine, hellos[machine.index])

@@ -53,6 +53,15 @@ class _Run:
             import torch
             print("threads", os.environ.get("OMP_NUM_THREADS"), os.environ.get("MKL_NUM_THREADS"))
             return float(torch.get_num_threads())
+        if self.action == "orphan":  # a child that leaves our process group (setsid), then we crash or hang
+            import subprocess
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                                     start_new_session=True)
+            Path(a["pidfile"]).write_text(str(child.pid))
+            if a.get("then") == "crash":
+                _wait_for(a["gate"])
+                os._exit(3)
+            time.sleep(600)
         if self.action == "crash":
             print("about to crash", file=sys.stderr, flush=True)
             os._exit(3)

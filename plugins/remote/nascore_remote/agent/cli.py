@@ -8,6 +8,9 @@ def _option(args, name, default):
 
 
 def main(argv):
+    # Everything the agent creates (run directory, socket, logs, unpacked code) is its user's alone, whatever
+    # the login umask: with 002 and a shared group, others could read metrics and drive the socket.
+    os.umask(0o077)
     # the entry script, absolute: the daemon and workers are started from it (the agent never chdirs)
     script = os.path.abspath(sys.argv[0])
     if not argv:
@@ -22,7 +25,8 @@ def main(argv):
         return unpack(args[0], args[1])
     if mode == "attach":
         from .relay import attach
-        return attach(script, args[0], args[1], args[2:])
+        return attach(script, args[0], args[1], args[2:], _option(args, "--owner", None),
+                      "--retire" in args)
     if mode == "serve":
         from .daemon import serve
         nvidia_smi = _option(args, "--nvidia-smi", None)

@@ -10,6 +10,7 @@ import selectors
 import shutil
 import signal
 import socket
+import struct
 import sys
 import time
 
@@ -116,6 +117,7 @@ class Agent:
         if os.path.exists(path):
             os.unlink(path)
         server.bind(path)
+        os.chmod(path, 0o600)  # and the directory is 0700: nobody else reaches it
         server.listen(4)
         self.sel.register(server, selectors.EVENT_READ, "server")
         try:
@@ -123,6 +125,9 @@ class Agent:
                 for key, _ in self.sel.select(timeout=0.2):
                     if key.data == "server":
                         conn, _ = server.accept()
+                        if not same_user(conn):
+                            conn.close()  # another user on this machine: never a client
+                            continue
                         self.drop_client()  # the newest client wins: the old connection is dead
                         conn.setblocking(False)
                         self.client, self.client_reader, self.greeted = conn, LineReader(), False
@@ -146,6 +151,16 @@ class Agent:
                 self.client.close()
 
 
+def same_user(conn):
+    """Whether the peer of a Unix socket connection runs as our user (Linux: SO_PEERCRED)."""
+    try:
+        _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                        struct.calcsize("3i")))
+    except (AttributeError, OSError):
+        return True  # no peer credentials here: the owner-only directory and socket still guard it
+    return uid == os.getuid()
+
+
 def serve(script, directory, code, orphan_timeout, gpu_watcher_factory=None):
     """Run the daemon for ``directory`` unless one already does (a lock file decides)."""
     lock = open(os.path.join(directory, "agent.lock"), "w")
@@ -153,6 +168,8 @@ def serve(script, directory, code, orphan_timeout, gpu_watcher_factory=None):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return 0  # another daemon already serves this directory
+    with open(os.path.join(directory, "agent.pid"), "w") as f:  # a later owner retires us by this pid
+        f.write(str(os.getpid()))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     watcher = gpu_watcher_factory() if gpu_watcher_factory is not None else None
     Agent(script, directory, code, orphan_timeout, watcher).serve()

@@ -36,6 +36,13 @@ def unpack(archive, dest):
             tar.extractall(tmp, filter="data")
         except TypeError:  # Python < 3.10.12 has no extraction filters
             tar.extractall(tmp)
+    for folder, dirs, files in os.walk(tmp):  # the archive's modes may say world-readable: the user's alone
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o700)
+        for name in files:
+            path = os.path.join(folder, name)
+            os.chmod(path, os.stat(path).st_mode & 0o700)
+    os.chmod(tmp, 0o700)
     try:
         os.rename(tmp, dest)
     except OSError:  # another experiment unpacked the same tree meanwhile

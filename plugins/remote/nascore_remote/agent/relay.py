@@ -20,12 +20,21 @@ def _connect(path):
         return None
 
 
-def attach(script, directory, code, extra):
-    os.makedirs(directory, exist_ok=True)
+def attach(script, directory, code, extra, owner=None, retire=False):
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    os.chmod(directory, 0o700)
     path = os.path.join(directory, SOCKET_NAME)
     sock = _connect(path)
     if sock is None:
+        if owner:
+            with open(os.path.join(directory, "owner"), "w") as f:
+                f.write(owner)
+        if owner and retire:  # a new owner of the experiment (a resume): its earlier runs' agents go at once
+            from .procs import retire_others
+            retire_others(directory, owner)
         log = open(os.path.join(directory, "agent.log"), "ab")
+        extra = [a for i, a in enumerate(extra)
+                 if a not in ("--owner", "--retire") and (i == 0 or extra[i - 1] != "--owner")]
         subprocess.Popen([sys.executable, script, "serve", directory, code] + extra,
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=directory)
         deadline = time.time() + 30

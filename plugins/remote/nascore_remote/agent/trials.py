@@ -3,11 +3,11 @@ with the same environment), timeouts, cancellation and the end event of every tr
 import json
 import os
 import selectors
-import signal
 import subprocess
 import sys
 import time
 
+from .procs import TREE_VAR, kill_tree
 from .wire import LineReader, encode, safe_name
 
 MAX_IDLE_WORKERS = 8
@@ -36,6 +36,8 @@ class Worker:
         read_fd, write_fd = os.pipe()
         full_env = dict(os.environ)
         full_env.update(env)
+        self.tag = "%d-%s" % (os.getpid(), os.urandom(6).hex())
+        full_env[TREE_VAR] = self.tag  # inherited by all it spawns: found again even after a setsid()
         full_env["PYTHONPATH"] = code + (os.pathsep + full_env["PYTHONPATH"] if full_env.get("PYTHONPATH") else "")
         full_env["PYTHONUNBUFFERED"] = "1"
         self.process = subprocess.Popen(
@@ -49,10 +51,7 @@ class Worker:
         self.trial = None
 
     def kill(self):
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_tree(self.process.pid, self.tag)
 
 
 class TrialRunner:
@@ -88,7 +87,7 @@ class TrialRunner:
             self.started_pids.add(worker.process.pid)
             self.sel.register(worker.events, selectors.EVENT_READ, worker)
         logs = self.trial_dir(trial_id)
-        os.makedirs(logs, exist_ok=True)
+        os.makedirs(logs, mode=0o700, exist_ok=True)
         command = {"trial_id": trial_id, "payload": msg["payload"], "stdout": os.path.join(logs, "stdout"),
                    "stderr": os.path.join(logs, "stderr")}
         timeout = msg.get("timeout")
@@ -124,6 +123,7 @@ class TrialRunner:
         self.sel.unregister(worker.events)
         worker.events.close()
         code = worker.process.wait()
+        worker.kill()  # what the trial spawned dies with it, setsid() children included
         if worker in self.idle:
             self.idle.remove(worker)
         if worker.trial is not None:
