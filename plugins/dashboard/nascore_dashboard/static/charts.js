@@ -1,4 +1,5 @@
 // Small hand-written charts: canvas plots (fast with 10,000 points), parallel coordinates, a layered graph in SVG.
+(function () {
 "use strict";
 const PALETTE = ["#2f6fdf", "#c8372d", "#23864b", "#b7791f", "#7c3aed", "#0891b2", "#db2777", "#4b5563"];
 
@@ -139,3 +140,4 @@ function drawGraph(container, graph) {
 }
 
 window.charts = {plot, parallel, drawGraph, fmt, PALETTE};
+})();

@@ -1,0 +1,175 @@
+"""The dashboard in a real browser: Debian's chromium, headless, through Playwright's Python API.
+
+One browser for the module. A live experiment (sequential engine, in a thread) whose trials finish only when
+the test lets them, so "a trial appears live" is observed, not timed. Each page is saved to docs/images/.
+"""
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+import torch.nn as nn
+
+import nascore
+from nascore import NasExperiment, NasExperimentConfig
+from nascore.evaluator import FunctionalEvaluator
+from nascore.mutable import Categorical
+from nascore.nn import LayerChoice, Linear, ModelSpace
+from nascore.strategy import GridSearch
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")]
+IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
+LIVE_WAIT = 1000  # ms: a new metric must reach an open page within a second
+
+
+class Net(ModelSpace):
+    def __init__(self):
+        super().__init__()
+        width = Categorical([8, 16], label="width")
+        self.body = nn.Sequential(Linear(4, width), LayerChoice([nn.ReLU(), nn.Tanh()], label="act"),
+                                  Linear(width, 1))
+        self.depth = nascore.mutable.ensure_frozen(Categorical([1, 2], label="depth"))
+
+
+class Gate:
+    """Each trial reports one intermediate metric, then waits for a permit to report its final one."""
+
+    def __init__(self):
+        self.permits = threading.Semaphore(0)
+        self.open = False
+
+    def evaluate(self, model):
+        params = sum(p.numel() for p in model.parameters())
+        print(f"trial with {params} parameters")
+        nascore.report_intermediate_result(params / 1000)
+        for _ in range(600):  # bounded: the test releases each trial, or opens the gate at the end
+            if self.open or self.permits.acquire(timeout=0.1):
+                break
+        nascore.report_final_result(params / 100 + model.depth)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    gate = Gate()
+    config = NasExperimentConfig("sequential", "simplified", max_trial_number=8, experiment_name="live-demo",
+                                 experiment_working_directory=str(tmp_path_factory.mktemp("live")))
+    exp = NasExperiment(Net(), FunctionalEvaluator(gate.evaluate), GridSearch(), config)
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("status", exp.run(port=_free_port())), daemon=True)
+    thread.start()
+    for _ in range(200):  # the dashboard starts before the first trial
+        if exp.dashboard is not None:
+            break
+        thread.join(0.05)
+    assert exp.dashboard is not None, "the live dashboard did not start"
+    for _ in range(2):
+        gate.permits.release()
+    yield exp, gate, outcome
+    gate.open = True
+    thread.join(30)
+    exp.dashboard.stop()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.errors = []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    assert page.errors == [], f"console errors: {page.errors}"
+    page.close()
+
+
+def _shot(page, name):
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / f"dashboard-{name}.png"))
+
+
+def test_live_pages_follow_the_experiment_and_stop_needs_the_token(live, page):
+    exp, gate, outcome = live
+    base = exp.dashboard.url
+    page.goto(base + f"#/e/{exp.id}/trials")
+    expect = playwright_api.expect
+    expect(page.locator("#trials tbody tr[data-id='3']")).to_be_visible()  # trials 1-2 done, 3 waiting
+    expect(page.locator("#trials tbody tr[data-id='3']")).to_contain_text("training")
+    gate.permits.release()  # trial 3 reports its final metric; trial 4 is submitted
+    expect(page.locator("#trials tbody tr[data-id='3']")).to_contain_text("trained", timeout=LIVE_WAIT)
+    expect(page.locator("#trials tbody tr[data-id='4']")).to_be_visible(timeout=LIVE_WAIT)
+    assert page.locator("#trials tbody tr").first.get_attribute("data-id") == "4"  # newest first
+    _shot(page, "trials")
+
+    page.fill("#label-filter", "width=16")
+    page.press("#label-filter", "Enter")
+    expect(page.locator("#total")).not_to_have_text("4 trial(s)")
+    column = [t.strip() for t in page.locator("#trials thead th").all_inner_texts()].index("width") + 1
+    widths = page.locator(f"#trials tbody tr td:nth-child({column})").all_inner_texts()
+    assert widths and set(widths) == {"16"}
+    page.select_option("#status-filter", "training")
+    expect(page.locator("#trials tbody")).not_to_contain_text("trained")
+
+    page.goto(base + f"#/e/{exp.id}/t/1")
+    expect(page.locator("#outcome")).to_contain_text("trained")
+    expect(page.locator("#arch .tree")).to_contain_text("Linear")
+    expect(page.locator("#stdout")).to_be_visible()
+    _shot(page, "trial")
+
+    page.goto(base + f"#/e/{exp.id}")
+    expect(page.locator("#status")).to_contain_text("running")
+    before = page.locator("#counts td[data-status='trained']").inner_text()
+    gate.permits.release()
+    expect(page.locator("#counts td[data-status='trained']")).not_to_have_text(before, timeout=LIVE_WAIT)
+    _shot(page, "overview")
+    page.click("#stop")  # no token in this tab: refused, the experiment goes on
+    expect(page.locator("#notice")).to_contain_text("stop refused: this action needs the access token")
+    assert exp.status == "running"
+    # chromium logs the refused request itself; that one is expected, nothing else may be there
+    assert page.errors == ["Failed to load resource: the server responded with a status of 403 (Forbidden)"]
+    page.errors.clear()
+
+    page.goto(exp.dashboard.login_url)  # the URL printed at start carries the token
+    expect(page.locator("#stop")).to_be_visible()
+    page.click("#stop")
+    gate.open = True  # the trial in flight may finish; no new trial starts
+    expect(page.locator("#status")).to_contain_text("stopped", timeout=10_000)
+    assert outcome.get("status") == "stopped" or exp.status == "stopped"
+
+    page.goto(base + "#/")
+    expect(page.locator("#experiments")).to_contain_text("live-demo")
+    expect(page.locator("#experiments")).to_contain_text("stopped")
+
+
+def test_compare_and_experiments_of_a_stored_run(stored_server, page):
+    page.goto(stored_server.url + "#/e/stored-exp/trials")
+    expect = playwright_api.expect
+    expect(page.locator("#total")).to_have_text("120 trial(s)")
+    for trial_id in (5, 9, 12):
+        page.check(f"#trials input[data-id='{trial_id}']") if page.locator(f"#trials input[data-id='{trial_id}']").count() \
+            else None
+    page.goto(stored_server.url + "#/e/stored-exp/compare?ids=5,9,12")
+    expect(page.locator("#picked tr")).to_have_count(3)
+    _shot(page, "compare")
+    page.goto(stored_server.url + "#/e/stored-exp")
+    expect(page.locator("#cards")).to_contain_text("120 / 120")
+    page.goto(stored_server.url + "#/")
+    page.click("#experiments th[data-k='best']")
+    expect(page.locator("#experiments")).to_contain_text("stored-exp")
+    _shot(page, "experiments")
