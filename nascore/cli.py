@@ -48,6 +48,9 @@ def _plugins(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nascore", description="Neural architecture search on PyTorch.")
     parser.add_argument("--version", action="version", version=f"nascore {nascore.__version__}")
+    parser.add_argument("--log-level", metavar="LEVEL", type=str.upper,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                        help="log level of nascore and its plugins (default: $NASCORE_LOG_LEVEL, else Python's)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     plugins = commands.add_parser("plugins", help="list installed plugins and what they register")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
@@ -68,7 +71,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 0
     from nascore.experiment.store import StoreError
+    from nascore.logs import configure_logging
     from nascore.plugins import PluginError
+    try:
+        configure_logging(args.log_level)
+    except ValueError as error:  # a bad NASCORE_LOG_LEVEL
+        print(f"nascore: error: {error}", file=sys.stderr)
+        return 2
     try:
         return int(args.handler(args) or 0)
     except PluginError as error:  # strict mode: a clean message, not a traceback

@@ -24,6 +24,7 @@ from nascore.experiment.results import ExperimentResults
 from nascore.experiment.results import model_code as model_code  # re-exported: its former home
 from nascore.experiment.store import DB_NAME, ExperimentStore, ModelRecord
 from nascore.interrupts import handle_signals, signal_received
+from nascore.logs import configure_logging
 from nascore.metric import Objective, resolve_objective
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus
@@ -68,6 +69,7 @@ class NasExperiment(ExperimentResults):
         self._format_space: Optional[ExecutableModelSpace] = None
         self._format_cls: Any = None
         self._live: Dict[int, ExecutableModelSpace] = {}
+        self._progress: Optional[Progress] = None
         self._owner_lock: Optional[ExperimentLock] = None  # held while this process runs the experiment
         self._resuming = False
         self._retry_failed = False
@@ -122,6 +124,7 @@ class NasExperiment(ExperimentResults):
         if config is not None:
             self.config = infer_config(config, self.strategy)
         check_strategy_fits(self.config, self.strategy)
+        configure_logging()  # $NASCORE_LOG_LEVEL, when set, for scripts that run experiments themselves
         objective = self.objective
         port = dashboard_port(port)
         self.config.check()
@@ -153,6 +156,7 @@ class NasExperiment(ExperimentResults):
             self._release_owner_lock()
             raise
         self._engine = engine
+        self._progress = Progress(self._stats)
         self._stop_requested = False
         self._status = "running"
         self._started = time.monotonic()
@@ -162,7 +166,7 @@ class NasExperiment(ExperimentResults):
         status, error = "done", None
         with handle_signals():  # SIGTERM like Ctrl-C; a trial's own sys.exit() is told apart (see nascore.interrupts)
             try:
-                with Progress(self._stats):
+                with self._progress:
                     if hasattr(self.strategy, "objective") or hasattr(self.strategy, "metric_direction"):
                         self._give_objective(objective)
                     self.strategy.working_directory = str(Path(self.directory) / "strategy")
@@ -362,6 +366,8 @@ class NasExperiment(ExperimentResults):
     def _model_finished(self, model: ExecutableModelSpace) -> None:
         if model.model_id is not None:
             self._live[model.model_id] = model
+        if self._progress is not None:
+            self._progress.trial_finished(model)
         if self._store is not None and time.monotonic() - self._last_state_save > _STATE_SAVE_INTERVAL:
             self._save_strategy_state(self._store)
 
@@ -396,8 +402,13 @@ class NasExperiment(ExperimentResults):
             return {}
         counts = self._store.counts()
         top = self._store.top_models(1, self.objective)
-        return {"done": counts.get("trained", 0), "failed": counts.get("failed", 0) + counts.get("invalid", 0),
-                "running": counts.get("training", 0), "best": top[0].metric if top else None}
+        stats = {"done": counts.get("trained", 0), "failed": counts.get("failed", 0) + counts.get("invalid", 0),
+                 "running": counts.get("training", 0), "best": top[0].metric if top else None,
+                 "best_id": top[0].id if top else None, "budget": self.config.max_trial_number,
+                 "time_budget": self.config.max_experiment_duration}
+        stats["finished"] = sum(n for status, n in counts.items() if status not in ("training", "frozen",
+                                                                                      "initialized"))
+        return stats
 
     # ---- resuming -----------------------------------------------------------------------------------------
     @classmethod

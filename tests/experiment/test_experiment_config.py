@@ -81,28 +81,3 @@ def test_store_roundtrip_and_read_only(tmp_path):
             ro.add_model({"a": 3})
     with pytest.raises(StoreError, match="no experiment store"):
         ExperimentStore.open(tmp_path / "nowhere")
-
-
-def test_progress_line_only_on_a_terminal():
-    import io
-    import threading
-
-    from nascore.experiment.progress import Progress
-
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    drawn = threading.Event()
-
-    def stats():
-        drawn.set()
-        return {"done": 3, "running": 2, "failed": 1, "best": 0.875}
-
-    terminal, pipe = Terminal(), io.StringIO()
-    with Progress(stats, stream=terminal, interval=0.01):
-        assert drawn.wait(5)
-    with Progress(stats, stream=pipe, interval=0.01):
-        pass
-    assert "\rtrials: 3 done, 2 running, 1 failed | best 0.875 |" in terminal.getvalue()
-    assert pipe.getvalue() == ""
