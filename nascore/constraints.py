@@ -18,7 +18,8 @@ import operator
 import re
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Union
 
-__all__ = ["Constraint", "ConstraintError", "parse_constraints", "STAGES"]
+__all__ = ["Constraint", "ConstraintError", "InfeasibleModelError", "InfeasibleSpaceError", "parse_constraints",
+           "STAGES"]
 
 STAGES = ("model", "trained")
 
@@ -33,6 +34,19 @@ _PATTERN = re.compile(rf"^\s*(?:(?P<name>{_NAME})\s*(?P<op><=|<|>=|>|==|!=)\s*(?
 
 class ConstraintError(ValueError):
     """A constraint that cannot be read, or that names a value the model does not have."""
+
+
+class InfeasibleModelError(ValueError):
+    """A submitted model breaks a constraint; it was rejected before training (no trial spent, no budget used).
+    ``models`` are the rejected models, ``reasons`` why each was rejected."""
+
+    def __init__(self, message: str, models: Sequence[Any] = (), reasons: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.models, self.reasons = list(models), list(reasons)
+
+
+class InfeasibleSpaceError(RuntimeError):
+    """A strategy found no model meeting the constraints within its bound on attempts."""
 
 
 class Constraint:

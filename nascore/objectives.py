@@ -1,6 +1,7 @@
 """Objectives: which named metrics an experiment optimises, and in which direction.
 
-A trial reports a number or a dict of named metrics; profilers add costs (``params``, ``flops``,
+An :class:`~nascore.metric.Objective` is a metric's name and mode (``"max"`` / ``"min"``); the evaluator
+declares its own. A trial reports a number or a dict of named metrics; profilers add costs (``params``, ``flops``,
 ``latency_ms`` ...). :func:`named_metrics` merges them into one ``{name: value}``; an :class:`Objective` reads
 its value from there. ``objectives={"val_acc": "max", "params": "min"}`` declares two; without any, the
 experiment has one objective: the evaluator's own metric.
@@ -38,9 +39,9 @@ def parse_objectives(spec: ObjectivesSpec, default: Optional[Objective] = None) 
         if isinstance(item, Objective):
             objective = item
         elif isinstance(item, str):
-            objective = Objective(item, default.direction if default and default.name == item else "maximize")
+            objective = Objective(item, default.mode if default and default.name == item else "max")
         elif isinstance(item, Mapping):
-            objective = Objective(item.get("name"), item.get("direction", "maximize"))  # type: ignore[arg-type]
+            objective = Objective(item.get("name"), item.get("mode", item.get("direction", "max")))  # type: ignore
         elif isinstance(item, (tuple, list)) and len(item) == 2:
             objective = Objective(item[0], item[1])
         else:

@@ -55,11 +55,13 @@ def _check_metric(metric: Any) -> MetricType:
 
 
 class Metrics:
-    """Intermediate metrics (in reporting order) and the final metric of one model."""
+    """Intermediate metrics (in reporting order) and the final metric of one model, plus its ``profile``: costs
+    measured without training (``{"params": ..., "flops": ...}``, see :mod:`nascore.profilers`)."""
 
     def __init__(self) -> None:
         self.intermediates: List[MetricType] = []
         self._final: Optional[MetricType] = None
+        self.profile: Dict[str, float] = {}
 
     def add_intermediate(self, metric: MetricType) -> None:
         self.intermediates.append(_check_metric(metric))
@@ -73,24 +75,30 @@ class Metrics:
         self._final = None if metric is None else _check_metric(metric)
 
     def clear(self) -> None:
+        """Forget what training reported (the profile describes the architecture and stays)."""
         self.intermediates.clear()
         self._final = None
 
     def to_json(self) -> Dict[str, Any]:
-        return {"intermediates": list(self.intermediates), "final": self._final}
+        data: Dict[str, Any] = {"intermediates": list(self.intermediates), "final": self._final}
+        if self.profile:
+            data["profile"] = dict(self.profile)
+        return data
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "Metrics":
         metrics = cls()
         metrics.intermediates = list(data.get("intermediates", []))
         metrics._final = data.get("final")
+        metrics.profile = dict(data.get("profile") or {})
         return metrics
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Metrics) and self.to_json() == other.to_json()
 
     def __repr__(self) -> str:
-        return f"Metrics(intermediates={self.intermediates}, final={self._final})"
+        profile = f", profile={self.profile}" if self.profile else ""
+        return f"Metrics(intermediates={self.intermediates}, final={self._final}{profile})"
 
 
 class ExecutableModelSpace(Mutable):

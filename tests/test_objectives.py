@@ -6,11 +6,11 @@ from nascore.objectives import Objective, named_metrics, objective_scores, objec
 
 
 def test_parse_objectives_forms_and_default():
-    assert parse_objectives({"val_acc": "max", "params": "min"}) == [Objective("val_acc", "maximize"),
-                                                                      Objective("params", "minimize")]
-    assert parse_objectives([("loss", "minimise")]) == [Objective("loss", "minimize")]
-    assert parse_objectives(None, default=Objective("mse", "min")) == [Objective("mse", "minimize")]
-    assert parse_objectives("mse", default=Objective("mse", "min")) == [Objective("mse", "minimize")]
+    assert parse_objectives({"val_acc": "max", "params": "min"}) == [Objective("val_acc", "max"),
+                                                                      Objective("params", "min")]
+    assert parse_objectives([("loss", "minimise")]) == [Objective("loss", "min")]
+    assert parse_objectives(None, default=Objective("mse", "min")) == [Objective("mse", "min")]
+    assert parse_objectives("mse", default=Objective("mse", "min")) == [Objective("mse", "min")]
 
 
 def test_bad_objectives_name_the_culprit():

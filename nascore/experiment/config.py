@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validat
 from nascore.experiment.compat import check_combination
 from nascore.experiment.errors import ConfigError, UnknownSettingError
 from nascore.suggest import did_you_mean
+from nascore.experiment.objective_config import ObjectiveSettings
 
 __all__ = ["ComponentConfig", "NasExperimentConfig", "ConfigError", "UnknownSettingError", "parse_duration"]
 
@@ -80,7 +81,7 @@ def _resolve_component(field_name: str, value: Any) -> Optional[ComponentConfig]
     return model(**value)
 
 
-class NasExperimentConfig(BaseModel):
+class NasExperimentConfig(ObjectiveSettings):
     """Settings of one experiment.
 
     ``NasExperimentConfig("ts", "simplified", "local", max_trial_number=20)`` is the short form; any of the

@@ -11,13 +11,16 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
+from nascore.constraints import parse_constraints
 from nascore.engine import ExecutionEngine, Middleware
 from nascore.experiment import persist
 from nascore.experiment.checks import check_experiment_parts
 from nascore.experiment.config import ConfigError, NasExperimentConfig
 from nascore.experiment.defaults import (as_config, check_strategy_fits, dashboard_port, infer_config,
                                          resolve_strategy)
+from nascore.experiment.gate import ModelGate
 from nascore.experiment.lock import ExperimentLock
+from nascore.experiment.objective_config import apply_objectives, resolve_objectives
 from nascore.experiment.progress import Progress, format_summary
 from nascore.experiment.recorder import RecordingMiddleware
 from nascore.experiment.results import ExperimentResults
@@ -71,6 +74,9 @@ class NasExperiment(ExperimentResults):
         self._live: Dict[int, ExecutableModelSpace] = {}
         self._progress: Optional[Progress] = None
         self._owner_lock: Optional[ExperimentLock] = None  # held while this process runs the experiment
+        #: what the run optimises (set when it starts: ``config.objectives`` or the evaluator's metric)
+        self.objectives: List[Objective] = []
+        self._gate: Optional[ModelGate] = None
         self._resuming = False
         self._retry_failed = False
         self._stop_requested = False
@@ -133,6 +139,9 @@ class NasExperiment(ExperimentResults):
         format_spec = pm.get_model_format(self.config.model_format.name)
         self._format_cls = format_spec.load()
         self._format_space = self._format_cls.from_model(self.model_space, self.evaluator, self.config.model_format)
+        self.objectives = resolve_objectives(self.config, objective)
+        gate = ModelGate.from_config(self.config, self.objectives, self._format_space.simplify())
+        apply_objectives(self.strategy, self.objectives, self.config.objective_weights, objective.name)
         store = self._open_store()  # before any engine starts workers: a store that cannot be made leaves none
         inner: Optional[ExecutionEngine] = None
         try:
@@ -145,7 +154,7 @@ class NasExperiment(ExperimentResults):
             self._point_logs_here(inner)
             engine = RecordingMiddleware(inner, store, session, serializable=format_spec.serializable,
                                          max_trial_number=self.config.max_trial_number,
-                                         on_model_finished=self._model_finished)
+                                         on_model_finished=self._model_finished, gate=gate)
             engine.load_previous([r for r in previous if not self._retried(r)])
         except BaseException:
             if inner is not None:  # workers it started must not outlive a run that never began
@@ -155,6 +164,7 @@ class NasExperiment(ExperimentResults):
                     _logger.exception("engine shutdown failed")
             self._release_owner_lock()
             raise
+        self._gate = gate
         self._engine = engine
         self._progress = Progress(self._stats)
         self._stop_requested = False
@@ -168,7 +178,7 @@ class NasExperiment(ExperimentResults):
             try:
                 with self._progress:
                     if hasattr(self.strategy, "objective") or hasattr(self.strategy, "metric_direction"):
-                        self._give_objective(objective)
+                        self._give_objective(self._strategy_objective(objective))
                     self.strategy.working_directory = str(Path(self.directory) / "strategy")
                     self._restore_strategy_state(store, previous)
                     self._rerun_unfinished(engine, previous)
@@ -243,6 +253,12 @@ class NasExperiment(ExperimentResults):
         else:  # a strategy written against the older attribute
             self.strategy.metric_direction = objective.direction
 
+    def _strategy_objective(self, objective: Objective) -> Objective:
+        """What a single-objective strategy compares: the one objective, or the weighted sum of several."""
+        if len(self.objectives) == 1 and not self.config.objective_weights:
+            return self.objectives[0]
+        return Objective("weighted_sum", "max") if self.config.objective_weights else objective
+
     def _build_engine(self) -> ExecutionEngine:
         pm = get_plugin_manager()
         name = self.config.execution_engine.name
@@ -301,6 +317,8 @@ class NasExperiment(ExperimentResults):
         store.set_meta("model_format", self.config.model_format.name)
         store.set_meta("objective", self.objective.to_json())
         store.set_meta("metric_direction", self.objective.direction)  # read by stores' older readers
+        store.set_meta("objectives", [o.to_json() for o in self.objectives])
+        store.set_meta("constraints", [c.text for c in parse_constraints(self.config.constraints)])
         # Paths the space/evaluator modules were imported from, so `resume` can import them again.
         store.set_meta("cwd", os.getcwd())
         store.set_meta("sys_path", [os.path.abspath(p or os.getcwd()) for p in sys.path])

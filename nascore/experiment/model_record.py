@@ -25,6 +25,14 @@ class ModelRecord:
     end_time: Optional[float] = None
     log_path: Optional[str] = None
     session: int = 0
+    #: costs measured before training (``{"params": ..., "latency_ms": ...}``), when profilers ran
+    profile: Dict[str, float] = field(default_factory=dict)
+
+    def named_metrics(self, default_name: str = "default") -> Dict[str, float]:
+        """Every named number of the model: its profile and its final metric (a bare number is named
+        ``default_name``, the evaluator's metric)."""
+        from nascore.objectives import named_metrics
+        return named_metrics(self.final, self.profile, default_name)
 
     @property
     def metric(self) -> Optional[float]:
@@ -43,4 +51,4 @@ class ModelRecord:
         return {"id": self.id, "status": self.status, "metric": self.metric, "final": self.final,
                 "intermediates": self.intermediates, "sample": self.sample, "failure_reason": self.failure_reason,
                 "submit_time": self.submit_time, "start_time": self.start_time, "end_time": self.end_time,
-                "duration": self.duration, "log_path": self.log_path}
+                "duration": self.duration, "log_path": self.log_path, "profile": self.profile}

@@ -13,6 +13,8 @@ from typing import Callable, Dict, List, Optional
 
 from nascore.engine import (ExecutionEngine, FinalMetricEvent, IntermediateMetricEvent, Middleware, ModelEvent,
                             TrainingEndEvent)
+from nascore.constraints import InfeasibleModelError
+from nascore.experiment.gate import ModelGate
 from nascore.experiment.store import ExperimentStore, ModelRecord, sample_key
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
@@ -28,8 +30,11 @@ _COUNTED = (ModelStatus.Trained.value, ModelStatus.Failed.value, ModelStatus.Inv
 class RecordingMiddleware(Middleware):
     def __init__(self, engine: ExecutionEngine, store: ExperimentStore, session: int,
                  serializable: bool, max_trial_number: Optional[int] = None,
-                 on_model_finished: Optional[Callable[[ExecutableModelSpace], None]] = None) -> None:
+                 on_model_finished: Optional[Callable[[ExecutableModelSpace], None]] = None,
+                 gate: Optional[ModelGate] = None) -> None:
         super().__init__(engine)
+        #: profiles and checks models before their trial (None: every model goes straight to its trial)
+        self.gate = gate
         self.store = store
         self.session = session
         self.serializable = serializable
@@ -52,17 +57,26 @@ class RecordingMiddleware(Middleware):
 
     # ---- submission ---------------------------------------------------------------------------------------
     def submit_models(self, *models: ExecutableModelSpace) -> None:
-        fresh = []
+        """Record and run ``models``; one that breaks a constraint is refused before anything is spent
+        (:class:`~nascore.constraints.InfeasibleModelError`, raised once the others are submitted)."""
+        fresh, rejected = [], []
         for model in models:
             if not isinstance(model, ExecutableModelSpace) or not model.status.frozen():
                 raise TypeError(f"submit_models() takes frozen models (space.freeze(sample)), got {model!r}")
             record = self._previous.get(sample_key(model.sample or {}))
-            with self._lock:
-                self._models.append(model)
             if record is not None:
+                with self._lock:
+                    self._models.append(model)
                 self._replay(model, record)
                 continue
+            if self.gate is not None:
+                try:
+                    self.gate.admit(model)
+                except InfeasibleModelError as exc:
+                    rejected.append(exc)
+                    continue
             with self._lock:
+                self._models.append(model)
                 if self._stopped:
                     raise RuntimeError("the experiment was stopped; no more models are accepted")
                 self._used += 1
@@ -70,6 +84,12 @@ class RecordingMiddleware(Middleware):
             fresh.append(model)
         if fresh:
             self.engine.submit_models(*fresh)
+        if rejected:
+            self.store.set_meta("models_rejected", self.gate.rejected if self.gate else len(rejected))
+            if len(rejected) == 1:
+                raise rejected[0]
+            raise InfeasibleModelError("; ".join(str(e) for e in rejected),
+                                       [m for e in rejected for m in e.models], [r for e in rejected for r in e.reasons])
 
     def record_submission(self, model: ExecutableModelSpace, model_id: Optional[int] = None) -> None:
         """Write the model to the store (a new row, or ``model_id``'s row for a re-run) and tell observers."""
@@ -87,11 +107,16 @@ class RecordingMiddleware(Middleware):
         else:
             model.model_id = model_id
             self.store.restart_model(model_id, self.session)
+        if model.metrics.profile:
+            self.store.set_profile(model.model_id, model.metrics.profile)
         model._nascore_submitted = time.time()  # type: ignore[attr-defined]
         get_plugin_manager().notify("nascore_model_submitted", model=model)
 
     def resubmit(self, model: ExecutableModelSpace, model_id: int) -> None:
-        """Re-run a model whose earlier run died with its process, keeping its id."""
+        """Re-run a model whose earlier run died with its process, keeping its id. (It passed the gate when first
+        submitted; only its profile is taken again, from the cache where possible.)"""
+        if self.gate is not None and self.gate.profile_metrics:
+            model.metrics.profile.update(self.gate.profiler.profile(model, self.gate.profile_metrics))
         with self._lock:
             self._models.append(model)
             self._used += 1
@@ -100,6 +125,7 @@ class RecordingMiddleware(Middleware):
 
     def _replay(self, model: ExecutableModelSpace, record: ModelRecord) -> None:
         model.model_id = record.id
+        model.metrics.profile.update(record.profile)
         self._replaying.add(id(model))
         try:
             for metric in record.intermediates:

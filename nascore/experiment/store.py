@@ -310,13 +310,25 @@ class ExperimentStore:
         return int(cursor.lastrowid)
 
     def restart_model(self, model_id: int, session: int) -> None:
-        """A model re-run after its process died: clear what the dead run left."""
+        """A model re-run after its process died: clear what the dead run left (its profile stays)."""
         with self._lock:
-            self._write("DELETE FROM events WHERE model_id = ?", (model_id,))
+            self._write("DELETE FROM events WHERE model_id = ? AND type != 'profile'", (model_id,))
             now = time.time()
             self._write("UPDATE models SET status = 'training', final = NULL, final_value = NULL, "
                         "failure_reason = NULL, end_time = NULL, submit_time = ?, start_time = ?, session = ? "
                         "WHERE id = ?", (now, now, session, model_id))
+
+    def set_profile(self, model_id: int, profile: Dict[str, float]) -> None:
+        """Record a model's profile (costs measured before training); a later call replaces it."""
+        with self._lock:
+            self._write("DELETE FROM events WHERE model_id = ? AND type = 'profile'", (model_id,))
+            self._write("INSERT INTO events (model_id, time, type, value) VALUES (?, ?, 'profile', ?)",
+                        (model_id, time.time(), _dumps(profile)))
+
+    def _profiles(self, model_id: Optional[int] = None) -> Dict[int, Dict[str, float]]:
+        where, params = ("AND model_id = ?", (model_id,)) if model_id is not None else ("", ())
+        return {row["model_id"]: _loads(row["value"]) for row in self._execute(
+            f"SELECT model_id, value FROM events WHERE type = 'profile' {where} ORDER BY seq", params)}
 
     def add_intermediate(self, model_id: int, metric: Any) -> None:
         self._write("INSERT INTO events (model_id, time, type, value) VALUES (?, ?, 'intermediate', ?)",
@@ -365,8 +377,8 @@ class ExperimentStore:
             rows = self._execute("SELECT * FROM models ORDER BY id").fetchall()
         else:
             rows = self._execute("SELECT * FROM models WHERE status = ? ORDER BY id", (status,)).fetchall()
-        intermediates = self._intermediates()
-        return [self._record(row, intermediates.get(row["id"], [])) for row in rows]
+        intermediates, profiles = self._intermediates(), self._profiles()
+        return [self._record(row, intermediates.get(row["id"], []), profiles.get(row["id"])) for row in rows]
 
     def model(self, model_id: int) -> ModelRecord:
         row = self._execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
@@ -374,11 +386,11 @@ class ExperimentStore:
             raise StoreError(f"no model #{model_id} in {self.path}")
         values = [_loads(r["value"]) for r in self._execute(
             "SELECT value FROM events WHERE model_id = ? AND type = 'intermediate' ORDER BY seq", (model_id,))]
-        return self._record(row, values)
+        return self._record(row, values, self._profiles(model_id).get(model_id))
 
     @staticmethod
-    def _record(row: sqlite3.Row, intermediates: List[Any]) -> ModelRecord:
-        return ModelRecord(id=row["id"], sample=_loads(row["sample"]), status=row["status"],
+    def _record(row: sqlite3.Row, intermediates: List[Any], profile: Optional[Dict[str, float]] = None) -> ModelRecord:
+        return ModelRecord(id=row["id"], sample=_loads(row["sample"]), status=row["status"], profile=profile or {},
                            final=_loads(row["final"]), intermediates=intermediates,
                            failure_reason=row["failure_reason"], payload=_loads(row["payload"]),
                            submit_time=row["submit_time"], start_time=row["start_time"], end_time=row["end_time"],

@@ -34,6 +34,15 @@ class Strategy(ABC):
     kind: ClassVar[str] = "multi-trial"
     #: a folder the strategy may write to (checkpoints); the experiment sets it to ``<experiment dir>/strategy``
     working_directory: Optional[str] = None
+    #: True for strategies that search several objectives at once (NSGA-II, multi-objective evolution, and
+    #: Random / GridSearch, which rank nothing); others need ``objective_weights`` to get several
+    multi_objective: ClassVar[bool] = False
+    #: what the experiment optimises (set by the experiment; one objective by default, the evaluator's metric)
+    objectives: List[Any] = []
+    #: ``{objective name: weight}``: several objectives folded into one number for a single-objective strategy
+    objective_weights: Optional[Dict[str, float]] = None
+    #: the evaluator's name for a metric reported as a bare number (set by the experiment; None: the objective's)
+    metric_name: Optional[str] = None
 
     def __init__(self) -> None:
         self.model_space: Optional[ExecutableModelSpace] = None
@@ -65,8 +74,15 @@ class Strategy(ABC):
         return self._objective.score(metric)
 
     def metric_of(self, model: ExecutableModelSpace) -> Optional[float]:
-        """The number :attr:`objective` reads from a model's final metric (None when it has none)."""
-        return self._objective.value(model.metrics.final)
+        """The number :attr:`objective` reads from a model: an entry of its final metric or of its profile
+        (None when it has none). With :attr:`objective_weights`, the weighted sum of :attr:`objectives`, each
+        oriented so that higher is better (the experiment then sets a ``"max"`` objective)."""
+        if self.objective_weights and len(self.objectives) > 1:
+            values = self.objective_values(model)
+            if values is None:
+                return None
+            return sum(self.objective_weights.get(o.name, 0.0) * o.score(v) for o, v in zip(self.objectives, values))
+        return self.named_metrics(model).get(self._objective.name)
 
     def model_score(self, model: ExecutableModelSpace) -> float:
         """:meth:`score` of a model's final metric; a model that did not train (failed, interrupted...) is the
@@ -74,6 +90,20 @@ class Strategy(ABC):
         if model.status is not ModelStatus.Trained:
             return -math.inf
         return self.score(self.metric_of(model))
+
+    # ---- several objectives -------------------------------------------------------------------------
+    def named_metrics(self, model: ExecutableModelSpace) -> Dict[str, float]:
+        """Every named number of a model: its profile (costs) and what its trial reported."""
+        from nascore.objectives import named_metrics
+        return named_metrics(model.metrics.final, model.metrics.profile, self.metric_name or self._objective.name)
+
+    def objective_values(self, model: ExecutableModelSpace) -> Optional[List[float]]:
+        """The model's value for each of :attr:`objectives` (None when one is missing or not finite)."""
+        from nascore.objectives import objective_values
+        if not self.objectives:
+            return None
+        values = objective_values(self.objectives, self.named_metrics(model))
+        return None if values is None else list(values)
 
     # ---- lifecycle -----------------------------------------------------------------------------------
     @property

@@ -70,7 +70,7 @@ class RegularizedEvolution(SavesRng, MultiTrialStrategy):
 
     # ---- proposing -----------------------------------------------------------------------------------
     def propose(self) -> Optional[Sample]:
-        if len(self._tried) < self.population_size:
+        if len(self._tried) - self.rejected < self.population_size:  # rejected samples never trained
             return self.draw_untried(self.rng)
         while not self.population:
             if self.num_pending() == 0:  # nothing finished and nothing running (e.g. state without results)

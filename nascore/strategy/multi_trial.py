@@ -18,6 +18,7 @@ import threading
 from abc import abstractmethod
 from typing import Any, Dict, Iterable, List, Optional
 
+from nascore.constraints import InfeasibleModelError, InfeasibleSpaceError
 from nascore.engine import ExecutionEngine, ModelEvent, ModelEventType
 from nascore.mutable import Sample
 from nascore.space import ExecutableModelSpace, ModelStatus
@@ -27,6 +28,9 @@ from nascore.strategy.sampling import SpaceView, sample_key
 __all__ = ["MultiTrialStrategy"]
 
 _logger = logging.getLogger(__name__)
+
+#: default bound on consecutive proposals that break a constraint (see ``MultiTrialStrategy.max_rejections``)
+MAX_REJECTIONS = 500
 
 #: statuses that are a result of the sample (never re-run); Interrupted is not one
 RESULT_STATUSES = (ModelStatus.Trained, ModelStatus.Failed, ModelStatus.Invalid)
@@ -42,6 +46,12 @@ class MultiTrialStrategy(Strategy):
     def __init__(self, dedup: bool = True, max_duplicate_draws: int = 100) -> None:
         super().__init__()
         self.dedup = dedup
+        #: proposals in a row that break a constraint after which the space counts as having no feasible model
+        self.max_rejections = MAX_REJECTIONS
+        #: models refused before training because they break a constraint (they cost no trial)
+        self.rejected = 0
+        self._rejected_in_a_row = 0
+        self._last_rejection: Optional[str] = None
         #: consecutive random draws of already tried samples after which the space counts as exhausted
         self.max_duplicate_draws = max_duplicate_draws
         self.space: Optional[SpaceView] = None
@@ -70,7 +80,7 @@ class MultiTrialStrategy(Strategy):
                 if model.sample is None:
                     continue
                 if model.status in RESULT_STATUSES:
-                    self._add_result(model.sample, self.metric_of(model), model.status.value, replayed=True)
+                    self._add_model_result(model, replayed=True)
                 elif not model.status.completed():  # still running in this engine: wait for its result
                     self._tried.setdefault(sample_key(model.sample), dict(model.sample))
                     self._submitted.append(model)
@@ -90,8 +100,14 @@ class MultiTrialStrategy(Strategy):
                     self.exhausted = True
                     _logger.info("%s: the search space is exhausted after %d samples", type(self).__name__,
                                  len(self._tried))
+                    self._check_some_feasible()
                 break
             self.submit_sample(sample)
+            if self._rejected_in_a_row >= self.max_rejections:
+                raise InfeasibleSpaceError(
+                    f"{type(self).__name__}: {self._rejected_in_a_row} proposals in a row broke a constraint "
+                    f"(last: {self._last_rejection}); the constraints leave (almost) no model in this space. "
+                    f"Loosen them, or raise strategy.max_rejections (now {self.max_rejections})")
         while not self.stopped and self._submitted:
             if engine.wait_models(*self._submitted, timeout=self.poll_interval):
                 break
@@ -103,6 +119,11 @@ class MultiTrialStrategy(Strategy):
 
     def on_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool) -> None:
         """A result arrived (``replayed``: from a resumed state / earlier models). Called under the lock."""
+
+    def on_record(self, record: Dict[str, Any], replayed: bool) -> None:
+        """A result arrived, as the whole record (``sample``, ``metric``, ``status`` and ``values``: each
+        objective's value, or None). Called under the lock; by default calls :meth:`on_result`."""
+        self.on_result(record["sample"], record["metric"], record["status"], replayed)
 
     def rebuild(self) -> None:
         """Recompute the search state from ``self.results`` (after initialize / load_state_dict)."""
@@ -155,30 +176,57 @@ class MultiTrialStrategy(Strategy):
                 self._add_result(sample, None, ModelStatus.Invalid.value, replayed=False)
             return None
         self._submitted.append(model)
-        self.engine.submit_models(model)
+        try:
+            self.engine.submit_models(model)
+        except InfeasibleModelError as exc:
+            self._submitted.remove(model)
+            with self._lock:
+                self.rejected += 1
+                self._rejected_in_a_row += 1
+                self._last_rejection = exc.reasons[0] if exc.reasons else str(exc)
+                self.on_rejected(sample, self._last_rejection)
+            _logger.debug("%s: %s", type(self).__name__, exc)
+            return None
+        self._rejected_in_a_row = 0
         return model
+
+    def on_rejected(self, sample: Sample, reason: str) -> None:
+        """``sample`` was refused before training: it breaks a constraint (it is not proposed again; it has no
+        result). Called under the lock."""
+
+    def _check_some_feasible(self) -> None:
+        if self.rejected and not self._results and not self._submitted:
+            raise InfeasibleSpaceError(
+                f"{type(self).__name__}: every one of the {self.rejected} models of the space that were tried broke "
+                f"a constraint (last: {self._last_rejection}); no model can be trained. Loosen the constraints")
 
     # ---- results -------------------------------------------------------------------------------------
     def _on_training_end(self, event: ModelEvent) -> None:
         model = event.model
         if model.sample is None:
             return
-        status = getattr(event, "status", ModelStatus.Trained)
-        status = ModelStatus(status)
-        metric = self.metric_of(model) if status is ModelStatus.Trained else None
+        status = ModelStatus(getattr(event, "status", ModelStatus.Trained))
         with self._lock:
-            self._add_result(model.sample, metric, status.value, replayed=False)
+            self._add_model_result(model, replayed=False, status=status)
 
-    def _add_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool) -> None:
+    def _add_model_result(self, model: ExecutableModelSpace, replayed: bool,
+                          status: Optional[ModelStatus] = None) -> None:
+        status = status or model.status
+        trained = status is ModelStatus.Trained
+        self._add_result(model.sample, self.metric_of(model) if trained else None, status.value, replayed,
+                         values=self.objective_values(model) if trained else None)
+
+    def _add_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool,
+                    values: Optional[List[float]] = None) -> None:
         key = sample_key(sample)
         if replayed and key in self._result_keys:
             return
         self._tried.setdefault(key, dict(sample))
-        record = {"sample": dict(sample), "metric": metric, "status": status}
+        record = {"sample": dict(sample), "metric": metric, "status": status, "values": values}
         self._results.append(record)
         self._result_keys.add(key)
         try:
-            self.on_result(record["sample"], metric, status, replayed)
+            self.on_record(record, replayed)
         finally:
             self._result_arrived.notify_all()
 
@@ -199,10 +247,11 @@ class MultiTrialStrategy(Strategy):
             self._tried, self._results, self._result_keys = {}, [], set()
             for record in state.get("results", []):
                 if ModelStatus(record["status"]) in RESULT_STATUSES:
-                    self._add_result(record["sample"], record.get("metric"), record["status"], replayed=True)
+                    self._add_result(record["sample"], record.get("metric"), record["status"], replayed=True,
+                                     values=record.get("values"))
             for model in models:
                 if model.sample is not None and model.status in RESULT_STATUSES:
-                    self._add_result(model.sample, self.metric_of(model), model.status.value, replayed=True)
+                    self._add_model_result(model, replayed=True)
             self.load_extra_state(state)
             if self._engine is not None:
                 self.rebuild()

@@ -193,6 +193,11 @@ class TPE(MultiTrialStrategy):
         state, value = self._outcome(metric, status)
         self.study.tell(trial, value if state is TrialState.COMPLETE else None, state=state)
 
+    def on_rejected(self, sample: Sample, reason: str) -> None:
+        queue = self._pending.get(sample_key(sample))
+        if queue and self.study is not None:  # Optuna learns the region breaks a constraint
+            self.study.tell(queue.popleft(), state=TrialState.FAIL)
+
     # ---- proposing -----------------------------------------------------------------------------------
     def propose(self) -> Optional[Sample]:
         assert self.study is not None and self.space is not None

@@ -1,0 +1,59 @@
+"""Constraints and profiles in real runs of the tiny space (params of Linear(width, 1) = width + 1)."""
+import pytest
+
+from nascore.constraints import InfeasibleSpaceError
+from nascore.evaluator import FunctionalEvaluator
+from nascore.experiment import ConfigError, ExperimentStore, NasExperiment
+from nascore.strategy import GridSearch, Random, RegularizedEvolution, TPE
+
+
+@pytest.mark.parametrize("strategy", [Random(seed=1), TPE(seed=1, n_startup_trials=2),
+                                      RegularizedEvolution(population_size=3, sample_size=2, seed=1)],
+                         ids=["random", "tpe", "evolution"])
+def test_infeasible_models_cost_no_trial_and_never_train(tiny, make_config, strategy):
+    config = make_config(max_trial_number=4, constraints=["params <= 3", "depth != 3"])
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), strategy, config)
+    assert exp.run() == "done"
+    records = ExperimentStore.open(exp.directory).models()
+    assert len(records) == 4  # the budget went to feasible models only
+    for r in records:
+        assert r.status == "trained" and r.profile == {"params": r.sample["width"] + 1}
+        assert r.profile["params"] <= 3 and r.sample["depth"] != 3
+
+
+def test_grid_trains_exactly_the_feasible_models(tiny, make_config):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
+                        make_config(constraints=["params <= 3", lambda v: v["depth"] >= 2]))
+    exp.run()
+    samples = sorted((m.sample["width"], m.sample["depth"]) for m in exp.list_models())
+    assert samples == [(1, 2), (1, 3), (2, 2), (2, 3)]
+    assert all(m.metrics.profile == {"params": m.sample["width"] + 1} for m in exp.list_models())
+    assert ExperimentStore.open(exp.directory).get_meta("models_rejected") == 8
+
+
+@pytest.mark.parametrize("strategy", [GridSearch(), Random(seed=0)], ids=["grid", "random"])
+def test_a_space_without_feasible_models_is_a_clear_error(tiny, make_config, strategy):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), strategy,
+                        make_config(constraints=["params < 2"]))
+    with pytest.raises(InfeasibleSpaceError, match="broke a constraint \\(last: params = \\d, wanted < 2\\)"):
+        exp.run()
+    assert exp.status == "failed" and exp.list_models() == []
+
+
+def test_profiles_requested_without_constraints_are_stored(tiny, make_config):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
+                        make_config(profilers=["params"], max_trial_number=3))
+    exp.run()
+    assert [r.profile for r in ExperimentStore.open(exp.directory).models()] == \
+        [{"params": m.sample["width"] + 1} for m in exp.list_models()]
+
+
+def test_bad_settings_are_reported_before_anything_runs(tiny, make_config):
+    with pytest.raises(ConfigError, match="TPE optimises one objective.*objective_weights=.*NSGA2"):
+        NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), TPE(),
+                      make_config(objectives={"default": "max", "params": "min"})).run()
+    with pytest.raises(ValueError, match="profile_input_shape"):
+        NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), Random(),
+                      make_config(constraints=["latency_ms < 5"])).run()
+    with pytest.raises(ValueError, match="unknown profiler 'parms'"):
+        NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), Random(), make_config(profilers=["parms"])).run()
