@@ -28,6 +28,11 @@ def parse_objectives(spec: ObjectivesSpec, default: Optional[Objective] = None) 
     if spec is None or (not isinstance(spec, str) and len(spec) == 0):
         return [default or Objective(DEFAULT_METRIC)]
     items: List[Any]
+    if isinstance(spec, Mapping) and all(isinstance(v, str) for v in spec.values()):
+        for name, mode in spec.items():
+            if _bad_mode(mode):
+                raise ValueError(f"objective {name!r}: direction must be 'max' or 'min' (or 'maximize' / "
+                                 f"'minimize'), got {mode!r}")
     if isinstance(spec, str):
         items = [spec]
     elif isinstance(spec, Mapping):
@@ -51,6 +56,14 @@ def parse_objectives(spec: ObjectivesSpec, default: Optional[Objective] = None) 
             raise ValueError(f"objective {objective.name!r} is declared twice")
         objectives.append(objective)
     return objectives
+
+
+def _bad_mode(mode: str) -> bool:
+    try:
+        Objective("x", mode)
+    except ValueError:
+        return True
+    return False
 
 
 def _number(value: Any) -> Optional[float]:
