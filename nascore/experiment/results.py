@@ -36,18 +36,40 @@ class ExperimentResults:
         wanted = None if status is None else ModelStatus(status).value
         return [self._model_object(r) for r in self.store.models(wanted)]
 
-    def export_top_models(self, top_k: int = 1, formatter: Optional[str] = None) -> List[Any]:
+    def export_top_models(self, top_k: int = 1, formatter: Optional[str] = None, *, pareto: bool = False) -> List[Any]:
         """The ``top_k`` best trained models by final metric and :attr:`objective` (failed models, and NaN or
-        infinite metrics, are never ranked).
+        infinite metrics, are never ranked). ``pareto=True``: every model of :meth:`pareto_front` instead
+        (``top_k`` then does not apply).
 
         ``formatter``: None → the models (``ExecutableModelSpace``); ``"dict"`` → their samples;
         ``"instance"`` → built ``nn.Module``s; ``"code"`` → PyTorch source (formats that generate code).
         """
         if formatter not in _FORMATTERS:
             raise ValueError(f"unknown formatter {formatter!r}; use None, 'dict', 'instance' or 'code'")
+        if pareto:
+            return self.pareto_front(formatter)
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
-        records = self.store.top_models(top_k, self.objective)
+        return self._formatted(self.store.top_models(top_k, self.objective), formatter)
+
+    def pareto_front(self, formatter: Optional[str] = None) -> List[Any]:
+        """The trained models no other trained model beats on every objective (``config.objectives``; one
+        objective: the best model and its ties), among those meeting every constraint (constraints on trained
+        metrics apply here). Sorted by the first objective, best first; ``formatter`` as for
+        :meth:`export_top_models`."""
+        from nascore.constraints import parse_constraints
+        from nascore.experiment.front import pareto_records
+        from nascore.experiment.objective_config import resolve_objectives
+        if formatter not in _FORMATTERS:
+            raise ValueError(f"unknown formatter {formatter!r}; use None, 'dict', 'instance' or 'code'")
+        if self._store is None and not (self.directory / DB_NAME).is_file():
+            return []
+        objectives = resolve_objectives(self.config, self.objective)
+        records = pareto_records(self.store.models(), objectives, self.objective.name,
+                                 parse_constraints(self.config.constraints))
+        return self._formatted(records, formatter)
+
+    def _formatted(self, records: List[ModelRecord], formatter: Optional[str]) -> List[Any]:
         if formatter == "dict":
             return [dict(r.sample) for r in records]
         models = [self._model_object(r) for r in records]
@@ -76,7 +98,8 @@ class ExperimentResults:
                                                                  self.config.model_format)
             model = self._format_space.freeze(record.sample)
         model.model_id = record.id
-        model.metrics = Metrics.from_json({"intermediates": record.intermediates, "final": record.final})
+        model.metrics = Metrics.from_json({"intermediates": record.intermediates, "final": record.final,
+                                           "profile": record.profile})
         model.status = ModelStatus(record.status)
         model.failure_reason = record.failure_reason
         return model

@@ -57,6 +57,15 @@ CREATE INDEX IF NOT EXISTS events_model ON events (model_id);
 _logger = logging.getLogger(__name__)
 
 
+def _is_condition(text: str) -> bool:
+    from nascore.constraints import Constraint, ConstraintError
+    try:
+        Constraint(text)
+    except ConstraintError:
+        return False
+    return True
+
+
 class StoreError(RuntimeError):
     """The directory holds no experiment store, or the store cannot be read."""
 
@@ -405,6 +414,17 @@ class ExperimentStore:
         if saved:
             return Objective.parse(saved)
         return Objective("default", self.get_meta("metric_direction") or "maximize")
+
+    def objectives(self) -> List[Objective]:
+        """Every objective the experiment declared (one: its :meth:`objective`, when it declared none)."""
+        saved = self.get_meta("objectives")
+        return [Objective.parse(o) for o in saved] if saved else [self.objective()]
+
+    def constraints(self) -> List[Any]:
+        """The experiment's constraints as :class:`~nascore.constraints.Constraint` (string ones: a function
+        constraint cannot be read back from the store, and is skipped)."""
+        from nascore.constraints import Constraint
+        return [Constraint(text) for text in self.get_meta("constraints") or [] if _is_condition(text)]
 
     def top_models(self, top_k: Optional[int] = 1, objective: Union[None, str, Objective] = None
                    ) -> List[ModelRecord]:

@@ -14,6 +14,8 @@ _LAZY = {
     "GridSearch": "nascore.strategy.grid",
     "RegularizedEvolution": "nascore.strategy.evolution",
     "TPE": "nascore.strategy.tpe",
+    "NSGA2": "nascore.strategy.nsga2",
+    "MORegularizedEvolution": "nascore.strategy.mo_evolution",
 }
 
 __all__ = list(_LAZY)

@@ -21,6 +21,8 @@ class GridSearch(SavesRng, MultiTrialStrategy):
     ``shuffle`` shuffles the points within each granularity (``seed`` makes that reproducible).
     """
 
+    multi_objective = True  # it ranks nothing: several objectives change nothing in what it proposes
+
     def __init__(self, shuffle: bool = False, seed: Optional[int] = None, granularity: Optional[int] = None) -> None:
         super().__init__(dedup=True)
         if granularity is not None and granularity < 1:

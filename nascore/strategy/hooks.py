@@ -21,4 +21,8 @@ def nascore_strategies() -> List[StrategySpec]:
                      kind="multi-trial", description="regularized (aging) evolution"),
         StrategySpec(name="tpe", factory="nascore.strategy.tpe:TPE", kind="multi-trial",
                      description="tree-structured Parzen estimator (Optuna)"),
+        StrategySpec(name="nsga2", factory="nascore.strategy.nsga2:NSGA2", kind="multi-trial",
+                     description="NSGA-II for several objectives (Optuna)"),
+        StrategySpec(name="mo_evolution", factory="nascore.strategy.mo_evolution:MORegularizedEvolution",
+                     kind="multi-trial", description="regularized evolution ranking by Pareto front and crowding"),
     ]

@@ -19,6 +19,8 @@ class Random(SavesRng, MultiTrialStrategy):
     reproducible.
     """
 
+    multi_objective = True  # it ranks nothing: several objectives change nothing in what it proposes
+
     def __init__(self, dedup: bool = True, seed: Optional[int] = None, max_duplicate_draws: int = 100) -> None:
         super().__init__(dedup=dedup, max_duplicate_draws=max_duplicate_draws)
         self.seed = seed

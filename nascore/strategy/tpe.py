@@ -152,12 +152,16 @@ class TPE(MultiTrialStrategy):
         self._distributions = {k: v for codec in self._codecs for k, v in codec.distributions.items()}
         # a resumed study gets a different seed, so it does not replay the first run's random draws
         seed = None if self.seed is None else self.seed + len(self.results)
-        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.n_startup_trials,
-                                             **self.sampler_kwargs)
-        self.study = optuna.create_study(direction=self.metric_direction, sampler=sampler)
+        self.study = self._create_study(seed)
         self._pending.clear()
         for record in self.results:
-            self._add_finished(record["sample"], record["metric"], record["status"])
+            self._add_finished(record)
+
+    def _create_study(self, seed: Optional[int]) -> "optuna.Study":
+        """The Optuna study and sampler (subclasses swap the sampler: see ``NSGA2``)."""
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.n_startup_trials,
+                                             **self.sampler_kwargs)
+        return optuna.create_study(direction=self.metric_direction, sampler=sampler)
 
     def _encode(self, sample: Sample) -> Optional[Dict[str, Any]]:
         try:
@@ -168,29 +172,32 @@ class TPE(MultiTrialStrategy):
     def _decode(self, params: Dict[str, Any]) -> Sample:
         return {codec.label: codec.decode(params) for codec in self._codecs}
 
-    @staticmethod
-    def _outcome(metric: Optional[float], status: str) -> Tuple[TrialState, Optional[float]]:
-        if status == ModelStatus.Trained.value and is_valid_metric(metric):
+    def _outcome(self, record: Dict[str, Any]) -> Tuple[TrialState, Any]:
+        """What Optuna is told about a result: COMPLETE with the value (a list of values for a
+        multi-objective study), or FAIL."""
+        metric = record["metric"]
+        if record["status"] == ModelStatus.Trained.value and is_valid_metric(metric):
             return TrialState.COMPLETE, float(metric)
         return TrialState.FAIL, None
 
-    def _add_finished(self, sample: Sample, metric: Optional[float], status: str) -> None:
-        params = self._encode(sample)
+    def _add_finished(self, record: Dict[str, Any]) -> None:
+        params = self._encode(record["sample"])
         if params is None or self.study is None:
             return
-        state, value = self._outcome(metric, status)
-        self.study.add_trial(optuna.trial.create_trial(state=state, value=value, params=params,
-                                                       distributions=self._distributions))
+        state, value = self._outcome(record)
+        told = {"values": value} if isinstance(value, list) else {"value": value}
+        self.study.add_trial(optuna.trial.create_trial(state=state, params=params, distributions=self._distributions,
+                                                       **told))
 
-    def on_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool) -> None:
+    def on_record(self, record: Dict[str, Any], replayed: bool) -> None:
         if self.study is None:
             return  # before initialize: rebuild() replays every result
-        queue = self._pending.get(sample_key(sample))
+        queue = self._pending.get(sample_key(record["sample"]))
         if not queue:
-            self._add_finished(sample, metric, status)
+            self._add_finished(record)
             return
         trial = queue.popleft()
-        state, value = self._outcome(metric, status)
+        state, value = self._outcome(record)
         self.study.tell(trial, value if state is TrialState.COMPLETE else None, state=state)
 
     def on_rejected(self, sample: Sample, reason: str) -> None:

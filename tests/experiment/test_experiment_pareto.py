@@ -1,0 +1,66 @@
+"""Several objectives end to end on the tiny space: metric = width * 10 + depth (max), params = width + 1 (min).
+The true front is depth 3 at every width."""
+import pytest
+
+from nascore.constraints import ConstraintError
+from nascore.evaluator import FunctionalEvaluator
+from nascore.experiment import ExperimentStore, NasExperiment
+from nascore.pareto import dominates
+from nascore.strategy import GridSearch, MORegularizedEvolution, NSGA2, Random, TPE
+
+OBJECTIVES = {"default": "max", "params": "min"}
+TRUE_FRONT = [(4, 3), (3, 3), (2, 3), (1, 3)]
+
+
+def _pairs(samples):
+    return [(s["width"], s["depth"]) for s in samples]
+
+
+def test_grid_front_is_the_true_front_and_exports(tiny, make_config):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
+                        make_config(objectives=OBJECTIVES))
+    exp.run()
+    assert _pairs(exp.pareto_front("dict")) == TRUE_FRONT  # best first by the first objective
+    assert _pairs(exp.export_top_models(formatter="dict", pareto=True)) == TRUE_FRONT
+    assert [m.metrics.profile["params"] for m in exp.pareto_front()] == [5, 4, 3, 2]
+    assert ExperimentStore.open(exp.directory).objectives() == exp.objectives
+
+
+def test_constraints_on_trained_metrics_filter_the_front(tiny, make_config):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
+                        make_config(objectives=OBJECTIVES, constraints=["default >= 25", "params <= 4"]))
+    exp.run()
+    assert len(exp.list_models()) == 9  # params <= 4 rejected width 4 before training
+    assert _pairs(exp.pareto_front("dict")) == [(3, 3)]  # width 2 reaches at most 23
+    exp.config.constraints = ["defualt >= 25"]
+    with pytest.raises(ConstraintError, match="names 'defualt'"):
+        exp.pareto_front()
+
+
+@pytest.mark.parametrize("strategy", [NSGA2(seed=0, population_size=4),
+                                      MORegularizedEvolution(population_size=4, sample_size=2, seed=0),
+                                      Random(seed=0)], ids=["nsga2", "mo_evolution", "random"])
+def test_multi_objective_strategies_find_a_valid_front(tiny, make_config, strategy):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), strategy,
+                        make_config(objectives=OBJECTIVES, max_trial_number=10))
+    assert exp.run() == "done"
+    models = exp.list_models()
+    assert len(models) == 10 and len({tuple(sorted(m.sample.items())) for m in models}) == 10
+    points = {(m.sample["width"], m.sample["depth"]): (m.metric, -m.metrics.profile["params"]) for m in models}
+    front = _pairs(exp.pareto_front("dict"))
+    assert front and all(not any(dominates(q, points[p]) for q in points.values()) for p in front)
+    assert set(front) == {p for p in points if not any(dominates(q, points[p]) for q in points.values())}
+
+
+def test_weights_let_a_single_objective_strategy_search_several(tiny, make_config):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), TPE(seed=0, n_startup_trials=3),
+                        make_config(objectives=OBJECTIVES, objective_weights={"default": 1.0, "params": 20.0},
+                                    max_trial_number=6))
+    exp.run()
+    # what TPE compares is the weighted sum, each objective oriented so that higher is better
+    results = exp.strategy.results
+    assert len(results) == 6
+    for r in results:
+        w, d = r["sample"]["width"], r["sample"]["depth"]
+        assert r["metric"] == pytest.approx(10 * w + d - 20 * (w + 1))
+        assert r["values"] == [10 * w + d, w + 1]
