@@ -1,0 +1,186 @@
+"""Dashboard on a large store and beside a live experiment (targets from issue 16).
+
+* A generated store of 10,000 trials x 100 intermediate metrics, served by ``nascore dashboard`` in its own
+  process: time for headless Chromium to show the overview and the first table page (target < 1 s each), time
+  for the server to answer a table page (target < 50 ms; default order, sorted by metric and by a label,
+  filtered), and the server's resident memory after all that (target < 200 MB).
+* Live overhead: the same small sequential experiment run without a port and with ``port`` plus an open event
+  stream, alternated side by side; the ratio of median wall times (target < 1.02).
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+TRIALS, INTERMEDIATES = 10_000, 100
+LIVE_TRIALS, LIVE_ROUNDS = 40, 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_ms(url: str) -> float:
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=30) as response:
+        response.read()
+    return (time.perf_counter() - started) * 1000
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _serve(root: Path, port: int) -> subprocess.Popen:
+    code = ("import sys; from nascore_dashboard.server import DashboardServer; "
+            "DashboardServer(sys.argv[1], port=int(sys.argv[2]), quiet=True).serve_forever()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(root), str(port)])
+    for _ in range(300):  # bounded wait for the port
+        try:
+            _get_ms(f"http://127.0.0.1:{port}/api/experiments")
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("dashboard server did not start")
+
+
+def _browser_times(base: str) -> Dict[str, float]:
+    from playwright.sync_api import sync_playwright
+    result: Dict[str, float] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        for name, route, ready in (("overview", "#/e/big", "#counts td[data-status='trained']"),
+                                   ("trials", "#/e/big/trials", "#trials tbody tr[data-id]")):
+            times = []
+            for _ in range(3):
+                page.goto("about:blank")
+                started = time.perf_counter()
+                page.goto(base + route)
+                page.wait_for_selector(ready)
+                times.append(time.perf_counter() - started)
+            result[f"{name}_render_s_first"] = round(times[0], 3)
+            result[f"{name}_render_s_median"] = round(statistics.median(times), 3)
+        browser.close()
+    return result
+
+
+def _large_store() -> Iterator[Dict[str, object]]:
+    from nascore_dashboard.sample_store import make_store
+    root = Path(tempfile.mkdtemp(prefix="nascore-bench-dash-"))
+    try:
+        started = time.perf_counter()
+        make_store(root / "big", trials=TRIALS, intermediates=INTERMEDIATES)
+        yield {"case": "generate_store", "trials": TRIALS, "intermediates": INTERMEDIATES,
+               "seconds": round(time.perf_counter() - started, 1)}
+        port = _free_port()
+        server = _serve(root, port)
+        try:
+            base = f"http://127.0.0.1:{port}/"
+            api = base + "api/experiments/big/trials?limit=50&"
+            for name, query in (("default", "sort=id&desc=1"), ("by_metric", "sort=metric&desc=1"),
+                                ("by_label", "sort=label:op"), ("filtered", "filter=width=64&status=trained"),
+                                ("last_page", "sort=id&offset=9950")):
+                times = [_get_ms(api + query) for _ in range(20)]
+                yield {"case": "table_page", "query": name, "median_ms": round(statistics.median(times), 1),
+                       "max_ms": round(max(times), 1), "target_ms": 50}
+            times = [_get_ms(base + "api/experiments/big") for _ in range(5)]
+            yield {"case": "overview_api", "median_ms": round(statistics.median(times), 1)}
+            yield {"case": "browser", **_browser_times(base), "target_s": 1.0}
+            yield {"case": "server_memory", "rss_mb": round(_rss_mb(server.pid), 1), "target_mb": 200}
+        finally:
+            server.terminate()
+            server.wait(10)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _live_overhead() -> Dict[str, object]:
+    import torch
+
+    import nascore
+    from nascore import NasExperiment, NasExperimentConfig
+    from nascore.evaluator import FunctionalEvaluator
+    from nascore.mutable import Categorical
+    from nascore.nn import Linear, ModelSpace
+    from nascore.strategy import Random
+
+    class Space(ModelSpace):
+        def __init__(self):
+            super().__init__()
+            self.lin = Linear(32, Categorical([32, 64, 128], label="width"))
+
+        def forward(self, x):
+            return self.lin(x)
+
+    def fit(model):
+        torch.manual_seed(0)
+        x = torch.randn(256, 32)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        for step in range(40):  # about 20-40 ms of training with 10 reports, like a short real trial
+            loss = model(x).pow(2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if step % 4 == 3:
+                nascore.report_intermediate_result(-loss.item())
+        nascore.report_final_result(-loss.item())
+
+    work = Path(tempfile.mkdtemp(prefix="nascore-bench-live-"))
+    walls: Dict[str, List[float]] = {"plain": [], "dashboard": []}
+    try:
+        for round_ in range(LIVE_ROUNDS):
+            for mode in ("plain", "dashboard"):
+                config = NasExperimentConfig("sequential", "simplified", max_trial_number=LIVE_TRIALS,
+                                             experiment_working_directory=str(work / f"{mode}{round_}"))
+                exp = NasExperiment(Space(), FunctionalEvaluator(fit), Random(seed=round_), config)
+                port = _free_port() if mode == "dashboard" else None
+                reader = None
+                if port is not None:  # an open page: one event stream following the run
+                    def follow():
+                        for _ in range(200):
+                            if exp.dashboard is not None:
+                                break
+                            time.sleep(0.01)
+                        try:
+                            with urllib.request.urlopen(f"{exp.dashboard.url}api/experiments/{exp.id}/stream",
+                                                        timeout=60) as stream:
+                                while exp.status in ("created", "running") and stream.readline():
+                                    pass
+                        except Exception:  # noqa: BLE001 - the server closing the stream ends the reader
+                            pass
+                    reader = threading.Thread(target=follow, daemon=True)
+                    reader.start()
+                started = time.perf_counter()
+                exp.run(port=port) if port else exp.run()
+                walls[mode].append(time.perf_counter() - started)
+                if exp.dashboard is not None:
+                    exp.dashboard.stop()
+                if reader is not None:
+                    reader.join(5)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    plain, dash = statistics.median(walls["plain"]), statistics.median(walls["dashboard"])
+    return {"case": "live_overhead", "trials": LIVE_TRIALS, "rounds": LIVE_ROUNDS,
+            "plain_s": round(plain, 3), "dashboard_s": round(dash, 3), "ratio": round(dash / plain, 4),
+            "target_ratio": 1.02}
+
+
+def run() -> Iterator[Dict[str, object]]:
+    yield from _large_store()
+    yield _live_overhead()
