@@ -30,6 +30,8 @@ def add_commands(subparsers: Any) -> None:
     view.add_argument("directory", help="the experiment directory (holds nascore.db)")
     view.add_argument("--json", action="store_true", help="machine-readable output")
     view.add_argument("--status", help="only trials with this status (trained, failed, interrupted ...)")
+    view.add_argument("--pareto", action="store_true",
+                      help="only the Pareto front of the objectives (trained models meeting every constraint)")
     view.set_defaults(handler=_view)
 
     export = subparsers.add_parser("export", help="export the best models of an experiment")
@@ -38,6 +40,7 @@ def add_commands(subparsers: Any) -> None:
     export.add_argument("--formatter", choices=["dict", "code"], default="dict",
                         help="dict: samples as JSON on stdout; code: one .py file per model in OUTDIR")
     export.add_argument("-o", "--output", help="folder for --formatter code (default: the current folder)")
+    export.add_argument("--pareto", action="store_true", help="every model of the Pareto front (not --top-k)")
     export.set_defaults(handler=_export)
 
     resume = subparsers.add_parser("resume", help="continue a stopped or killed experiment")
@@ -49,6 +52,8 @@ def add_commands(subparsers: Any) -> None:
     plot = subparsers.add_parser("plot", help="plot the metric of each trial and the best so far")
     plot.add_argument("directory", help="the experiment directory")
     plot.add_argument("-o", "--output", required=True, help="image file to write (e.g. out.png)")
+    plot.add_argument("--pareto", action="store_true",
+                      help="models in objective space with the Pareto front (pairwise charts for 3+ objectives)")
     plot.set_defaults(handler=_plot)
 
     dashboard = subparsers.add_parser("dashboard", help="serve stored experiments in a web page (read-only)")
@@ -120,11 +125,16 @@ def _view(args: argparse.Namespace) -> int:
         return _error(str(exc))
     with store:
         records = store.models(args.status)
-        objective = store.objective()
+        objective, objectives = store.objective(), store.objectives()
+        if args.pareto:
+            try:
+                records = _front(store, records)
+            except ValueError as exc:
+                return _error(str(exc))
         if args.json:
             print(json.dumps({"id": store.get_meta("id"), "status": store.status(),
-                              "objective": objective.to_json(), "config": store.config(),
-                              "models": [r.to_json() for r in records]},
+                              "objective": objective.to_json(), "objectives": [o.to_json() for o in objectives],
+                              "config": store.config(), "models": [r.to_json() for r in records]},
                              indent=2, default=str))
             return 0
         status, owner = store.status(), store.owner()
@@ -133,24 +143,40 @@ def _view(args: argparse.Namespace) -> int:
         print(f"experiment {store.get_meta('id')} [{status}]  {store.directory}")
         prefix = _label_prefix([label for r in records for label in r.sample])
         metric_header = objective.name if objective.name != "default" else "metric"
-        rows = [("id", "status", metric_header, "duration", f"sample ({prefix}...)" if prefix else "sample")]
+        headers = [metric_header] if objectives == [objective] else [_header(o) for o in objectives]
+        rows = [("id", "status", *headers, "duration", f"sample ({prefix}...)" if prefix else "sample")]
         for r in records:
             sample = _compact_sample(r.sample, prefix)
             if r.failure_reason and r.status != "trained":
                 sample += f"  ({r.failure_reason[:80]})"
-            rows.append((str(r.id), r.status, _fmt_metric(objective.value(r.final)), _fmt_duration(r.duration),
-                         sample))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+            named = r.named_metrics(objective.name)
+            rows.append((str(r.id), r.status, *(_fmt_metric(named.get(o.name)) for o in objectives),
+                         _fmt_duration(r.duration), sample))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
         columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
         for row in rows:
-            print(_fit("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4], columns))
+            print(_fit("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1], columns))
         counts = store.counts()
         print(f"{len(records)} trial(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        if args.pareto:
+            print(f"{len(records)} model(s) on the Pareto front of " + ", ".join(str(o) for o in objectives))
+            return 0
         best = store.top_models(1, objective)
-        if best:
+        if best and len(objectives) == 1:
             print(f"best: #{best[0].id} {metric_header}={_fmt_metric(objective.value(best[0].final))} "
                   f"({'higher' if objective.higher_is_better else 'lower'} is better)")
     return 0
+
+
+def _header(objective: Any) -> str:
+    name = "metric" if objective.name == "default" else objective.name
+    return f"{name} ({objective.mode})"
+
+
+def _front(store: Any, records: List[Any]) -> List[Any]:
+    """The records on the Pareto front of the store's objectives, meeting its (string) constraints."""
+    from nascore.experiment.front import pareto_records
+    return pareto_records(records, store.objectives(), store.objective().name, store.constraints())
 
 
 def _label_prefix(labels: List[str]) -> str:
@@ -184,9 +210,18 @@ def _export(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _error(str(exc))
     with store:
-        records = store.top_models(args.top_k)
+        if args.pareto:
+            try:
+                records = _front(store, store.models())
+            except ValueError as exc:
+                return _error(str(exc))
+        else:
+            records = store.top_models(args.top_k)
         if args.formatter == "dict":
-            print(json.dumps([{"id": r.id, "metric": r.metric, "sample": r.sample} for r in records], indent=2))
+            name = store.objective().name
+            print(json.dumps([{"id": r.id, "metric": r.metric, "sample": r.sample,
+                               "objectives": {o.name: r.named_metrics(name).get(o.name) for o in store.objectives()}}
+                              for r in records], indent=2))
             return 0
         return _export_code(store, records, Path(args.output or "."))
 
@@ -256,6 +291,19 @@ def _plot(args: argparse.Namespace) -> int:
         records = store.models()
         objective = store.objective()
         experiment_id = store.get_meta("id")
+        if args.pareto:
+            objectives = store.objectives()
+            if len(objectives) < 2:
+                return _error(f"--pareto needs at least two objectives; this experiment has one ({objective}). "
+                              "Declare them with NasExperimentConfig(objectives={'accuracy': 'max', 'params': 'min'})")
+            try:
+                front = _front(store, records)
+            except ValueError as exc:
+                return _error(str(exc))
+            from nascore.experiment.pareto_plot import plot_pareto
+            plot_pareto(records, front, objectives, objective.name, args.output, f"experiment {experiment_id}")
+            print(args.output)
+            return 0
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -38,12 +38,26 @@ def _meets(records: List[ModelRecord], constraints: Sequence[Constraint], metric
     return kept
 
 
+def _check_reported(trained: List[ModelRecord], objectives: Sequence[Objective], metric_name: str) -> None:
+    """An objective no trained model has is a mistake (a typo, a metric never reported), not an empty front."""
+    if not trained:
+        return
+    named = [r.named_metrics(metric_name) for r in trained]
+    for objective in objectives:
+        if all(objective.name not in values for values in named):
+            known = sorted({name for values in named for name in values})
+            raise ValueError(f"objective '{objective.name}' is missing from every trained model; their metrics are "
+                             f"{', '.join(known)} (report it from the evaluator as a dict entry, or add a profiler "
+                             "that measures it)")
+
+
 def pareto_records(records: Sequence[ModelRecord], objectives: Sequence[Objective], metric_name: str,
                    constraints: Sequence[Constraint] = ()) -> List[ModelRecord]:
     """The trained ``records`` on the Pareto front of ``objectives`` (a bare final metric is named
     ``metric_name``), among those meeting ``constraints``; sorted by the first objective, best first.
     Models without a finite value for every objective are left out (they cannot be compared)."""
     trained = [r for r in records if r.status == "trained"]
+    _check_reported(trained, objectives, metric_name)
     trained = _meets(trained, constraints, metric_name) if constraints else trained
     scored = [(r, s) for r in trained for s in [objective_scores(objectives, r.named_metrics(metric_name))]
               if s is not None]

@@ -51,6 +51,11 @@ TINY_SOURCE = textwrap.dedent('''
         return value_of(model)
 
 
+    def named(model):
+        """Named metrics: the value, and a cost per layer of depth."""
+        return {"default": value_of(model), "depth_cost": float(model.depth)}
+
+
     def gated(model, log, gate, after):
         """Log every evaluation; from evaluation number `after` + 1 on, block until the file `gate` exists."""
         with open(log, "a") as f:

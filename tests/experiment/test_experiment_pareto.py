@@ -64,3 +64,48 @@ def test_weights_let_a_single_objective_strategy_search_several(tiny, make_confi
         w, d = r["sample"]["width"], r["sample"]["depth"]
         assert r["metric"] == pytest.approx(10 * w + d - 20 * (w + 1))
         assert r["values"] == [10 * w + d, w + 1]
+
+
+def test_commands_show_a_column_per_objective_and_the_front(tiny, make_config, capsys, tmp_path):
+    import json
+
+    from nascore.cli import main
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
+                        make_config(objectives=OBJECTIVES, constraints=["default >= 12"]))
+    exp.run()
+    capsys.readouterr()
+    assert main(["view", str(exp.directory)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:6] == ["id", "status", "metric", "(max)", "params", "(min)"]
+    assert len([line for line in lines if " trained " in line]) == 12
+    assert main(["view", str(exp.directory), "--pareto"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if " trained " in line]
+    assert [(r[2], r[3]) for r in rows] == [("43", "5"), ("33", "4"), ("23", "3"), ("13", "2")]
+    assert "4 model(s) on the Pareto front of default (max), params (min)" in out
+    assert main(["export", str(exp.directory), "--pareto"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert [e["objectives"] for e in exported] == [{"default": 10 * w + 3, "params": w + 1} for w in (4, 3, 2, 1)]
+    image = tmp_path / "front.png"
+    assert main(["plot", str(exp.directory), "--pareto", "-o", str(image)]) == 0
+    assert image.stat().st_size > 10_000
+
+
+def test_plot_pareto_needs_two_objectives_and_draws_pairs_for_three(tiny, make_config, capsys, tmp_path):
+    from nascore.cli import main
+    single = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(), make_config())
+    single.run()
+    assert main(["plot", str(single.directory), "--pareto", "-o", str(tmp_path / "x.png")]) == 2
+    assert "--pareto needs at least two objectives" in capsys.readouterr().err
+    three = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.named), GridSearch(),
+                          make_config(objectives={**OBJECTIVES, "depth_cost": "min"}))
+    three.run()
+    # each (width, depth) trades value against params and depth: nothing dominates anything
+    assert len(three.pareto_front()) == 12
+    assert main(["plot", str(three.directory), "--pareto", "-o", str(tmp_path / "three.png")]) == 0
+    assert (tmp_path / "three.png").stat().st_size > 10_000
+    typo = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
+                         make_config(objectives={**OBJECTIVES, "depth_cost": "min"}, max_trial_number=2))
+    typo.run()
+    with pytest.raises(ValueError, match="objective 'depth_cost' is missing from every trained model"):
+        typo.pareto_front()
