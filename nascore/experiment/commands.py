@@ -272,9 +272,10 @@ def _resume(args: argparse.Namespace) -> int:
     from nascore.experiment.lock import ExperimentLockedError
     from nascore.experiment.resume import ResumeError
     from nascore.experiment.store import StoreError
+    import getpass
+    ask = getpass.getpass if sys.stdin.isatty() else None  # a password the store never held: ask for it
     try:
-        experiment = NasExperiment.resume(args.directory, run=False, retry_failed=args.retry_failed)
-        status = experiment.run()
+        status = NasExperiment.resume(args.directory, retry_failed=args.retry_failed, ask_secret=ask).status
     except (ResumeError, StoreError, ExperimentLockedError) as exc:
         return _error(str(exc))
     return 0 if status in ("done", "stopped") else 1

@@ -8,6 +8,7 @@ when exactly one component has a field of that name.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -29,9 +30,13 @@ MULTI_TRIAL_DEFAULTS = {"execution_engine": "ts", "model_format": "simplified", 
 
 
 class ComponentConfig(BaseModel):
-    """Base of every plugin's settings model. ``name`` is the registered component name."""
+    """Base of every plugin's settings model. ``name`` is the registered component name.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, arbitrary_types_allowed=True)
+    Validation errors name the setting and what it must be but never repeat the value given: a mistake in a
+    password (a number, a list, a misspelled key) must not print the password."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, arbitrary_types_allowed=True,
+                              hide_input_in_errors=True)
     name: str
 
     def check(self, experiment_config: "NasExperimentConfig") -> None:
@@ -88,7 +93,7 @@ class NasExperimentConfig(ObjectiveSettings):
     three may be None and is then inferred from the strategy when the experiment starts.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
 
     execution_engine: Optional[SerializeAsAny[ComponentConfig]] = None
     model_format: Optional[SerializeAsAny[ComponentConfig]] = None
@@ -252,13 +257,25 @@ class NasExperimentConfig(ObjectiveSettings):
     def from_dict(cls, data: Dict[str, Any]) -> "NasExperimentConfig":
         return cls(**data)
 
-    def save(self, path: Union[str, Path]) -> None:
+    def save(self, path: Union[str, Path]) -> Optional[str]:
+        """Write the config as YAML (``.yaml``/``.yml``) or JSON. Secrets (passwords, passphrases) are not
+        written; the returned note (also logged, and a comment at the top of a YAML file) says which were left
+        out and where each must come from when the file is loaded. None when nothing was left out."""
+        from nascore.experiment.scrub import scrub_secrets
+        from nascore.experiment.secrets import secret_note, set_secret_paths
         path = Path(path)
+        data = scrub_secrets(self.to_dict())
+        left_out = set_secret_paths(self)
+        note = secret_note(self, left_out) if left_out else None
         if path.suffix in (".yaml", ".yml"):
             import yaml
-            path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=True))
+            header = "".join(f"# {line}\n" for line in (note or "").split("; ") if line)
+            path.write_text(header + yaml.safe_dump(data, sort_keys=True))
         else:
-            path.write_text(self.to_json())
+            path.write_text(json.dumps(data, indent=2, sort_keys=True))
+        if note:
+            logging.getLogger(__name__).warning("%s: %s", path, note)
+        return note
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "NasExperimentConfig":

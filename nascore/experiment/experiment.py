@@ -9,7 +9,7 @@ import string
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from nascore.constraints import parse_constraints
 from nascore.engine import ExecutionEngine, Middleware
@@ -21,6 +21,7 @@ from nascore.experiment.defaults import (as_config, check_strategy_fits, dashboa
 from nascore.experiment.gate import ModelGate
 from nascore.experiment.lock import ExperimentLock
 from nascore.experiment.objective_config import apply_objectives, resolve_objectives
+from nascore.experiment.secrets import secret_note, set_secret_paths
 from nascore.experiment.progress import Progress, format_summary
 from nascore.experiment.recorder import RecordingMiddleware
 from nascore.experiment.results import ExperimentResults
@@ -314,6 +315,7 @@ class NasExperiment(ExperimentResults):
         store.set_meta("sessions", session)
         store.set_meta("id", self.id)
         store.save_config(self.config.to_dict())
+        store.set_meta("secrets_removed", set_secret_paths(self.config))  # where they were, never what
         store.set_meta("model_format", self.config.model_format.name)
         store.set_meta("objective", self.objective.to_json())
         store.set_meta("metric_direction", self.objective.direction)  # read by stores' older readers
@@ -432,7 +434,8 @@ class NasExperiment(ExperimentResults):
     @classmethod
     def resume(cls, directory: Union[str, Path], model_space: Any = None, evaluator: Any = None,
                strategy: Any = None, *, config: Optional[NasExperimentConfig] = None,
-               run: bool = True, retry_failed: bool = False) -> "NasExperiment":
+               run: bool = True, retry_failed: bool = False,
+               ask_secret: Optional[Callable[[str], str]] = None) -> "NasExperiment":
         """Continue a stopped or killed experiment from its directory; finished trials are not re-run.
 
         The model space, evaluator and strategy are rebuilt from the store when they were importable; pass
@@ -441,15 +444,27 @@ class NasExperiment(ExperimentResults):
         the environment caused (a full disk, a dead machine); their old records stay in the store, and they
         count against ``max_trial_number`` again. With ``run=False`` the experiment is returned ready (its
         ``status`` is what the store records), and ``run()`` continues it.
+
+        Secrets (passwords) are never stored: a run that used one needs it again. It comes from the environment
+        variable the config names (a remote machine's ``password_env``), from ``ask_secret(prompt)`` (e.g.
+        ``getpass.getpass``; ``nascore resume`` asks in a terminal), or is set on ``experiment.config`` after
+        ``resume(..., run=False)``; otherwise resuming with ``run=True`` raises a ResumeError naming it.
         """
         from nascore.experiment.resume import load_resume_parts
         directory = Path(directory).expanduser().resolve()
-        parts = load_resume_parts(directory, model_space, evaluator, strategy, config)
+        parts = load_resume_parts(directory, model_space, evaluator, strategy, config, ask_secret)
         experiment = cls(parts.model_space, parts.evaluator, parts.strategy, parts.config)
         experiment.id = directory.name
         experiment._resuming = True
         experiment._retry_failed = retry_failed
         experiment._status = parts.status or "created"
+        if parts.missing_secrets:
+            message = (f"experiment {directory} used secrets that are never stored: "
+                       f"{secret_note(experiment.config, parts.missing_secrets)}")
+            if run:
+                from nascore.experiment.resume import ResumeError
+                raise ResumeError(message)
+            _logger.warning("%s (set them on experiment.config before run())", message)
         if experiment.directory != directory:  # the config named another working directory: follow the store
             experiment.config.experiment_working_directory = str(directory.parent)
         if run:

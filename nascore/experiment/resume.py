@@ -5,10 +5,11 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from nascore.experiment import persist
 from nascore.experiment.config import NasExperimentConfig
+from nascore.experiment.secrets import fill_secrets, missing_secrets
 from nascore.experiment.store import ExperimentStore
 
 __all__ = ["ResumeParts", "load_resume_parts", "ResumeError"]
@@ -25,6 +26,7 @@ class ResumeParts:
     evaluator: Any
     strategy: Any
     status: Optional[str] = None  # what the store records (a dead owner's "running" reads "interrupted")
+    missing_secrets: Optional[list] = None  # dotted paths of passwords the store never held and nobody gave
 
 
 def restore_import_paths(store: ExperimentStore) -> None:
@@ -47,7 +49,8 @@ def _rebuild(what: str, recipe: Any, build, directory: Path, argument: str) -> A
 
 
 def load_resume_parts(directory: Path, model_space: Any = None, evaluator: Any = None, strategy: Any = None,
-                      config: Optional[NasExperimentConfig] = None) -> ResumeParts:
+                      config: Optional[NasExperimentConfig] = None,
+                      ask_secret: Optional[Callable[[str], str]] = None) -> ResumeParts:
     with ExperimentStore.open(directory) as store:
         status = store.status()
         restore_import_paths(store)
@@ -55,6 +58,10 @@ def load_resume_parts(directory: Path, model_space: Any = None, evaluator: Any =
             data = dict(store.config())
             data["experiment_working_directory"] = str(directory.parent)
             config = NasExperimentConfig.from_dict(data)
+        missing = missing_secrets(config, store.get_meta("secrets_removed", []) or [])
+        if missing and ask_secret is not None:
+            fill_secrets(missing, ask_secret)
+            missing = []
         if model_space is None:
             model_space = _rebuild("model space", store.get_meta("space_recipe"), persist.build_space, directory,
                                    "model_space")
@@ -64,4 +71,4 @@ def load_resume_parts(directory: Path, model_space: Any = None, evaluator: Any =
         if strategy is None:
             strategy = _rebuild("strategy", store.get_meta("strategy_recipe"), persist.build_strategy, directory,
                                 "strategy")
-    return ResumeParts(config, model_space, evaluator, strategy, status)
+    return ResumeParts(config, model_space, evaluator, strategy, status, [path for path, _, _ in missing])

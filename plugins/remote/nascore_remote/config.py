@@ -28,14 +28,43 @@ DEFAULT_EXCLUDES = (".git/", ".hg/", ".svn/", "__pycache__/", "*.pyc", ".venv/",
 class RemoteMachineConfig(BaseModel):
     """One machine: ``RemoteMachineConfig(host="10.0.0.5", user="me", ssh_key_file="~/.ssh/id_ed25519")``."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # a mistake's input never shows in an error: it may be a password (numeric, a list, a misspelled key)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
+
+    @field_validator("password", "ssh_passphrase")
+    @classmethod
+    def _not_the_mask(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:
+        if value is not None and value.get_secret_value() == "**********":
+            raise ValueError("is the '**********' placeholder an older config.save() wrote, not a secret; set "
+                             "the real one (or password_env / ssh_passphrase_env), or remove the line")
+        return value
+
+    def secret(self, name: str) -> Optional[SecretStr]:
+        """``password`` or ``ssh_passphrase``: as set, else from the environment variable ``<name>_env`` names."""
+        value = getattr(self, name)
+        variable = getattr(self, f"{name}_env")
+        if value is None and variable:
+            if variable not in os.environ:
+                raise ConfigError(f"machine {self.address}: {name}_env names the environment variable "
+                                  f"{variable!r}, which is not set")
+            value = SecretStr(os.environ[variable])
+        return value
 
     host: Optional[str] = None
     port: int = Field(default=22, ge=1, le=65535)
     user: Optional[str] = None
-    password: Optional[SecretStr] = None
+    password: Optional[SecretStr] = Field(default=None, description=(
+        "set it after loading (machine.password = getpass.getpass()), name an environment "
+        "variable that holds it in password_env, answer the prompt of `nascore resume`, or log in with "
+        "ssh_key_file"))
+    #: name of an environment variable holding the password (read when connecting; the config stays secret-free)
+    password_env: Optional[str] = None
     ssh_key_file: Optional[str] = None
-    ssh_passphrase: Optional[SecretStr] = None
+    ssh_passphrase: Optional[SecretStr] = Field(default=None, description=(
+        "set it after loading, name an environment variable that holds it in ssh_passphrase_env, "
+        "or answer the prompt of `nascore resume`"))
+    #: name of an environment variable holding the key's passphrase
+    ssh_passphrase_env: Optional[str] = None
     #: the Python that runs trials there (default: the first ``python3`` on the login PATH)
     python_path: Optional[str] = None
     gpu_indices: Optional[List[int]] = None
@@ -80,6 +109,7 @@ class RemoteMachineConfig(BaseModel):
     def check_static(self, where: str) -> None:
         """Problems found without connecting; raise :class:`ConfigError` naming ``where`` and the machine."""
         name = f"{where} ({self.address})"
+        self.secret("password")  # a named environment variable must exist
         missing = [f for f in ("host", "user") if getattr(self, f) is None]
         if missing:
             raise ConfigError(f"{name}: {' and '.join(missing)} not set; set e.g. "
@@ -89,7 +119,7 @@ class RemoteMachineConfig(BaseModel):
             if not key.is_file() or not os.access(key, os.R_OK):
                 raise ConfigError(f"{name}: ssh_key_file {str(key)!r} does not exist or cannot be read")
             from nascore_remote.connection import load_private_key
-            load_private_key(key, self.ssh_passphrase, name)  # raises ConfigError on a bad key or passphrase
+            load_private_key(key, self.secret("ssh_passphrase"), name)  # raises ConfigError on a bad key or passphrase
         if self.known_hosts is not None and not self.known_hosts_path().is_file():
             raise ConfigError(f"{name}: known_hosts file {str(self.known_hosts_path())!r} does not exist")
         if self.gpu_indices is not None and (not self.gpu_indices or min(self.gpu_indices) < 0):

@@ -104,11 +104,12 @@ class MachineConnection:
             client.load_host_keys(str(known))
         client.set_missing_host_key_policy(_HostKeyPolicy(m))
         key = m.key_path()
-        pkey = load_private_key(key, m.ssh_passphrase, f"machine {m.address}") if key is not None else None
+        pkey = load_private_key(key, m.secret("ssh_passphrase"), f"machine {m.address}") if key is not None else None
+        password = m.secret("password")
         try:
-            client.connect(m.host, port=m.port, username=m.user, password=_secret(m.password), pkey=pkey,
-                           look_for_keys=pkey is None and m.password is None,
-                           allow_agent=pkey is None and m.password is None, timeout=self.timeout,
+            client.connect(m.host, port=m.port, username=m.user, password=_secret(password), pkey=pkey,
+                           look_for_keys=pkey is None and password is None,
+                           allow_agent=pkey is None and password is None, timeout=self.timeout,
                            banner_timeout=self.timeout, auth_timeout=self.timeout)
         except UnknownHostKeyError:
             client.close()
@@ -121,7 +122,7 @@ class MachineConnection:
                 f"its old entry with `ssh-keygen -R {m.host}` and connect again") from None
         except paramiko.AuthenticationException:
             client.close()
-            how = ("password" if m.password is not None else
+            how = ("password" if password is not None else
                    f"key {str(key)!r}" if key is not None else "keys from ssh-agent/~/.ssh")
             raise RemoteError(f"machine {m.address}: authentication failed with the configured {how}; check "
                               "user, password / ssh_key_file (is the public key in ~/.ssh/authorized_keys "

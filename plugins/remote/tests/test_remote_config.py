@@ -71,6 +71,55 @@ def test_password_never_serialized_or_printed():
     assert rm.password.get_secret_value() == "hunter2-topsecret"
 
 
+SECRET = "hunter2-topsecret"
+
+
+@pytest.mark.parametrize("entry", [
+    {"password": 12345678901}, {"passwd": SECRET}, {"password": [SECRET]}, {"password": {"x": SECRET}},
+    {"ssh_passphrase": 12345678901, "port": "x"}, {"pasword": SECRET},
+])
+def test_no_shape_of_mistake_prints_the_secret(entry, tmp_path):
+    import yaml
+    entry = {"host": "h", "user": "u", **entry}
+    errors = []
+    for attempt in (lambda: RemoteMachineConfig(**entry),
+                    lambda: setattr(NasExperimentConfig("ts", "simplified", "remote").training_service,
+                                    "machine_list", [entry]),
+                    lambda: NasExperimentConfig.load(tmp_path / "exp.yaml")):
+        (tmp_path / "exp.yaml").write_text(yaml.safe_dump({"execution_engine": "ts", "training_service": {
+            "name": "remote", "machine_list": [entry]}}))
+        with pytest.raises(ValidationError) as info:
+            attempt()
+        errors.append(str(info.value) + repr(info.value))
+    for text in errors:
+        assert SECRET not in text and "12345678901" not in text
+        assert "machine_list" in text or "RemoteMachineConfig" in text  # the culprit is still named
+
+
+def test_save_writes_no_secret_and_says_where_it_comes_from(tmp_path, monkeypatch):
+    config = NasExperimentConfig("ts", "simplified", "remote")
+    config.training_service.machine_list = [RemoteMachineConfig(host="h", user="u", password=SECRET)]
+    for name in ("exp.yaml", "exp.json"):
+        note = config.save(tmp_path / name)
+        text = (tmp_path / name).read_text()
+        assert SECRET not in text and "*****" not in text
+        assert "training_service.machine_list[0].password is not saved" in note and "password_env" in note
+        loaded = NasExperimentConfig.load(tmp_path / name)
+        assert loaded.training_service.machine_list[0].password is None
+    assert "# training_service.machine_list[0].password is not saved" in (tmp_path / "exp.yaml").read_text()
+    # what older versions wrote is refused, not used as the password
+    (tmp_path / "old.json").write_text((tmp_path / "exp.json").read_text().replace(
+        '"host": "h"', '"host": "h", "password": "**********"'))
+    with pytest.raises(ValidationError, match="placeholder an older config.save"):
+        NasExperimentConfig.load(tmp_path / "old.json")
+    # from the environment instead
+    machine = RemoteMachineConfig(host="h", user="u", password_env="NASCORE_TEST_PW")
+    with pytest.raises(ConfigError, match="password_env names the environment variable 'NASCORE_TEST_PW'"):
+        machine.check_static("machine_list[0]")
+    monkeypatch.setenv("NASCORE_TEST_PW", SECRET)
+    assert machine.secret("password").get_secret_value() == SECRET
+
+
 def test_gpu_number_larger_than_any_machine():
     config = NasExperimentConfig("ts", "simplified", "remote")
     config.training_service.machine_list = [RemoteMachineConfig(host="h", user="u", gpu_indices=[0, 1])]

@@ -32,3 +32,93 @@ def test_experiment_runs_on_remote_machines(sshd_pair, tmp_path, monkeypatch):
     assert top == [{"layer": 1}, {"layer": 0}]  # 4*8+8 = 40 parameters beat 4*2+2 = 10
     logs = sorted(p.parent.name for p in (exp.directory / "trials").glob("*/stdout.log"))
     assert len(logs) == 2
+
+
+def _resume_in_terminal(directory, answer: str):
+    """``nascore resume DIR`` on a pseudo-terminal, answering its secret prompt; (exit code, what it printed)."""
+    import fcntl
+    import os
+    import pty
+    import subprocess
+    import sys
+    import termios
+    import time
+    master, slave = pty.openpty()
+
+    def controlling_terminal():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([sys.executable, "-m", "nascore.cli", "resume", str(directory)], stdin=slave,
+                            stdout=slave, stderr=slave, preexec_fn=controlling_terminal)
+    os.close(slave)
+    out, answered, deadline = b"", False, time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed: the process ended
+            break
+        out += chunk
+        if not answered and b"ssh_passphrase" in out and out.rstrip().endswith(b":"):
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+    os.close(master)
+    return proc.wait(timeout=60), out.decode(errors="replace")
+
+
+@pytest.mark.slow
+def test_resume_from_the_cli_asks_for_the_secret_it_never_stored(sshd_pair, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from nascore import NasExperiment, NasExperimentConfig, hookimpl
+    from nascore.evaluator import FunctionalEvaluator
+    from nascore.experiment import ExperimentStore
+    from nascore.plugins import get_plugin_manager
+    from nascore.strategy import GridSearch
+    from nascore_remote import RemoteMachineConfig
+    from nascore_remote.testing import generate_key
+    from remote_space_helpers import TinySpace
+    from remote_trial_helpers import evaluate_width
+
+    server = sshd_pair[0]
+    key = generate_key(tmp_path / "enc_key", passphrase="pp-topsecret-42")
+    with open(server.authorized_keys, "a") as f:
+        f.write((tmp_path / "enc_key.pub").read_text())
+    monkeypatch.chdir(HERE)
+    config = NasExperimentConfig("ts", "simplified", "remote", trial_concurrency=1,
+                                 experiment_working_directory=str(tmp_path))
+    config.training_service.code_excludes = ["__pycache__/"]
+    config.training_service.machine_list = [RemoteMachineConfig(
+        host="127.0.0.1", port=server.port, user=server.user, ssh_key_file=str(key),
+        ssh_passphrase="pp-topsecret-42", known_hosts=str(server.known_hosts), python_path=sys.executable)]
+
+    class StopAfterOne:
+        @hookimpl
+        def nascore_experiment_started(self, experiment):
+            self.experiment = experiment
+
+        @hookimpl
+        def nascore_model_finished(self, model):
+            self.experiment.stop()
+
+    get_plugin_manager().register(StopAfterOne(), "test-stop-one")
+    try:
+        exp = NasExperiment(TinySpace(), FunctionalEvaluator(evaluate_width), GridSearch(), config=config)
+        assert exp.run() == "stopped"
+    finally:
+        get_plugin_manager().unregister("test-stop-one")
+    stored = b"".join(p.read_bytes() for p in exp.directory.rglob("*") if p.is_file())
+    assert b"pp-topsecret-42" not in stored  # neither the store nor any log holds it
+
+    # not in a terminal: a clear refusal naming the secret and where it can come from
+    plain = subprocess.run([sys.executable, "-m", "nascore.cli", "resume", str(exp.directory)],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert plain.returncode == 2
+    assert "training_service.machine_list[0].ssh_passphrase is not saved" in plain.stderr
+    assert "ssh_passphrase_env" in plain.stderr and "pp-topsecret" not in plain.stderr
+    # in a terminal: asked for, and the run goes on
+    code, printed = _resume_in_terminal(exp.directory, "pp-topsecret-42")
+    assert code == 0, printed
+    assert "pp-topsecret-42" not in printed  # not echoed
+    with ExperimentStore.open(exp.directory) as store:
+        assert [r.status for r in store.models()] == ["trained", "trained"]
