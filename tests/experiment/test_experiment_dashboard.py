@@ -9,7 +9,7 @@ import pytest
 from nascore import hookimpl
 from nascore.evaluator import FunctionalEvaluator
 from nascore.experiment import ExperimentStore, NasExperiment
-from nascore.plugins import get_plugin_manager
+from nascore.plugins import get_plugin_manager, reset_plugin_manager
 from nascore.specs import DashboardSpec
 from nascore.strategy import GridSearch, Random
 
@@ -45,11 +45,21 @@ class _Dashboard:
 
 
 @pytest.fixture
-def dashboard():
+def no_installed_dashboard():
+    """The process-wide manager without an installed dashboard plugin (rebuilt from entry points after)."""
+    manager = get_plugin_manager()
+    for info in list(manager.plugins.values()):
+        if "dashboard" in info.registers:
+            manager.unregister(info.name)
+    yield manager
+    reset_plugin_manager()
+
+
+@pytest.fixture
+def dashboard(no_installed_dashboard):
     plugin = _Dashboard()
-    get_plugin_manager().register(plugin, "test-dashboard")
-    yield plugin
-    get_plugin_manager().unregister("test-dashboard")
+    no_installed_dashboard.register(plugin, "test-dashboard")
+    return plugin
 
 
 def test_port_starts_the_installed_dashboard_before_the_first_model(tiny, make_config, dashboard):
@@ -64,8 +74,8 @@ def test_port_starts_the_installed_dashboard_before_the_first_model(tiny, make_c
     assert len(dashboard.servers) == 1
 
 
-def test_port_without_a_dashboard_warns_and_runs(tiny, make_config, caplog):
-    assert get_plugin_manager().get_dashboard() is None or pytest.skip("a dashboard plugin is installed")
+def test_port_without_a_dashboard_warns_and_runs(tiny, make_config, caplog, no_installed_dashboard):
+    assert no_installed_dashboard.get_dashboard() is None
     exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), Random(seed=0), make_config(max_trial_number=1))
     with caplog.at_level(logging.WARNING):
         assert exp.run(port=8099) == "done"

@@ -44,7 +44,7 @@ def summarize(reader: StoreReader, live: bool = False) -> Dict[str, Any]:
                        "model_format", "strategy_class")
     config = meta.get("config") or {}
     counts = reader.counts()
-    direction = reader.direction(meta)
+    metric, direction = reader.objective()
     start, end = meta.get("start_time"), meta.get("end_time")
     status = effective_status(meta.get("status"), reader.directory, live)
     finished = sum(n for s, n in counts.items() if s not in ("training", "frozen"))
@@ -52,7 +52,7 @@ def summarize(reader: StoreReader, live: bool = False) -> Dict[str, Any]:
     return {"id": reader.directory.name, "name": config.get("experiment_name") or meta.get("id"),
             "status": status, "counts": counts, "trials": sum(counts.values()), "finished": finished,
             "max_trials": config.get("max_trial_number"), "max_duration": config.get("max_experiment_duration"),
-            "best": reader.best(direction), "direction": direction, "start_time": start, "end_time": end,
+            "best": reader.best(direction), "direction": direction, "metric": metric, "start_time": start, "end_time": end,
             "elapsed": elapsed, "live": live,
             "strategy": (meta.get("strategy_class") or "").rpartition(":")[2] or None,
             "engine": _name(config.get("execution_engine")), "format": _name(config.get("model_format")),

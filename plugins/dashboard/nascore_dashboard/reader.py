@@ -77,7 +77,7 @@ class TrialQuery:
             params += [pattern, pattern, self.search]
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
-    def order(self) -> Tuple[str, List[Any]]:
+    def order(self, metric_sql: str = "final_value") -> Tuple[str, List[Any]]:
         direction = "DESC" if self.descending else "ASC"
         if self.sort.startswith("label:"):
             return f" ORDER BY json_extract(sample, ?) {direction}, id", [_label_path(self.sort[6:])]
@@ -89,7 +89,7 @@ class TrialQuery:
         if self.sort == "id":  # the primary key: no sort at all
             return f" ORDER BY id {direction}", []
         nulls = "IS NULL" + (" DESC" if not self.descending else "")  # missing values last either way
-        column = _SORTABLE[self.sort]
+        column = metric_sql if self.sort == "metric" else _SORTABLE[self.sort]
         return f" ORDER BY {column} {nulls}, {column} {direction}, id {direction}", []
 
 
@@ -149,25 +149,38 @@ class StoreReader:
             rows = self._rows("SELECT key, value FROM meta")
         return {r["key"]: _loads(r["value"]) for r in rows}
 
+    def objective(self) -> Tuple[str, str]:
+        """The recorded objective: (metric name, "maximize" | "minimize"); older stores: their direction."""
+        from nascore.metric import Objective
+        meta = self.meta("objective", "metric_direction")
+        saved = meta.get("objective")
+        objective = Objective.parse(saved) if saved else Objective("default", meta.get("metric_direction") or "max")
+        return objective.name, objective.direction
+
     def direction(self, meta: Dict[str, Any]) -> str:
-        objective = meta.get("objective")
-        if isinstance(objective, dict) and objective.get("direction") in ("maximize", "minimize"):
-            return objective["direction"]
-        return meta.get("metric_direction") or "maximize"
+        return self.objective()[1]
+
+    def _metric_sql(self) -> str:
+        """SQL for the objective's value of a model: the stored number, or the named entry of its metrics."""
+        name = self.objective()[0]
+        if name == "default":
+            return "final_value"
+        return "json_extract(final, '" + _label_path(name).replace("'", "''") + "')"
 
     def counts(self) -> Dict[str, int]:
         return {r["status"]: r["n"] for r in self._rows("SELECT status, COUNT(*) AS n FROM models GROUP BY status")}
 
     def best(self, direction: str) -> Optional[Dict[str, Any]]:
         order = "DESC" if direction == "maximize" else "ASC"
-        rows = self._rows(f"SELECT id, final_value FROM models WHERE status = 'trained' AND final_value IS NOT NULL "
-                          f"AND abs(final_value) < 1e308 ORDER BY final_value {order}, id LIMIT 1")
-        return {"id": rows[0]["id"], "metric": rows[0]["final_value"]} if rows else None
+        value = self._metric_sql()
+        rows = self._rows(f"SELECT id, {value} AS v FROM models WHERE status = 'trained' AND typeof({value}) IN "
+                          f"('integer', 'real') AND abs({value}) < 1e308 ORDER BY v {order}, id LIMIT 1")
+        return {"id": rows[0]["id"], "metric": rows[0]["v"]} if rows else None
 
     def finals(self) -> List[List[Any]]:
         """``[id, final metric or None, status, end_time]`` of every model, in submission order."""
-        rows = self._rows("SELECT id, final_value, status, end_time FROM models ORDER BY id", plain=True)
-        return [[i, v if v is None or math.isfinite(v) else None, s, t] for i, v, s, t in rows]
+        rows = self._rows(f"SELECT id, {self._metric_sql()}, status, end_time FROM models ORDER BY id", plain=True)
+        return [[i, _number(v), s, t] for i, v, s, t in rows]
 
     def last_seq(self) -> int:
         return int(self._rows("SELECT IFNULL(MAX(seq), 0) AS s FROM events")[0]["s"])
@@ -183,7 +196,7 @@ class StoreReader:
     # ---- trials -----------------------------------------------------------------------------------------
     def trials(self, query: TrialQuery) -> Dict[str, Any]:
         where, params = query.where()
-        order, order_params = query.order()
+        order, order_params = query.order(self._metric_sql())
         total = self._rows(f"SELECT COUNT(*) AS n FROM models{where}", params)[0]["n"]
         # ids first: the sorter then carries one integer per trial, not every trial's sample and metrics
         ids = [r["id"] for r in self._rows(f"SELECT id FROM models{where}{order} LIMIT ? OFFSET ?",
@@ -215,12 +228,18 @@ class StoreReader:
         r = rows[0]
         detail = self.row(r)
         detail.update(final=_loads(r["final"]), payload=_loads(r["payload"]), log_path=r["log_path"],
-                      intermediates=self.curves([model_id])[int(model_id)],
+                      intermediates=self.curves([model_id])[int(model_id)], profile=self._profile(model_id),
                       extra={k: r[k] for k in r.keys() if k not in _KNOWN_COLUMNS})
         if r["log_path"]:  # models merged into one trial (CGO) share its log folder
             detail["merged_with"] = [x["id"] for x in self._rows(
                 "SELECT id FROM models WHERE log_path = ? AND id != ? ORDER BY id", (r["log_path"], r["id"]))]
         return detail
+
+    def _profile(self, model_id: int) -> Any:
+        """The model's latest profile (parameter count, FLOPs... recorded before training), if any."""
+        rows = self._rows("SELECT value FROM events WHERE model_id = ? AND type = 'profile' ORDER BY seq DESC LIMIT 1",
+                          (int(model_id),))
+        return _loads(rows[0]["value"]) if rows else None
 
     def curves(self, ids: Iterable[int]) -> Dict[int, List[Any]]:
         ids = [int(i) for i in ids]
@@ -235,8 +254,9 @@ class StoreReader:
 
     def parallel(self) -> List[List[Any]]:
         """``[id, sample, metric]`` of every model with a final metric (the parallel-coordinates view)."""
-        return [[r["id"], _loads(r["sample"]), _number(r["final_value"])] for r in self._rows(
-            "SELECT id, sample, final_value FROM models WHERE final_value IS NOT NULL ORDER BY id")]
+        value = self._metric_sql()
+        return [[i, _loads(sample), _number(v)] for i, sample, v in self._rows(
+            f"SELECT id, sample, {value} FROM models WHERE {value} IS NOT NULL ORDER BY id", plain=True)]
 
     # ---- increments for live pages --------------------------------------------------------------------------
     def events_since(self, seq: int, limit: int = 2000) -> List[Dict[str, Any]]:

@@ -59,7 +59,7 @@ const views = {
     const drawCards = () => {
       const elapsed = s.status === "running" && s.start_time ? Date.now() / 1000 - clockBase - s.start_time : s.elapsed;
       const cards = [["status", s.status], ["trials", s.max_trials ? `${s.finished} / ${s.max_trials}` : s.finished],
-        ["best " + (s.direction === "minimize" ? "(min)" : "(max)"), s.best ? `${fmt(s.best.metric)} #${s.best.id}` : "-"],
+        ["best " + (s.metric && s.metric !== "default" ? s.metric + " " : "") + (s.direction === "minimize" ? "(min)" : "(max)"), s.best ? `${fmt(s.best.metric)} #${s.best.id}` : "-"],
         ["elapsed", span(elapsed)], ["ETA", s.status === "running" ? span(s.eta) : "-"],
         ["budget", [s.max_trials ? s.max_trials + " trials" : null, s.max_duration ? span(s.max_duration) : null].filter(Boolean).join(", ") || "none"],
         ["engine", [s.engine, s.format, s.training_service].filter(Boolean).join(" / ")], ["started", when(s.start_time)]];
@@ -181,6 +181,7 @@ const views = {
         .concat([["reason", esc(t.reason || "-")], ["duration", span(t.duration)], ["started", when(t.start)], ["trial / worker", esc(t.worker || "-")],
           ["parameters", t.architecture.params === null ? "-" : t.architecture.params.toLocaleString()]]);
       if (t.merged_with.length) rows.push(["merged with", t.merged_with.map(m => `<a href="#/e/${e}/t/${m}">#${m}</a>`).join(" ")]);
+      Object.entries(t.profile || {}).forEach(([k, v]) => rows.push(["profile: " + esc(k), typeof v === "number" ? v.toLocaleString() : esc(JSON.stringify(v))]));
       Object.entries(t.extra || {}).forEach(([k, v]) => v !== null && rows.push([esc(k), esc(typeof v === "string" ? v : JSON.stringify(v))]));
       main.querySelector("#outcome").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
       main.querySelector("#status").innerHTML = badge(t.status);
