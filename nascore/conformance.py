@@ -86,6 +86,7 @@ class ConformanceModel(ExecutableModelSpace):
 
     @classmethod
     def from_payload(cls, payload: Dict[str, Any]) -> "ConformanceModel":
+        """Rebuild the model from what ``to_payload`` wrote (sample and function reference)."""
         return cls(payload["sample"], payload["evaluator"]["function"])
 
 

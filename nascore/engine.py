@@ -192,9 +192,13 @@ class ExecutionEngine(ABC):
 
     # ---- events ---------------------------------------------------------------------------------------
     def register_model_event_callback(self, event_type: ModelEventType, callback: EventCallback) -> None:
+        """Call ``callback(event)`` for every event of ``event_type`` this engine dispatches (before the default
+        handler).
+        """
         self._callbacks[ModelEventType(event_type)].append(callback)
 
     def unregister_model_event_callback(self, event_type: ModelEventType, callback: EventCallback) -> None:
+        """Stop calling ``callback`` for ``event_type`` (it must have been registered)."""
         self._callbacks[ModelEventType(event_type)].remove(callback)
 
     def dispatch_model_event(self, event: ModelEvent) -> None:
@@ -243,11 +247,13 @@ class Middleware(ExecutionEngine):
 
     @property
     def engine(self) -> ExecutionEngine:
+        """The wrapped engine (set by the constructor or :meth:`set_engine`)."""
         if self._engine is None:
             raise RuntimeError(f"{type(self).__name__} has no inner engine; call set_engine() first")
         return self._engine
 
     def set_engine(self, engine: ExecutionEngine) -> None:
+        """Wrap ``engine``: its events come to :meth:`handle_inner_event`."""
         self._engine = engine
         for event_type in ModelEventType:
             engine.register_model_event_callback(event_type, self.handle_inner_event)

@@ -226,6 +226,7 @@ class PluginManager:
         return self.plugins[name]
 
     def unregister(self, name: str) -> None:
+        """Remove the plugin registered under ``name`` and rebuild the registries."""
         if self._pm.has_plugin(name):
             self._pm.unregister(name=name)
         self.plugins.pop(name, None)
@@ -233,9 +234,11 @@ class PluginManager:
 
     # ---- typed accessors ------------------------------------------------------------------------------
     def names(self, component: str) -> List[str]:
+        """Sorted names registered for ``component`` (e.g. ``"strategy"``)."""
         return sorted(self._registries[component])
 
     def get(self, component: str, name: str) -> Any:
+        """The record registered as ``name`` for ``component``; UnknownComponentError lists what is available."""
         registry = self._registries[component]
         if name in registry:
             return registry[name]
@@ -251,21 +254,27 @@ class PluginManager:
         raise UnknownComponentError(f"unknown {component} '{name}'; available: {available} ({hint})")
 
     def get_model_format(self, name: str) -> ModelFormatSpec:
+        """The :class:`~nascore.specs.ModelFormatSpec` named ``name``."""
         return self.get(ModelFormatSpec.component, name)
 
     def get_execution_engine(self, name: str) -> EngineSpec:
+        """The :class:`~nascore.specs.EngineSpec` named ``name``."""
         return self.get(EngineSpec.component, name)
 
     def get_middleware(self, name: str) -> MiddlewareSpec:
+        """The :class:`~nascore.specs.MiddlewareSpec` named ``name``."""
         return self.get(MiddlewareSpec.component, name)
 
     def get_optimizer(self, name: str) -> OptimizerSpec:
+        """The :class:`~nascore.specs.OptimizerSpec` named ``name``."""
         return self.get(OptimizerSpec.component, name)
 
     def get_training_service(self, name: str) -> TrainingServiceSpec:
+        """The :class:`~nascore.specs.TrainingServiceSpec` named ``name``."""
         return self.get(TrainingServiceSpec.component, name)
 
     def get_strategy(self, name: str) -> StrategySpec:
+        """The :class:`~nascore.specs.StrategySpec` named ``name``."""
         return self.get(StrategySpec.component, name)
 
     def get_dashboard(self, name: Optional[str] = None) -> Optional[DashboardSpec]:
@@ -278,9 +287,11 @@ class PluginManager:
             return None
         return registry.get("dashboard") or registry[min(registry)]  # type: ignore[return-value]
     def get_profiler(self, name: str) -> ProfilerSpec:
+        """The :class:`~nascore.specs.ProfilerSpec` named ``name``."""
         return self.get(ProfilerSpec.component, name)
 
     def specs(self, component: str) -> List[_Spec]:
+        """Every record registered for ``component``, sorted by name."""
         return [self._registries[component][n] for n in self.names(component)]
 
     # ---- observer hooks ----------------------------------------------------------------------------------
@@ -295,6 +306,7 @@ class PluginManager:
                 _logger.exception("observer %s of plugin '%s' raised; ignored", hook_name, impl.plugin_name)
 
     def active_plugins(self) -> Iterable[PluginInfo]:
+        """The plugins that loaded (status active)."""
         return (p for p in self.plugins.values() if p.status == "active")
 
 
@@ -325,4 +337,5 @@ def set_plugin_manager(manager: Optional[PluginManager]) -> Optional[PluginManag
 
 
 def reset_plugin_manager() -> None:
+    """Drop the process-wide manager; the next :func:`get_plugin_manager` builds a new one."""
     set_plugin_manager(None)

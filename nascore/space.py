@@ -150,6 +150,9 @@ class ExecutableModelSpace(Mutable):
 
     @classmethod
     def from_payload(cls, payload: Dict[str, Any]) -> "ExecutableModelSpace":
+        """Rebuild a frozen model from :meth:`to_payload`'s JSON (in a trial process); formats that cannot leave this
+        process raise NotSerializableError.
+        """
         raise NotSerializableError(f"model format '{cls.format_name}' cannot be deserialized")
 
     # ---- shared behaviour -----------------------------------------------------------------------------
@@ -175,10 +178,12 @@ class ExecutableModelSpace(Mutable):
         return dict(self._mutables) if is_leaf is None else Mutable.simplify(self, is_leaf)
 
     def leaf_mutables(self, is_leaf=None):
+        """The leaf mutables of the space (what a sample gives values to)."""
         for mutable in self._mutables.values():
             yield from mutable.leaf_mutables(is_leaf)
 
     def check_contains(self, sample: Sample) -> Optional[SampleValidationError]:
+        """None when ``sample`` is a valid sample of this space, else the SampleValidationError saying why not."""
         if not isinstance(sample, dict):
             return SampleValidationError(f"a sample is a dict {{label: value}}, got {type(sample).__name__}")
         for mutable in self._mutables.values():

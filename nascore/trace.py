@@ -83,6 +83,7 @@ def get_trace(obj: Any) -> Optional[TraceInfo]:
 
 
 def is_traced(obj: Any) -> bool:
+    """True when ``obj`` was made by a traced class or function (its recipe can be rebuilt elsewhere)."""
     return get_trace(obj) is not None
 
 

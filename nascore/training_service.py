@@ -208,6 +208,7 @@ def event_to_json(event: TrialEvent) -> str:
 
 
 def event_from_json(line: Union[str, bytes]) -> TrialEvent:
+    """The :class:`TrialMetric` or :class:`TrialEnd` of one JSON line (ValueError for anything else)."""
     data = json.loads(line)
     if data.get("event") == "metric":
         return TrialMetric(data["trial_id"], data["kind"], data["metric"])

@@ -18,6 +18,7 @@ DISTRIBUTIONS = {"ts": "nascore-training-service", "local": "nascore-training-se
 
 
 def strategy_kind(strategy: Any) -> str:
+    """``strategy.kind`` (``"multi-trial"`` or ``"one-shot"``); ConfigError for anything else."""
     kind = getattr(strategy, "kind", "multi-trial")
     if kind not in DEFAULTS:
         raise ConfigError(f"strategy {type(strategy).__name__} has kind {kind!r}; a strategy's kind must be "
@@ -26,6 +27,7 @@ def strategy_kind(strategy: Any) -> str:
 
 
 def as_config(config: Union[None, NasExperimentConfig, dict, str, Path]) -> NasExperimentConfig:
+    """A :class:`NasExperimentConfig` from None, a config, a dict or a YAML/JSON file path."""
     if config is None:
         return NasExperimentConfig()
     if isinstance(config, NasExperimentConfig):
@@ -97,6 +99,7 @@ def infer_config(config: Any, strategy: Any) -> NasExperimentConfig:
 
 
 def check_strategy_fits(config: NasExperimentConfig, strategy: Any) -> None:
+    """Raise ConfigError when a one-shot strategy is given anything but the sequential engine and raw format."""
     kind = strategy_kind(strategy)
     engine = config.execution_engine.name if config.execution_engine is not None else None
     fmt = config.model_format.name if config.model_format is not None else None

@@ -36,6 +36,7 @@ def _call(recipe: Dict[str, Any]) -> Any:
 
 # ---- model space: a ModelSpace records trace_symbol / trace_args / trace_kwargs ---------------------------
 def space_recipe(model_space: Any) -> Optional[Dict[str, Any]]:
+    """JSON recipe (import path + arguments) rebuilding the model space, or None when it is not importable."""
     symbol = getattr(model_space, "trace_symbol", None)
     if symbol is None:
         return None
@@ -44,11 +45,13 @@ def space_recipe(model_space: Any) -> Optional[Dict[str, Any]]:
 
 
 def build_space(recipe: Dict[str, Any]) -> Any:
+    """The model space built from :func:`space_recipe`'s recipe."""
     return _call(recipe)
 
 
 # ---- evaluator: its own payload --------------------------------------------------------------------------
 def evaluator_recipe(evaluator: Any) -> Optional[Dict[str, Any]]:
+    """The evaluator's JSON payload, or None when it cannot be serialized."""
     if evaluator is None or not hasattr(evaluator, "to_payload"):
         return None
     try:
@@ -59,6 +62,7 @@ def evaluator_recipe(evaluator: Any) -> Optional[Dict[str, Any]]:
 
 
 def build_evaluator(recipe: Dict[str, Any]) -> Any:
+    """The evaluator rebuilt from :func:`evaluator_recipe`'s recipe."""
     from nascore.evaluator.base import Evaluator
     return Evaluator.from_payload(recipe["payload"])
 
@@ -91,6 +95,7 @@ def _strategy_arguments(strategy: Any) -> Optional[tuple]:
 
 
 def strategy_recipe(strategy: Any) -> Optional[Dict[str, Any]]:
+    """JSON recipe (class path + constructor arguments) rebuilding the strategy, or None; its state is saved apart."""
     arguments = _strategy_arguments(strategy)
     if arguments is None:
         return None
@@ -98,4 +103,5 @@ def strategy_recipe(strategy: Any) -> Optional[Dict[str, Any]]:
 
 
 def build_strategy(recipe: Dict[str, Any]) -> Any:
+    """A new strategy built from :func:`strategy_recipe`'s recipe (its search state is loaded afterwards)."""
     return _call(recipe)

@@ -70,6 +70,7 @@ def format_line(stats: Dict[str, Any], elapsed: float) -> str:
 
 def format_summary(experiment_id: str, status: str, stats: Dict[str, Any], elapsed: float,
                    directory: str) -> str:
+    """The one-line summary printed when an experiment ends (trials done/failed, best metric, time, store)."""
     return (f"experiment {experiment_id} {status}: {stats.get('done', 0)} trials done, {stats.get('failed', 0)} "
             f"failed, best metric {_best(stats)}, {elapsed:.1f}s; store: {directory}")
 

@@ -201,4 +201,5 @@ class RecordingMiddleware(Middleware):
 
     @property
     def trials_used(self) -> int:
+        """Trials submitted so far, earlier sessions included (what the trial budget counts)."""
         return self._used

@@ -51,6 +51,10 @@ def _rebuild(what: str, recipe: Any, build, directory: Path, argument: str) -> A
 def load_resume_parts(directory: Path, model_space: Any = None, evaluator: Any = None, strategy: Any = None,
                       config: Optional[NasExperimentConfig] = None,
                       ask_secret: Optional[Callable[[str], str]] = None) -> ResumeParts:
+    """Config, model space, evaluator and strategy for resuming the experiment in ``directory``; the ones passed win,
+    the others are rebuilt from the store (ResumeError says what to pass when one cannot be). ``ask_secret`` is
+    asked for secrets the store left out (e.g. SSH passwords).
+    """
     with ExperimentStore.open(directory) as store:
         status = store.status()
         restore_import_paths(store)

@@ -51,6 +51,7 @@ class ConstraintViolation(ValueError):
 
 
 def as_random_state(random_state: "_random.Random | int | None") -> _random.Random:
+    """``random_state`` itself when it is a ``random.Random``, else a new generator seeded with it."""
     if isinstance(random_state, _random.Random):
         return random_state
     return _random.Random(random_state)

@@ -32,6 +32,7 @@ def _no_frozen_context() -> ContextManager[None]:
 
 
 def current_frozen_sample() -> Optional[Sample]:
+    """The sample being frozen in this context (inside ``frozen_context``), or None."""
     return _sample.get()
 
 

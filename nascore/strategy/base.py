@@ -108,6 +108,7 @@ class Strategy(ABC):
     # ---- lifecycle -----------------------------------------------------------------------------------
     @property
     def engine(self) -> ExecutionEngine:
+        """The engine the strategy submits to (RuntimeError before :meth:`initialize`)."""
         if self._engine is None:
             raise RuntimeError(f"{type(self).__name__} is not initialized; call initialize(model_space, engine) "
                                "or the strategy itself first")
@@ -140,6 +141,7 @@ class Strategy(ABC):
 
     @property
     def stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
         return self._stop_event.is_set()
 
     # ---- results -------------------------------------------------------------------------------------

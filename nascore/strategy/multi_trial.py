@@ -135,9 +135,11 @@ class MultiTrialStrategy(Strategy):
         return self._results
 
     def is_tried(self, sample: Sample) -> bool:
+        """True when ``sample`` was submitted or has a result (canonical dict comparison: key order does not matter)."""
         return sample_key(sample) in self._tried
 
     def num_pending(self) -> int:
+        """How many submitted models have not finished yet."""
         return sum(1 for m in self._submitted if not m.status.completed())
 
     def draw_untried(self, rng: _random.Random) -> Optional[Sample]:

@@ -29,11 +29,13 @@ def sample_key(sample: Sample) -> str:
 
 
 def rng_state_to_json(rng: _random.Random) -> List[Any]:
+    """A ``random.Random``'s state as JSON data (lists of ints)."""
     version, internal, gauss = rng.getstate()
     return [version, list(internal), gauss]
 
 
 def rng_state_from_json(rng: _random.Random, state: List[Any]) -> None:
+    """Restore a ``random.Random`` from :func:`rng_state_to_json`'s data."""
     version, internal, gauss = state
     rng.setstate((version, tuple(internal), gauss))
 

@@ -226,6 +226,7 @@ def index(request: Request) -> FileResponse:
 
 
 def build_app(dashboard: Dashboard) -> Starlette:
+    """The Starlette application serving ``dashboard``'s pages, JSON API and event stream."""
     async def unknown(request: Request, exc: Exception) -> JSONResponse:
         return _error(404, str(exc))
 

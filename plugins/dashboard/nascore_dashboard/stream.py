@@ -39,6 +39,7 @@ def _changes(dashboard: Any, reader: StoreReader, seq: int, model_id: int, last_
 
 
 def event_stream(request: Request, dashboard: Any, reader: StoreReader, seq: int, model_id: int) -> StreamingResponse:
+    """A server-sent-events response streaming new store rows after event ``seq`` and model ``model_id``."""
     async def generate() -> AsyncIterator[str]:
         nonlocal seq, model_id
         last_key: Any = None

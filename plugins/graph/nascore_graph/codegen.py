@@ -156,6 +156,7 @@ def generate_code(model: GraphModel) -> Tuple[str, Dict[str, Any]]:
 
 
 def exec_model(source: str, objects: Optional[Dict[str, Any]] = None, filename: str = "<nascore-graph>") -> Any:
+    """Execute generated ``source`` (with ``objects`` in its namespace) and return what its ``build()`` makes."""
     namespace: Dict[str, Any] = {"__name__": "nascore_graph_generated"}
     namespace.update(objects or {})
     exec(compile(source, filename, "exec"), namespace)

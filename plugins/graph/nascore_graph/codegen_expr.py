@@ -70,6 +70,7 @@ class Imports:
 
 
 def render_value(value: Any, env: Dict[int, str], imports: Imports) -> str:
+    """Python source of an argument value (slots become variable names, imports are recorded)."""
     r = lambda v: render_value(v, env, imports)  # noqa: E731
     if isinstance(value, Slot):
         return env[value.index]
@@ -114,6 +115,7 @@ def render_index(value: Any, env: Dict[int, str], imports: Imports) -> str:
 
 
 def attr_expr(base: str, name: str, cls: Optional[str]) -> str:
+    """Source reaching child ``name`` of ``base`` (index for lists, key for dicts, attribute otherwise)."""
     if cls in ("ModuleList", "Sequential") and name.isdigit():
         return f"{base}[{name}]"
     if cls == "ModuleDict":
@@ -124,6 +126,7 @@ def attr_expr(base: str, name: str, cls: Optional[str]) -> str:
 
 
 def path_expr(graph: Graph, target: str) -> str:
+    """Source reaching the submodule or tensor at dotted ``target`` from ``self``."""
     expr, cls, children = "self", None, graph.modules
     for part in target.split("."):
         expr = attr_expr(expr, part, cls)
@@ -136,17 +139,20 @@ def path_expr(graph: Graph, target: str) -> str:
 
 
 def var_name(name: str) -> str:
+    """``name`` made a safe Python variable name."""
     if not name.isidentifier() or keyword.iskeyword(name) or name in RESERVED:
         name = "v_" + "".join(c if c.isalnum() else "_" for c in name)
     return name
 
 
 def call_expr(fn: str, args: tuple, kwargs: dict, env: Dict[int, str], imports: Imports) -> str:
+    """Source of the call ``fn(*args, **kwargs)`` with rendered arguments."""
     parts = [render_value(a, env, imports) for a in args] + [f"{k}={render_value(v, env, imports)}" for k, v in kwargs.items()]
     return f"{fn}({', '.join(parts)})"
 
 
 def node_expression(graph: Graph, node: Node, env: Dict[int, str], imports: Imports) -> str:
+    """Source of the expression computing ``node``."""
     op = node.operation
     if op.type in ("module", "subgraph"):
         return call_expr(path_expr(graph, op.target), op.args, op.kwargs, env, imports)
@@ -178,6 +184,7 @@ def node_expression(graph: Graph, node: Node, env: Dict[int, str], imports: Impo
 
 
 def value_name(node: Node, slot: int, graph: Graph) -> str:
+    """The variable holding output ``slot`` of ``node``."""
     if node is graph.input_node:
         return var_name(graph.inputs[slot])
     if node.operation.type == "unpack":

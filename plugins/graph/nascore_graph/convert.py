@@ -23,6 +23,7 @@ CallSites = List[Tuple[tuple, dict]]
 
 
 def convert_to_ir(module: nn.Module, frontend: str = "fx") -> GraphModel:
+    """Convert ``module`` to a :class:`GraphModel` with the ``fx`` or ``torchscript`` frontend."""
     if frontend not in FRONTENDS:
         raise ValueError(f"unknown frontend {frontend!r}; choose one of {FRONTENDS}")
     return _Converter(frontend).run(module)

@@ -72,6 +72,7 @@ class _Const:
 
 def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any],
                 cache: Optional[Scripted] = None) -> tuple:
+    """Script ``module`` (at ``path``) with TorchScript and turn its graph into an IR graph named ``name``."""
     scripted, shell = (cache or Scripted()).get(module, path)
     jit_graph = scripted.graph
     inputs = list(jit_graph.inputs())[1:]

@@ -44,6 +44,7 @@ class Operation:
 
 
 class Node:
+    """One operation of a graph; its edges live in the graph's index (``in_edges``/``out_edges`` are views)."""
     __slots__ = ("graph", "id", "name", "operation")
 
     def __init__(self, graph: "Graph", node_id: int, name: str, operation: Operation) -> None:

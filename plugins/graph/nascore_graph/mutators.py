@@ -54,6 +54,7 @@ def attach_mutator(model_space: Any, mutator: Mutator) -> Any:
 
 # ---- tree and argument helpers --------------------------------------------------------------------------
 def lookup_entry(graph: Graph, path: str) -> Optional[Dict[str, Any]]:
+    """The module-tree entry at dotted ``path`` of ``graph``, or None."""
     children: Optional[Dict[str, Any]] = graph.modules
     entry = None
     for part in path.split("."):

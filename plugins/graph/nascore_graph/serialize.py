@@ -33,6 +33,7 @@ class Ref:
 
 
 def encode_value(value: Any) -> Any:
+    """``value`` as JSON data; tuples, slices, dtypes, slots, references... become one-key tagged objects."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -81,6 +82,7 @@ def _encode_special(value: Any) -> Any:
 
 
 def decode_value(data: Any) -> Any:
+    """The Python value :func:`encode_value` wrote."""
     if isinstance(data, list):
         return [decode_value(v) for v in data]
     if not isinstance(data, dict):

@@ -31,6 +31,7 @@ def basic_unit(cls: type) -> type:
 
 
 def is_basic_unit(module: nn.Module) -> bool:
+    """True when ``module`` becomes one node (a ParameterizedModule or leaf ``torch.nn`` layer), not a subgraph."""
     if getattr(type(module), "is_basic_unit", False):
         return True
     return type(module).__module__.startswith("torch.nn.") and not isinstance(module, CONTAINERS)
@@ -63,6 +64,7 @@ def qualified_name(obj: Any) -> str:
 
 
 def resolve_name(path: str) -> Any:
+    """The object a dotted import path names (module attribute lookups, registered local names first)."""
     if path in _LOCAL:
         return _LOCAL[path]
     parts = path.split(".")

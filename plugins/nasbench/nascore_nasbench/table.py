@@ -84,6 +84,7 @@ def _data_dir() -> Path:
 
 
 def check_dataset(dataset: str) -> str:
+    """``dataset`` when it is one of :data:`DATASETS`; ValueError listing them otherwise."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown NAS-Bench-Graph data set {dataset!r}; choose one of {', '.join(DATASETS)}")
     return dataset

@@ -83,4 +83,5 @@ def recalibrate_batch_norm(space: nn.Module, batches: Any, forward: Callable[[An
 
 
 def first_batches(loader: Any, n: int) -> Iterator[Any]:
+    """The first ``n`` batches of ``loader``."""
     return itertools.islice(iter(loader), n)

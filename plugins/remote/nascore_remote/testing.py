@@ -38,12 +38,14 @@ def ensure_sshd() -> str:
 
 
 def generate_key(path: Path, kind: str = "ed25519", passphrase: str = "") -> Path:
+    """Create an SSH key pair at ``path`` (and ``path.pub``) with ssh-keygen; returns ``path``."""
     subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-C", "nascore-test", "-f", str(path)],
                    check=True, capture_output=True)
     return path
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
