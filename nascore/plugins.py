@@ -73,6 +73,13 @@ class PluginInfo:
         return dataclasses.asdict(self)
 
 
+def _failure(exc: BaseException, where: str) -> str:
+    """A plugin failure's reason; ``sys.exit()`` in a plugin is a failure of that plugin, not the program's end."""
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r}) {where}; a plugin must raise an exception instead"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -135,9 +142,9 @@ class PluginManager:
         try:
             module = loader()
             self._pm.register(module, name=info.name)
-        except Exception as exc:  # noqa: BLE001 - any failure of third-party code is reported, not raised
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - third-party code's failure is reported, not raised
             info.traceback = traceback.format_exc()
-            self._fail(info, f"{type(exc).__name__}: {exc}")
+            self._fail(info, _failure(exc, "while it was imported"))
             return
         impls = self._pm.get_hookcallers(self._pm.get_plugin(info.name)) or []
         info.hooks = sorted(caller.name for caller in impls)
@@ -179,9 +186,10 @@ class PluginManager:
                 continue
             try:
                 records = self._collect(info)
-            except Exception as exc:  # noqa: BLE001
+            except (Exception, SystemExit) as exc:  # noqa: BLE001
                 info.traceback = traceback.format_exc()
-                self._fail(info, str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}")
+                self._fail(info, str(exc) if isinstance(exc, PluginError) else
+                           _failure(exc, "in a registration hook"))
                 continue
             clash = next(((r, self._registries[r.component][r.name]) for r in records
                           if r.name in self._registries[r.component]), None)

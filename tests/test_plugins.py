@@ -50,6 +50,24 @@ def test_import_error_is_reported_and_others_still_load(fake_distribution, monke
     assert pm.get_model_format("toyfmt").provider == "toy"
 
 
+def test_plugin_calling_sys_exit_is_isolated(fake_distribution, monkeypatch):
+    fake_distribution("toy-plugin", entry_points={"toy": "toy_hooks"}, modules={"toy_hooks": GOOD})
+    fake_distribution("exiting-plugin", version="1.0", entry_points={"exiting": "exiting_hooks"},
+                      modules={"exiting_hooks": "import sys\nsys.exit(4)\n"})
+    fake_distribution("exit-hook-plugin", entry_points={"exithook": "exithook_hooks"}, modules={"exithook_hooks": (
+        "import sys\nfrom nascore import hookimpl\n\n@hookimpl\ndef nascore_strategies():\n    sys.exit(5)\n")})
+    pm = _manager(monkeypatch)
+    assert pm.plugins["exiting"].status == "failed"
+    assert pm.plugins["exiting"].reason.startswith("called sys.exit(4) while it was imported")
+    assert pm.plugins["exithook"].status == "failed"
+    assert pm.plugins["exithook"].reason.startswith("called sys.exit(5) in a registration hook")
+    assert pm.get_model_format("toyfmt").provider == "toy"  # everything else keeps working
+    # and every command too: `nascore plugins` lists the culprit by name and distribution
+    listing = subprocess.run([sys.executable, "-m", "nascore.cli", "plugins"], capture_output=True, text=True,
+                             env={**__import__("os").environ, "PYTHONPATH": sys.path[0]}, timeout=120)
+    assert listing.returncode == 0 and "exiting  [failed]  exiting-plugin 1.0" in listing.stdout
+
+
 def test_strict_mode_makes_a_failure_fatal(fake_distribution, monkeypatch):
     fake_distribution("broken-plugin", version="0.3", entry_points={"broken": "broken_hooks"},
                       modules={"broken_hooks": "raise RuntimeError('boom at import')\n"})
