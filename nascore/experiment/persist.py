@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
 from nascore.trace import from_json_reference, get_trace, import_symbol, symbol_of, to_json_reference
 
@@ -68,9 +68,13 @@ def build_evaluator(recipe: Dict[str, Any]) -> Any:
 
 
 # ---- strategy: class path + init arguments (state is saved separately) ----------------------------------------
-def _strategy_arguments(strategy: Any) -> Optional[tuple]:
-    """(args, kwargs) the strategy was built with: a recorded recipe if any, else read back from attributes
-    named like the constructor's parameters (``self.x = x`` or ``self._x = x``)."""
+#: The rule resume uses to rebuild a strategy (documented in nascore.strategy.multi_trial): the same class, built
+#: with the arguments it was built with, read back from ``nascore.trace`` (a traced class), from
+#: ``trace_args``/``trace_kwargs`` attributes, or from attributes named like the constructor's parameters
+#: (``self.x = x`` or ``self._x = x``). A parameter it cannot read back is never guessed (its default could be
+#: another search than the one that ran): the strategy is then not rebuilt and resume says what to do.
+def _strategy_arguments(strategy: Any) -> Union[tuple, str]:
+    """(args, kwargs) the strategy was built with, or why they cannot be read back."""
     info = get_trace(strategy)
     if info is not None:
         return tuple(info.args), dict(info.kwargs)
@@ -80,7 +84,8 @@ def _strategy_arguments(strategy: Any) -> Optional[tuple]:
     try:
         parameters = list(inspect.signature(type(strategy).__init__).parameters.values())[1:]
     except (TypeError, ValueError):
-        return None
+        return f"the signature of {type(strategy).__name__}.__init__ cannot be read"
+    unread = []
     for p in parameters:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
@@ -89,19 +94,26 @@ def _strategy_arguments(strategy: Any) -> Optional[tuple]:
                 kwargs[p.name] = strategy.__dict__[attr]
                 break
         else:
-            if p.default is p.empty:
-                return None  # a required argument we cannot find: do not guess
+            unread.append(p.name)
+    if unread:
+        return (f"constructor parameter(s) {', '.join(unread)} of {type(strategy).__name__} are not kept as "
+                f"attributes of the same name (self.{unread[0]} or self._{unread[0]}); keep them, decorate the class "
+                "with nascore.trace, or pass the strategy to NasExperiment.resume(..., strategy=...)")
     return (), kwargs
 
 
 def strategy_recipe(strategy: Any) -> Optional[Dict[str, Any]]:
-    """JSON recipe (class path + constructor arguments) rebuilding the strategy, or None; its state is saved apart."""
+    """JSON recipe (class path + constructor arguments) rebuilding the strategy; ``{"error": why}`` when the rule
+    above cannot be applied, None when an argument is not JSON. Its search state is saved apart."""
     arguments = _strategy_arguments(strategy)
-    if arguments is None:
-        return None
+    if isinstance(arguments, str):
+        _logger.warning("strategy %s cannot be rebuilt on resume: %s", type(strategy).__name__, arguments)
+        return {"error": arguments}
     return _encode(type(strategy), arguments[0], arguments[1], "strategy")
 
 
 def build_strategy(recipe: Dict[str, Any]) -> Any:
     """A new strategy built from :func:`strategy_recipe`'s recipe (its search state is loaded afterwards)."""
+    if "error" in recipe:
+        raise ValueError(recipe["error"])
     return _call(recipe)

@@ -70,7 +70,7 @@ class RegularizedEvolution(SavesRng, MultiTrialStrategy):
 
     # ---- proposing -----------------------------------------------------------------------------------
     def propose(self) -> Optional[Sample]:
-        if len(self._tried) - self.rejected < self.population_size:  # rejected samples never trained
+        if self.num_tried - self.rejected < self.population_size:  # rejected samples never trained
             return self.draw_untried(self.rng)
         while not self.population:
             if self.num_pending() == 0:  # nothing finished and nothing running (e.g. state without results)
@@ -79,7 +79,7 @@ class RegularizedEvolution(SavesRng, MultiTrialStrategy):
             if self.stopped:
                 return None
         for _ in range(MAX_MUTATION_TRIES):
-            with self._lock:
+            with self.lock:
                 parent = self._tournament()
                 if self.crossover and len(self.population) > 1:
                     other = self._tournament()
@@ -89,7 +89,7 @@ class RegularizedEvolution(SavesRng, MultiTrialStrategy):
                 break  # no label can change: only random samples remain
             if not self.space.contains(child):  # type: ignore[union-attr]
                 continue
-            if self.dedup and sample_key(child) in self._tried:
+            if self.dedup and self.is_tried(child):
                 continue
             return child
         return self.draw_untried(self.rng)

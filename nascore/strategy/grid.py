@@ -6,7 +6,7 @@ from typing import Any, Dict, Iterator, Optional
 
 from nascore.mutable import Numerical, Sample
 from nascore.strategy.multi_trial import MultiTrialStrategy
-from nascore.strategy.sampling import SavesRng, sample_key
+from nascore.strategy.sampling import SavesRng
 
 __all__ = ["GridSearch"]
 
@@ -57,7 +57,7 @@ class GridSearch(SavesRng, MultiTrialStrategy):
         for level in self._levels():
             new = 0
             for sample in self._level_points(level):
-                if sample_key(sample) not in self._tried:
+                if not self.is_tried(sample):
                     new += 1
                     yield sample
             if new == 0 and not first:
@@ -66,7 +66,7 @@ class GridSearch(SavesRng, MultiTrialStrategy):
         # Quantized numerical leaves: the grid quantiles may skip a few values; the full grid catches them.
         if any(isinstance(leaf, Numerical) and leaf.quantize is not None for leaf in self.space.symbols.values()):
             for sample in self._level_points(None):
-                if sample_key(sample) not in self._tried:
+                if not self.is_tried(sample):
                     yield sample
 
     def propose(self) -> Optional[Sample]:

@@ -1,13 +1,32 @@
-"""``MultiTrialStrategy``: the submit loop, dedup, result bookkeeping and resume shared by sampling strategies.
+"""``MultiTrialStrategy``: the public base of strategies that sample models and submit them one by one.
 
-Subclasses implement :meth:`MultiTrialStrategy.propose` (the next sample, or None when the space is
-exhausted) and may override :meth:`on_result` (a model finished) and :meth:`rebuild` (recompute the search
-state from every result known so far, after initialize or load_state_dict).
+**What a subclass writes.** :meth:`MultiTrialStrategy.propose` returns the next sample (a dict ``{label:
+value}``) or None when nothing new is left; optionally :meth:`~MultiTrialStrategy.on_result` (a model finished),
+:meth:`~MultiTrialStrategy.rebuild` (recompute the search state from :attr:`~MultiTrialStrategy.results`) and
+:meth:`~MultiTrialStrategy.load_extra_state` / ``state_dict`` for state of its own. The base runs the loop: wait
+for an idle worker, check the budget, ``propose``, :meth:`~MultiTrialStrategy.submit_sample`, and at the end wait
+for what is still running.
 
-Resume protocol: the experiment builds the strategy with the same arguments, calls
-``load_state_dict(saved_state, models=finished_models)`` and then the strategy as usual. Samples that have a
-result (in the state or among ``models``) are never submitted again; samples that were still running when the
-state was saved (no result, or interrupted) may run again. Completed models already listed by the engine at
+**What it gets.** ``self.space`` is a :class:`~nascore.strategy.sampling.SpaceView` of the model space's mutables
+(``draw(rng)``, ``grid()``, ``size()``, ``satisfies_checks(sample)``, the leaves by label); ``self.results`` every
+known result (``{"sample", "metric", "status"}``, metric oriented by :meth:`~nascore.strategy.Strategy.score`);
+dedup helpers :meth:`~MultiTrialStrategy.is_tried` and :meth:`~MultiTrialStrategy.draw_untried`;
+:meth:`~MultiTrialStrategy.wait_for_result` to block until a result arrives.
+
+**Threads.** ``on_result`` is called from the engine's threads, with :attr:`~MultiTrialStrategy.lock` held (a
+re-entrant lock), while ``propose`` runs in the strategy's thread without it: hold it (``with self.lock:``) in
+``propose`` or anywhere else you read or write state that ``on_result`` touches.
+
+**State and resume.** ``state_dict()`` must return JSON data (dicts, lists, str, numbers, bool, None); the
+experiment stores it as JSON, never pickled, every few seconds and at the end. On resume the experiment rebuilds
+the strategy by this rule: the same class, constructed with the arguments it was built with, read back from
+``nascore.trace`` (a traced class), from ``trace_args``/``trace_kwargs`` attributes, or from attributes named like
+the constructor's parameters (``self.population_size = population_size``, or ``self._population_size``). A
+parameter that cannot be read back is never guessed: the experiment warns when it starts and resume raises
+``ResumeError`` saying which parameter, unless the strategy is passed (``NasExperiment.resume(dir,
+strategy=...)``). Then ``load_state_dict(saved_state, models=finished_models)`` runs before ``initialize``:
+samples with a result (in the state or among ``models``) are never submitted again; samples that were still
+running (no result, or interrupted) may run again. Completed models already listed by the engine at
 ``initialize`` are taken in the same way.
 """
 from __future__ import annotations
@@ -129,6 +148,22 @@ class MultiTrialStrategy(Strategy):
         """Recompute the search state from ``self.results`` (after initialize / load_state_dict)."""
 
     # ---- helpers for subclasses ----------------------------------------------------------------------
+    @property
+    def lock(self) -> threading.RLock:
+        """The re-entrant lock held while ``propose`` and ``on_result`` run; hold it for state they share."""
+        return self._lock
+
+    @property
+    def tried_samples(self) -> List[Sample]:
+        """Every sample submitted or with a result, in submission order (copies)."""
+        with self._lock:
+            return [dict(s) for s in self._tried.values()]
+
+    @property
+    def num_tried(self) -> int:
+        """How many distinct samples were submitted or have a result."""
+        return len(self._tried)
+
     @property
     def results(self) -> List[Dict[str, Any]]:
         """Every known result in finishing order: dicts with ``sample``, ``metric`` and ``status``."""

@@ -114,7 +114,7 @@ class SpaceView:
     def resample_leaf(self, label: str, rng: _random.Random) -> Any:
         return self.symbols[label].random_value(rng)
 
-    def grid(self, granularity: Optional[int], rng: Optional[_random.Random] = None) -> Iterator[Sample]:
+    def grid(self, granularity: Optional[int] = None, rng: Optional[_random.Random] = None) -> Iterator[Sample]:
         """Every combination of the leaves' grid values at ``granularity`` that satisfies the constraints, in
         order, or shuffled with ``rng`` (a full shuffle up to SHUFFLE_LIMIT points; beyond that a lazy affine
         permutation of the indices over shuffled value lists, so a huge grid is never materialised)."""

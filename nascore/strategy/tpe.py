@@ -208,7 +208,7 @@ class TPE(MultiTrialStrategy):
     # ---- proposing -----------------------------------------------------------------------------------
     def propose(self) -> Optional[Sample]:
         assert self.study is not None and self.space is not None
-        with self._lock:
+        with self.lock:
             for _ in range(self.max_rejected_asks):
                 trial = self.study.ask(self._distributions)
                 sample = self._decode(trial.params)
