@@ -1,0 +1,160 @@
+"""The trial actor: one Ray worker process that runs trials from JSON payloads and streams their events.
+
+``TrialActor.run`` is a streaming generator: it yields one JSON line per event (the same lines as
+:func:`nascore.training_service.event_to_json`) as the trial reports, so intermediate metrics reach the driver
+while the trial runs; the trial's end is always the last line. The trial runs in a thread of the actor with fd 1
+and 2 pointed at its log files: directly in the experiment directory when this node sees it (same machine or a
+shared file system, proven by a token file), else in a node-local directory whose contents are sent at the end
+(and fetched by :func:`read_node_logs` after a crash). Plain module-level class: the service applies
+``ray.remote`` to it, so importing this module needs no ray.
+"""
+from __future__ import annotations
+
+import faulthandler
+import importlib
+import json
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+from nascore.space import ModelStatus
+from nascore.training_service import TrialEnd, event_to_json, run_trial
+
+__all__ = ["TrialActor", "read_node_logs", "crash_reason", "LOG_TOKEN_FILE", "EXIT_MARKER"]
+
+LOG_TOKEN_FILE = ".nascore-ray-token"
+EXIT_MARKER = "nascore-ray: the trial called os._exit("
+LOG_LIMIT = 8 * 1024 * 1024  # bytes of each log sent back when the node cannot write the experiment directory
+_SIGNAL_TEXT = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": "SIGBUS",
+                "Floating-point exception": "SIGFPE", "Floating point exception": "SIGFPE",
+                "Illegal instruction": "SIGILL"}
+
+
+def _node_dir(run_id: str, trial_id: str) -> Path:
+    return Path(tempfile.gettempdir()) / "nascore-ray-logs" / run_id / trial_id
+
+
+class TrialActor:
+    """``__init__`` pays the imports (``preload``, the plugins) once; see the module docstring."""
+
+    def __init__(self, preload: List[str], log_root: str, log_token: str, run_id: str) -> None:
+        faulthandler.enable()  # a segfault's traceback lands in the trial's stderr (fd 2 at that moment)
+        self.run_id = run_id
+        self.preload_errors = []
+        for module in preload:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                self.preload_errors.append(f"{module}: {exc}")
+        from nascore.plugins import get_plugin_manager
+        get_plugin_manager()
+        import ray
+        self.gpu_ids = [str(i) for i in ray.get_gpu_ids()]
+        # CUDA_VISIBLE_DEVICES follows Ray's assignment (and hides every GPU from a trial that asked for none).
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpu_ids)
+        self.node_id = ray.get_runtime_context().get_node_id()
+        try:
+            self.direct = (Path(log_root) / LOG_TOKEN_FILE).read_text() == log_token
+        except OSError:
+            self.direct = False
+        if os.environ.get("NASCORE_RAY_SHIP_LOGS") == "1":
+            self.direct = False
+
+    def ready(self) -> Dict[str, Any]:
+        return {"node_id": self.node_id, "pid": os.getpid(), "gpu_ids": self.gpu_ids, "direct_logs": self.direct,
+                "preload_errors": self.preload_errors}
+
+    def run(self, trial_id: str, payload_json: str, log_dir: str) -> Iterator[str]:
+        events: "queue.Queue[Any]" = queue.Queue()
+        where = Path(log_dir) if self.direct else _node_dir(self.run_id, trial_id)
+        where.mkdir(parents=True, exist_ok=True)
+        before = _live_threads()
+        thread = threading.Thread(target=self._run, args=(trial_id, payload_json, where, events),
+                                  name=f"nascore-trial-{trial_id}", daemon=True)
+        thread.start()
+        while True:
+            item = events.get()
+            if isinstance(item, TrialEnd):
+                break
+            yield event_to_json(item)
+        thread.join()
+        if not self.direct:
+            yield json.dumps({"event": "logs", **_read_logs(where)})
+            shutil.rmtree(where, ignore_errors=True)
+        leaked = sorted(t.name for t in _live_threads() - before - {thread})
+        if leaked:  # the next trial must not share a process with them: the driver replaces this actor
+            yield json.dumps({"event": "retire", "reason": f"trial {trial_id} left threads running: "
+                                                           f"{', '.join(leaked)}"})
+        yield event_to_json(item)
+
+    @staticmethod
+    def _run(trial_id: str, payload_json: str, where: Path, events: "queue.Queue[Any]") -> None:
+        cwd = os.getcwd()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        real_exit = os._exit
+
+        def noted_exit(code: int) -> None:  # the process dies with it: leave its code in the trial's stderr
+            os.write(2, f"\n{EXIT_MARKER}{code})\n".encode())
+            real_exit(code)
+
+        end: Optional[TrialEnd] = None
+        with open(where / "stdout.log", "ab", buffering=0) as out, open(where / "stderr.log", "ab", buffering=0) as err:
+            os.dup2(out.fileno(), 1)
+            os.dup2(err.fileno(), 2)
+            os._exit = noted_exit  # type: ignore[assignment]
+            try:
+                end = run_trial(json.loads(payload_json), events.put, trial_id)
+            finally:
+                os._exit = real_exit  # type: ignore[assignment]
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+                os.close(saved[0])
+                os.close(saved[1])
+                os.chdir(cwd)
+                events.put(end if end is not None else TrialEnd(trial_id, ModelStatus.Failed, "the trial runner failed"))
+
+
+def _live_threads() -> set:
+    return {t for t in threading.enumerate() if t.is_alive() and not t.daemon}
+
+
+def _read_logs(where: Path) -> Dict[str, str]:
+    logs = {}
+    for stream in ("stdout", "stderr"):
+        path = where / f"{stream}.log"
+        try:
+            with open(path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - LOG_LIMIT))
+                logs[stream] = f.read().decode(errors="replace")
+        except OSError:
+            logs[stream] = ""
+    return logs
+
+
+def read_node_logs(run_id: str, trial_id: str) -> Dict[str, str]:
+    """Run on the node of a crashed trial (a Ray task pinned there): its node-local logs, then removed."""
+    where = _node_dir(run_id, trial_id)
+    logs = _read_logs(where)
+    shutil.rmtree(where, ignore_errors=True)
+    return logs
+
+
+def crash_reason(stderr_tail: str) -> str:
+    """Why a trial's process died, from what it left in its stderr (our os._exit note, faulthandler's report)."""
+    if EXIT_MARKER in stderr_tail:
+        code = stderr_tail.rsplit(EXIT_MARKER, 1)[1].split(")", 1)[0]
+        return f"exit code {code}"
+    for text, name in _SIGNAL_TEXT.items():
+        if f"Fatal Python error: {text}" in stderr_tail:
+            return f"killed by signal {name}"
+    return "its Ray worker process died (killed by a signal such as SIGKILL, e.g. by the out-of-memory killer)"

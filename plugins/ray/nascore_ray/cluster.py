@@ -1,0 +1,134 @@
+"""The driver's connection to Ray: a private local instance or an existing cluster, and what fits on it.
+
+``connect(settings)`` returns a :class:`Connection`; ``close()`` disconnects and, for a private instance, stops
+every process Ray started for it. A process that already called ``ray.init`` itself keeps its connection: the
+service uses it and leaves it open.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List
+
+from nascore.experiment.config import ConfigError
+from nascore_ray.config import RayConfig
+
+__all__ = ["Connection", "connect", "fitting_trials", "session_processes"]
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Connection:
+    address: str  # the GCS address, or "private" / "existing"
+    private: bool  # we started the instance: close() stops it
+    owned: bool  # we called ray.init: close() calls ray.shutdown
+    session_dir: str = ""
+
+    def close(self) -> None:
+        import ray
+        started = session_processes() if self.private else []
+        if self.owned and ray.is_initialized():
+            ray.shutdown()  # for a private instance this stops the raylet, GCS and workers it started
+        _kill_leftovers(started)  # whatever did not exit with them (a worker that ignored its raylet's death)
+
+
+def connect(settings: RayConfig, runtime_env: Dict[str, Any]) -> Connection:
+    """``ray.init`` for ``settings.address`` (see :class:`~nascore_ray.config.RayConfig`) with ``runtime_env`` as the
+    job's; clear errors for an unreachable cluster and for a missing or wrong auth token."""
+    import ray
+    if ray.is_initialized():
+        _logger.warning("ray: this process is already connected to Ray; using that connection as it is (its "
+                        "runtime_env, not the trial code directory, is what the trials get)")
+        return Connection("existing", private=False, owned=False)
+    options: Dict[str, Any] = {"log_to_driver": False, "configure_logging": False, "runtime_env": runtime_env}
+    if settings.address is None:
+        options.update(address="local", include_dashboard=False, num_cpus=settings.num_cpus,
+                       num_gpus=settings.num_gpus)
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    else:
+        options["address"] = settings.address
+    try:
+        ray.init(**options)
+    except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, AuthenticationError, RuntimeError...
+        raise ConfigError(_connect_advice(settings.address, exc)) from exc
+    if settings.address is None:
+        return Connection(ray.get_runtime_context().gcs_address, private=True, owned=True, session_dir=_session_dir())
+    return Connection(settings.address, private=False, owned=True, session_dir=_session_dir())
+
+
+def _connect_advice(address: Any, exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    cause = exc.__cause__
+    if cause is not None:
+        text += f" ({type(cause).__name__}: {str(cause)[:300]})"
+    where = "start a private local Ray instance" if address is None else f"attach to the Ray cluster at {address!r}"
+    if "auth" in text.lower() or "token" in text.lower():
+        advice = ("the cluster uses token authentication (Ray 2.59+): give this process the cluster's token, "
+                  "e.g. RAY_AUTH_MODE=token and RAY_AUTH_TOKEN=<token> (or RAY_AUTH_TOKEN_PATH / ~/.ray/auth_token), "
+                  "the same on every node")
+    elif address is None:
+        advice = "check that this machine can run Ray (shared memory in /dev/shm, free ports)"
+    else:
+        advice = ("check the address ('ray status' on the head node prints it), that the head node is up and "
+                  "reachable from here, and that this Python has the same Ray version as the cluster")
+    return f"training service 'ray': cannot {where}: {text[:800]}; {advice}"
+
+
+def _session_dir() -> str:
+    try:
+        from ray._private.worker import _global_node  # no public accessor for the session directory
+        return _global_node.get_session_dir_path() if _global_node is not None else ""
+    except Exception:  # noqa: BLE001 - only used to report processes
+        return ""
+
+
+def session_processes() -> List[int]:
+    """Pids of the Ray processes this process started (a private instance: GCS, raylet, agents, workers)."""
+    import psutil
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "ray" in " ".join(proc.cmdline()):
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return found
+
+
+def _kill_leftovers(pids: List[int]) -> None:
+    import psutil
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            proc.kill()
+            proc.wait(2)
+        except (psutil.NoSuchProcess, psutil.TimeoutExpired, psutil.AccessDenied):
+            pass
+
+
+def fitting_trials(request: Dict[str, float]) -> int:
+    """How many trials asking ``request`` fit on the cluster's live nodes at once (0: none fits anywhere)."""
+    import ray
+    total = 0
+    for node in ray.nodes():
+        if not node.get("Alive"):
+            continue
+        available = node.get("Resources", {})
+        per_node = [math.floor(available.get(k, 0.0) / v + 1e-9) for k, v in request.items() if v > 0]
+        total += min(per_node) if per_node else 0
+    return total
+
+
+def cluster_summary() -> str:
+    import ray
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    parts = []
+    for node in nodes:
+        res = node.get("Resources", {})
+        parts.append(f"{node.get('NodeManagerAddress')}: {res.get('CPU', 0):g} CPU, {res.get('GPU', 0):g} GPU"
+                     + "".join(f", {res[k]:g} {k}" for k in sorted(res) if k not in ("CPU", "GPU", "memory",
+                               "object_store_memory") and not k.startswith("node:") and not k.startswith("accel")))
+    return "; ".join(parts) or "no live node"

@@ -1,0 +1,43 @@
+"""Fixtures: one real multi-node Ray cluster on loopback addresses for the whole session (``ray start``: a head
+and a worker node, 1 CPU each, the worker with 2 logical GPUs), attached by address; token authentication on."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # helper modules: importable here, and shipped to the nodes as the code directory
+    sys.path.insert(0, str(HERE))
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator["LocalRayCluster"]:
+    from nascore_ray.testing import LocalRayCluster
+    cluster = LocalRayCluster()
+    saved = {k: os.environ.get(k) for k in cluster.driver_env()}
+    try:
+        cluster.start(head_cpus=1)
+        cluster.add_node(cpus=1, gpus=2)
+        os.environ.update(cluster.driver_env())  # this process is the driver: same auth mode and token
+        yield cluster
+    finally:
+        cluster.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def ray_config(directory, address=None, **settings):
+    """``NasExperimentConfig("ts", None, "ray")`` for tests: no torch preload, code shipped from tests/."""
+    from nascore.experiment.config import NasExperimentConfig
+    config = NasExperimentConfig("ts", None, "ray", experiment_working_directory=str(directory), **settings)
+    config.training_service.address = address
+    config.training_service.preload = []
+    config.training_service.trial_code_directory = str(HERE)
+    return config
