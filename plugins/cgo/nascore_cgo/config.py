@@ -84,6 +84,9 @@ def resolve_devices(config: Any) -> List[str]:
     if explicit:
         return list(explicit)
     service = getattr(config, "training_service", None)
+    trial_devices = getattr(service, "trial_devices", None)
+    if callable(trial_devices):  # the service says what a trial sees (ray: the GPUs Ray gives it, from cuda:0)
+        return list(trial_devices())
     name = getattr(service, "name", None)
     if name == "remote":
         machines = list(getattr(service, "machine_list", None) or [])

@@ -70,6 +70,7 @@ class TrialActor:
                 "preload_errors": self.preload_errors}
 
     def run(self, trial_id: str, payload_json: str, log_dir: str) -> Iterator[str]:
+        """The trial's events as JSON lines, its end last (call with ``_generator_backpressure_num_objects=1``)."""
         events: "queue.Queue[Any]" = queue.Queue()
         where = Path(log_dir) if self.direct else _node_dir(self.run_id, trial_id)
         where.mkdir(parents=True, exist_ok=True)
@@ -78,10 +79,13 @@ class TrialActor:
                                   name=f"nascore-trial-{trial_id}", daemon=True)
         thread.start()
         while True:
-            item = events.get()
+            item, delivered = events.get()
             if isinstance(item, TrialEnd):
                 break
             yield event_to_json(item)
+            # Called with _generator_backpressure_num_objects=1, we get here once the driver took the event: only
+            # then may the trial go on, so a metric reported just before a crash is never lost.
+            delivered.set()
         thread.join()
         if not self.direct:
             yield json.dumps({"event": "logs", **_read_logs(where)})
@@ -104,13 +108,18 @@ class TrialActor:
             os.write(2, f"\n{EXIT_MARKER}{code})\n".encode())
             real_exit(code)
 
+        def emit(event: Any) -> None:
+            delivered = threading.Event()
+            events.put((event, delivered))
+            delivered.wait()
+
         end: Optional[TrialEnd] = None
         with open(where / "stdout.log", "ab", buffering=0) as out, open(where / "stderr.log", "ab", buffering=0) as err:
             os.dup2(out.fileno(), 1)
             os.dup2(err.fileno(), 2)
             os._exit = noted_exit  # type: ignore[assignment]
             try:
-                end = run_trial(json.loads(payload_json), events.put, trial_id)
+                end = run_trial(json.loads(payload_json), emit, trial_id)
             finally:
                 os._exit = real_exit  # type: ignore[assignment]
                 sys.stdout.flush()
@@ -120,7 +129,7 @@ class TrialActor:
                 os.close(saved[0])
                 os.close(saved[1])
                 os.chdir(cwd)
-                events.put(end if end is not None else TrialEnd(trial_id, ModelStatus.Failed, "the trial runner failed"))
+                events.put((end or TrialEnd(trial_id, ModelStatus.Failed, "the trial runner failed"), None))
 
 
 def _live_threads() -> set:

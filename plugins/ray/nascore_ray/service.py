@@ -126,7 +126,7 @@ class RayTrainingService(TrainingService):
         self._actor_class = ray.remote(TrialActor).options(
             num_cpus=self.settings.trial_cpus, num_gpus=self.settings.trial_gpus,
             resources=dict(self.settings.trial_resources) or None, max_restarts=0, max_task_retries=0)
-        self._read_logs = ray.remote(read_node_logs).options(num_cpus=0, max_retries=0)
+        self._read_logs = ray.remote(read_node_logs)
         self._slots = [_Slot(i) for i in range(self.slots)]
         _logger.info("ray: %d trial slot(s) of %s on %s; code %s (%d files)", self.slots, request or "{}",
                      cluster_summary(), code.digest, len(code.files))
@@ -212,6 +212,10 @@ class RayTrainingService(TrainingService):
                     break
                 _logger.exception("ray: slot %d failed; restarting its actor", slot.index)
                 self._kill(slot)
+                state = slot.trial
+                if state is not None and not state.ended:
+                    self._finish(state, TrialEnd(state.request.trial_id, ModelStatus.Failed,
+                                                 "nascore-ray failed while running the trial (see the log)"))
         self._kill(slot)
 
     def _start_actor(self, slot: _Slot) -> bool:
@@ -265,8 +269,8 @@ class RayTrainingService(TrainingService):
         end: Optional[TrialEnd] = None
         retire: Optional[str] = None
         died: Optional[BaseException] = None
-        generator = slot.actor.run.options(num_returns="streaming").remote(request.trial_id, state.payload,
-                                                                            str(state.directory))
+        generator = slot.actor.run.options(num_returns="streaming", _generator_backpressure_num_objects=1).remote(
+            request.trial_id, state.payload, str(state.directory))
         try:
             while end is None:
                 if deadline is not None:
@@ -319,7 +323,8 @@ class RayTrainingService(TrainingService):
             return True, None
         if not any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes()):
             return False, None
-        probe = self._read_logs.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
+        probe = self._read_logs.options(num_cpus=0, max_retries=0,
+                                        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
         try:
             return True, ray.get(probe.remote(self.run_id, trial_id), timeout=_PROBE_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - unschedulable, node died, timeout: the node is gone

@@ -26,7 +26,7 @@ def steps(sample: Dict[str, Any]) -> None:
     print(f"trial x={x} stderr line", file=sys.stderr)
     report_intermediate_result(x)
     if sample.get("marker"):
-        Path(sample["marker"]).with_suffix(f".{os.getpid()}").write_text(os.environ.get("NASCORE_TEST_NODE", ""))
+        Path(sample["marker"]).write_text(os.environ.get("NASCORE_RAY_TEST_NODE", ""))
     if sample.get("gate"):
         _wait_for(sample["gate"])
     report_intermediate_result(2 * x)
