@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import statistics
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List
 
 TRIALS, INTERMEDIATES = 10_000, 100
-LIVE_TRIALS, LIVE_ROUNDS = 40, 3
+LIVE_TRIALS, LIVE_ROUNDS = 40, 5
 
 
 def _free_port() -> int:
@@ -117,16 +118,19 @@ def _live_overhead() -> Dict[str, object]:
     from nascore import NasExperiment, NasExperimentConfig
     from nascore.evaluator import FunctionalEvaluator
     from nascore.mutable import Categorical
-    from nascore.nn import Linear, ModelSpace
-    from nascore.strategy import Random
+    from nascore.nn import LayerChoice, Linear, ModelSpace
+    from nascore.strategy import GridSearch
 
-    class Space(ModelSpace):
+    class Space(ModelSpace):  # 8 widths x 5 activations: 40 distinct models
         def __init__(self):
             super().__init__()
-            self.lin = Linear(32, Categorical([32, 64, 128], label="width"))
+            width = Categorical([16, 24, 32, 40, 48, 56, 64, 72], label="width")
+            self.lin = Linear(32, width)
+            self.act = LayerChoice([torch.nn.ReLU(), torch.nn.Tanh(), torch.nn.GELU(), torch.nn.SiLU(),
+                                    torch.nn.Identity()], label="act")
 
         def forward(self, x):
-            return self.lin(x)
+            return self.act(self.lin(x))
 
     def fit(model):
         torch.manual_seed(0)
@@ -141,6 +145,8 @@ def _live_overhead() -> Dict[str, object]:
                 nascore.report_intermediate_result(-loss.item())
         nascore.report_final_result(-loss.item())
 
+    torch.set_num_threads(1)  # steadier timings on a shared machine
+    os.environ.setdefault("NASCORE_PROGRESS", "off")  # both modes alike; the harness prints JSON only
     work = Path(tempfile.mkdtemp(prefix="nascore-bench-live-"))
     walls: Dict[str, List[float]] = {"plain": [], "dashboard": []}
     try:
@@ -148,7 +154,7 @@ def _live_overhead() -> Dict[str, object]:
             for mode in ("plain", "dashboard"):
                 config = NasExperimentConfig("sequential", "simplified", max_trial_number=LIVE_TRIALS,
                                              experiment_working_directory=str(work / f"{mode}{round_}"))
-                exp = NasExperiment(Space(), FunctionalEvaluator(fit), Random(seed=round_), config)
+                exp = NasExperiment(Space(), FunctionalEvaluator(fit), GridSearch(), config)
                 port = _free_port() if mode == "dashboard" else None
                 reader = None
                 if port is not None:  # an open page: one event stream following the run

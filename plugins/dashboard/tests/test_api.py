@@ -15,9 +15,10 @@ def test_experiments_list_and_overview(stored_server, call):
     assert (e["id"], e["status"], e["trials"], e["max_trials"]) == ("stored-exp", "done", 120, 120)
     assert e["counts"]["trained"] + e["counts"].get("failed", 0) == 120
     status, o = call(stored_server.url + "api/experiments/stored-exp")
-    assert status == 200 and o["labels"] == ["width", "depth", "op", "lr"] and len(o["finals"]) == 120
-    trained = [f[1] for f in o["finals"] if f[2] == "trained"]
-    assert o["best"]["metric"] == max(trained) and o["eta"] is None and o["control"] is False
+    assert status == 200 and o["labels"] == ["width", "depth", "op", "lr"]
+    assert len(o["finals"]["ids"]) == len(o["finals"]["values"]) == o["counts"]["trained"]
+    best = max(zip(o["finals"]["values"], o["finals"]["ids"]))
+    assert (o["best"]["metric"], o["best"]["id"]) == best and o["eta"] is None and o["control"] is False
 
 
 def test_trials_page_sort_filter_search(stored_server, call):

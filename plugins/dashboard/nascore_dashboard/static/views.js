@@ -44,7 +44,7 @@ const views = {
   // ---- overview -----------------------------------------------------------------------------------------
   async overview(main, id) {
     const e = await api(`/api/experiments/${encodeURIComponent(id)}`);
-    const finals = new Map(e.finals.map(f => [f[0], f]));
+    const finals = new Map(e.finals.ids.map((i, k) => [i, e.finals.values[k]]));  // trained trials: id -> metric
     main.append(h(`<div><h1>${esc(e.name || e.id)} <span id="status">${badge(e.status)}</span>
       ${e.control ? `<button id="stop" class="danger">Stop experiment</button>` : ""}</h1>
       <div class="cards" id="cards"></div>
@@ -69,7 +69,7 @@ const views = {
         `<tr><td>${badge(k)}</td><td class="num" data-status="${esc(k)}">${n}</td></tr>`).join("") || `<tr><td class="muted">no trials yet</td></tr>`;
     };
     const drawCurve = () => {
-      const pts = [...finals.values()].filter(f => f[1] !== null && f[2] === "trained").map(f => [f[0], f[1]]);
+      const pts = [...finals.entries()].sort((a, b) => a[0] - b[0]);
       const better = s.direction === "minimize" ? (a, b) => a < b : (a, b) => a > b;
       let best = null; const curve = pts.map(p => { if (best === null || better(p[1], best)) best = p[1]; return [p[0], best]; });
       charts.plot(main.querySelector("#curve"), [{name: "trial metric", points: pts, mode: "dots", color: "#9aa3ad"},
@@ -78,8 +78,9 @@ const views = {
     drawCards(); drawCurve();
     const timer = setInterval(() => { if (!document.body.contains(main.firstChild)) clearInterval(timer); else if (s.status === "running") drawCards(); }, 1000);
     follow(id, {seq: e.seq, model: e.last_model}, update => {
-      update.events.forEach(ev => { if (ev.type === "final" || ev.type === "end") finals.set(ev.id, [ev.id, null, null]); });
-      update.rows.concat(update.models).forEach(r => finals.set(r.id, [r.id, r.metrics.metric, r.status]));
+      update.rows.concat(update.models).forEach(r => {  // a trial's row after its end: plotted once trained
+        if (r.status === "trained" && typeof r.metrics[s.metric === "default" || !s.metric ? "metric" : s.metric] === "number")
+          finals.set(r.id, r.metrics[s.metric === "default" || !s.metric ? "metric" : s.metric]); else finals.delete(r.id); });
       if (update.summary) { s = Object.assign({}, s, update.summary); clockBase = Date.now() / 1000 - (update.summary.now || Date.now() / 1000); }
       drawCards(); drawCurve();
     });
