@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -66,6 +67,10 @@ def _browser_times(base: str) -> Dict[str, float]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
+        started = time.perf_counter()  # a fresh browser's first page (renderer start-up included)
+        page.goto(base + "#/")
+        page.wait_for_selector("#experiments a")
+        result["experiments_render_s_cold"] = round(time.perf_counter() - started, 3)
         for name, route, ready in (("overview", "#/e/big", "#counts td[data-status='trained']"),
                                    ("trials", "#/e/big/trials", "#trials tbody tr[data-id]")):
             times = []
@@ -173,7 +178,8 @@ def _live_overhead() -> Dict[str, object]:
                     reader = threading.Thread(target=follow, daemon=True)
                     reader.start()
                 started = time.perf_counter()
-                exp.run(port=port) if port else exp.run()
+                with contextlib.redirect_stdout(sys.stderr):  # summaries and the URL: not JSON lines
+                    exp.run(port=port) if port else exp.run()
                 walls[mode].append(time.perf_counter() - started)
                 if exp.dashboard is not None:
                     exp.dashboard.stop()
