@@ -76,7 +76,7 @@ def multi_trial_strategies() -> List[str]:
 
 def run_on_table(strategy: Any, dataset: str, budget: int) -> List[Dict[str, Any]]:
     """Run ``strategy`` for ``budget`` trials on ``dataset``; one dict per trial in submission order:
-    ``valid``, ``test`` (accuracies) and ``key`` (the table's architecture key)."""
+    ``valid``, ``test`` (accuracies), ``latency``, ``params`` and ``key`` (the table's architecture key)."""
     from nascore_nasbench import NasBenchGraphSpace, load_table
     from nascore_nasbench.table import PROTEINS_OPS
 
@@ -87,7 +87,8 @@ def run_on_table(strategy: Any, dataset: str, budget: int) -> List[Dict[str, Any
 
     def evaluate(sample: Dict[str, Any]) -> Dict[str, float]:
         record = table.query_sample(sample)
-        trials.append({"valid": record.valid_accuracy, "test": record.test_accuracy, "key": record.key})
+        trials.append({"valid": record.valid_accuracy, "test": record.test_accuracy, "key": record.key,
+                       "latency": record.latency, "params": record.params})
         return record.metrics()
 
     strategy(TableSpace(space.simplify()), TableEngine(evaluate, budget))

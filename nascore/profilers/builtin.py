@@ -2,6 +2,7 @@
 :class:`~nascore.profilers.ProfileContext` and returns ``{metric: number}``."""
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from typing import Any, Dict
@@ -38,15 +39,32 @@ class _EvalMode:
 
 def count_flops(module: torch.nn.Module, context: ProfileContext) -> Dict[str, float]:
     """``flops`` of one forward pass on ``context.input_shape`` as counted by ``torch.utils.flop_counter``
-    (a multiply-add is 2 FLOPs), and ``macs`` = flops / 2."""
+    (a multiply-add is 2 FLOPs), and ``macs`` = flops / 2.
+
+    The pass runs on the ``meta`` device (shapes only, no arithmetic), so counting a large model costs
+    milliseconds; a model with an operation that has no meta kernel is counted with a real CPU pass instead."""
     from torch.utils.flop_counter import FlopCounterMode
-    x = context.example_input()
     with _EvalMode(module):
         counter = FlopCounterMode(display=False)
-        with counter:
-            module(x)
+        try:
+            with counter:
+                _meta_forward(module, context)
+        except Exception:  # noqa: BLE001 - e.g. an op without a meta kernel, data-dependent control flow
+            counter = FlopCounterMode(display=False)
+            with counter:
+                module(context.example_input())
     flops = float(counter.get_total_flops())
     return {"flops": flops, "macs": flops / 2}
+
+
+def _meta_forward(module: torch.nn.Module, context: ProfileContext) -> None:
+    """``module`` called on meta tensors: its parameters and buffers replaced by meta copies (free)."""
+    if context.input_shape is None:
+        context.example_input()  # raises the message naming profile_input_shape
+    meta = {name: torch.empty_like(t, device="meta")
+            for name, t in itertools.chain(module.named_parameters(), module.named_buffers())}
+    x = torch.empty(*context.input_shape, device="meta")  # type: ignore[misc]
+    torch.func.functional_call(module, meta, (x,))
 
 
 def measure_latency(module: torch.nn.Module, context: ProfileContext) -> Dict[str, float]:

@@ -86,3 +86,32 @@ def test_two_profilers_of_one_metric_are_refused():
         ModelProfiler([a, b])
     with pytest.raises(TypeError, match="metrics must be a non-empty tuple"):
         ProfilerSpec(name="c", factory=lambda m, c: {}, metrics="x")
+
+
+class _Spy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 2)
+        self.devices = []
+
+    def forward(self, x):
+        self.devices.append(x.device.type)
+        if x.device.type != "meta" and float(x.sum()) > 1e9:  # data-dependent: no meta kernel for this branch
+            return x
+        return self.lin(x)
+
+
+class _DataDependent(_Spy):
+    def forward(self, x):
+        self.devices.append(x.device.type)
+        return self.lin(x) if float(x.abs().sum()) >= 0 else x  # needs real values
+
+
+def test_flops_are_counted_on_meta_tensors_and_fall_back_to_a_real_pass():
+    from nascore.profilers.builtin import count_flops
+    spy = _Spy()
+    assert count_flops(spy, ProfileContext(input_shape=(3, 4))) == {"flops": 2 * 3 * 4 * 2, "macs": 3 * 4 * 2}
+    assert spy.devices == ["meta"] and spy.lin.weight.device.type == "cpu"
+    dependent = _DataDependent()
+    assert count_flops(dependent, ProfileContext(input_shape=(3, 4)))["macs"] == 3 * 4 * 2
+    assert dependent.devices == ["meta", "cpu"]
