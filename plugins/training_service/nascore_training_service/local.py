@@ -24,7 +24,8 @@ from nascore.training_service import (TrainingService, TrialEnd, TrialListener, 
                                       TrialRequest, event_from_json)
 from nascore_training_service.config import LocalConfig
 from nascore_training_service.gpu import GpuScheduler, busy_gpus, cuda_env, detect_gpus
-from nascore_training_service.processes import RunningTrial, WorkerProcess, exit_reason, worker_pythonpath
+from nascore_training_service.processes import (RunningTrial, WorkerProcess, exit_reason, log_tail, worker_command,
+                                                worker_pythonpath)
 
 __all__ = ["LocalTrainingService", "exit_reason"]
 
@@ -178,20 +179,21 @@ class LocalTrainingService(TrainingService):
         cmd_read, cmd_write = os.pipe()
         evt_read, evt_write = os.pipe()
         python = self.settings.python_interpreter or sys.executable
-        argv = [python, "-m", "nascore_training_service.worker", "--commands-fd", str(cmd_read),
-                "--events-fd", str(evt_write), "--preload", ",".join(self.settings.preload)]
+        argv = worker_command(python, ["--commands-fd", str(cmd_read), "--events-fd", str(evt_write),
+                                       "--preload", ",".join(self.settings.preload)])
         argv += [] if self.settings.reuse_worker else ["--once"]
         assert self.log_directory is not None
-        log = open(self.log_directory / "workers" / f"worker-{time.time_ns()}.log", "ab")
+        log_path = self.log_directory / "workers" / f"worker-{time.time_ns()}.log"
+        log = open(log_path, "ab")
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    env={**os.environ, **dict(env_key)}, pass_fds=(cmd_read, evt_write),
-                                    start_new_session=True)
+                                    env={**os.environ, **dict(env_key), "PYTHONSAFEPATH": "1"},
+                                    pass_fds=(cmd_read, evt_write), start_new_session=True)
         finally:
             log.close()
             os.close(cmd_read)
             os.close(evt_write)
-        worker = WorkerProcess(proc, cmd_write, evt_read, env_key)
+        worker = WorkerProcess(proc, cmd_write, evt_read, env_key, log=str(log_path))
         worker.thread = threading.Thread(target=self._read_worker, args=(worker,), daemon=True,
                                          name=f"nascore-local-worker-{proc.pid}")
         self._workers.append(worker)
@@ -260,8 +262,16 @@ class LocalTrainingService(TrainingService):
                 self._workers.remove(worker)
             trial, worker.trial = worker.trial, None
         if trial is not None:
-            status, reason = trial.ending or (ModelStatus.Failed, exit_reason(returncode))
+            status, reason = trial.ending or (ModelStatus.Failed, self._death_reason(worker, trial, returncode))
             self._finish(trial, TrialEnd(trial.request.trial_id, status, reason))
+
+    @staticmethod
+    def _death_reason(worker: WorkerProcess, trial: RunningTrial, returncode: int) -> str:
+        """Why a worker died under its trial: its exit; when the worker failed before the trial's own output
+        began (an import error, say), also what it said last, which is in no trial log."""
+        said = "" if log_tail(str(trial.logs.stderr)) else log_tail(worker.log)
+        return f"{exit_reason(returncode)}; the worker said: {said} (see {worker.log})" if said \
+            else exit_reason(returncode)
 
     def _handle_line(self, worker: WorkerProcess, line: bytes) -> None:
         if not line.strip():

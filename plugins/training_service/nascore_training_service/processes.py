@@ -16,7 +16,23 @@ from typing import List, Optional, Tuple
 from nascore.space import ModelStatus
 from nascore.training_service import TrialLogs, TrialRequest
 
-__all__ = ["RunningTrial", "WorkerProcess", "exit_reason", "worker_pythonpath"]
+__all__ = ["RunningTrial", "WorkerProcess", "exit_reason", "worker_pythonpath", "worker_command", "log_tail"]
+
+# Run before the worker imports anything: the packages nascore is made of load from where this process loaded
+# them, whatever sits in the working directory or on PYTHONPATH (a clone's ``nascore/`` folder, say).
+_BOOTSTRAP = """
+import importlib.machinery, json, runpy, sys
+pinned = json.loads(sys.argv[1])
+class _Pinned:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name in pinned:
+            return importlib.machinery.PathFinder.find_spec(name, [pinned[name]])
+        return None
+sys.meta_path.insert(0, _Pinned)
+sys.argv = [sys.argv[0]] + sys.argv[2:]
+runpy.run_module("nascore_training_service.worker", run_name="__main__", alter_sys=True)
+"""
 
 
 def exit_reason(returncode: int) -> str:
@@ -51,6 +67,7 @@ class WorkerProcess:
     env_key: Tuple[Tuple[str, str], ...]
     trial: Optional[RunningTrial] = None
     retiring: Optional[str] = None
+    log: Optional[str] = None  # the worker's own output (before a trial's logs take over, and after)
     thread: Optional[threading.Thread] = field(default=None, repr=False)
 
     def usable(self, env_key) -> bool:
@@ -70,6 +87,41 @@ class WorkerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)  # the worker leads its own group (start_new_session)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def _pinned_packages() -> dict:
+    """``{top-level package: folder it was imported from}`` for nascore and its plugins, as loaded here."""
+    pinned = {}
+    for name, module in list(sys.modules.items()):
+        if "." in name or not (name == "nascore" or name.startswith("nascore_")):
+            continue
+        locations = list(getattr(module, "__path__", None) or [])
+        if locations:
+            pinned[name] = os.path.dirname(os.path.realpath(locations[0]))
+    pinned.setdefault("nascore", os.path.dirname(os.path.dirname(os.path.realpath(__import__("nascore").__file__))))
+    return pinned
+
+
+def worker_command(python: str, args: List[str]) -> List[str]:
+    """The command line of a worker: the bootstrap pins nascore's packages to this process's (run it with
+    ``PYTHONSAFEPATH=1`` so Python adds no working directory of its own; PYTHONPATH carries the user's)."""
+    import json
+    return [python, "-c", _BOOTSTRAP, json.dumps(_pinned_packages()), *args]
+
+
+def log_tail(path: Optional[str], lines: int = 3, limit: int = 600) -> str:
+    """The last ``lines`` non-empty lines of a log file (what a dead worker said last), or ""."""
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 8192))
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)[-limit:]
 
 
 def worker_pythonpath() -> str:

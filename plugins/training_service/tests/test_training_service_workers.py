@@ -1,0 +1,58 @@
+"""Worker processes import what the experiment imports, and a worker that fails says why in the trial's reason."""
+import pytest
+
+from nascore.conformance import ConformanceModel
+from nascore.experiment.config import NasExperimentConfig
+from nascore.space import ModelStatus
+from nascore_training_service.engine import TrainingServiceEngine
+
+
+@pytest.fixture
+def engine_here(tmp_path):
+    engines = []
+
+    def make(**service):
+        config = NasExperimentConfig("ts", None, "local", experiment_working_directory=str(tmp_path),
+                                     trial_concurrency=1)
+        config.training_service.preload = []
+        for key, value in service.items():
+            setattr(config.training_service, key, value)
+        engine = TrainingServiceEngine(config)
+        engine.log_directory = tmp_path / "trials"
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.shutdown()
+
+
+def _run(engine, model):
+    engine.submit_models(model)
+    assert engine.wait_models(model, timeout=120)
+
+
+def test_a_nascore_folder_in_the_working_directory_does_not_shadow_the_package(engine_here, tmp_path, monkeypatch):
+    clone = tmp_path / "clone"  # e.g. the user runs from a checkout of nascore's sources
+    (clone / "nascore").mkdir(parents=True)
+    (clone / "nascore" / "__init__.py").write_text("raise ImportError('the nascore folder in the cwd was used')\n")
+    (clone / "nascore_training_service").mkdir()
+    (clone / "nascore_training_service" / "__init__.py").write_text("raise ImportError('shadowed plugin')\n")
+    monkeypatch.chdir(clone)
+    engine = engine_here()
+    model = ConformanceModel({"x": 3})
+    _run(engine, model)
+    assert model.status is ModelStatus.Trained, model.failure_reason
+
+
+def test_a_worker_that_cannot_start_puts_its_error_in_the_reason(engine_here, tmp_path):
+    python = tmp_path / "python-without-torch"  # a wrong interpreter: it dies before running any trial
+    python.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'nascore'\" >&2\nexit 1\n")
+    python.chmod(0o755)
+    engine = engine_here(python_interpreter=str(python))
+    model = ConformanceModel({"x": 1})
+    _run(engine, model)
+    assert model.status is ModelStatus.Failed
+    assert model.failure_reason.startswith("exit code 1; the worker said: ModuleNotFoundError: No module named "
+                                           "'nascore' (see ")
+    assert "/workers/worker-" in model.failure_reason
