@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import os
 import socket
 import threading
 from pathlib import Path
@@ -62,15 +63,23 @@ def load_private_key(path: Path, passphrase: Optional[SecretStr], name: str) -> 
 
 
 class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
-    def __init__(self, machine: RemoteMachineConfig):
+    def __init__(self, machine: RemoteMachineConfig, pinned: Optional[Path]):
         self.machine = machine
+        self.pinned = pinned
 
     def missing_host_key(self, client, hostname, key):
         where = f"[{self.machine.host}]:{self.machine.port}" if self.machine.port != 22 else self.machine.host
         if self.machine.allow_unknown_hosts:
-            _logger.warning("machine %s: accepting unknown host key %s %s (allow_unknown_hosts=True)",
-                            self.machine.address, key.get_name(), fingerprint(key))
+            # accepted once, then pinned like ssh's known_hosts: a different key later is refused
+            _logger.warning("machine %s: accepting unknown host key %s %s (allow_unknown_hosts=True)%s",
+                            self.machine.address, key.get_name(), fingerprint(key),
+                            f"; pinned in {self.pinned}" if self.pinned else "")
             client.get_host_keys().add(hostname, key.get_name(), key)
+            if self.pinned is not None:
+                self.pinned.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.pinned, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                with os.fdopen(fd, "a") as f:
+                    f.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
             return
         raise UnknownHostKeyError(
             f"machine {self.machine.address}: unknown host key {key.get_name()} {fingerprint(key)} (not in "
@@ -82,9 +91,11 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
 class MachineConnection:
     """A persistent SSH transport to one machine. Commands run on channels of it; SFTP shares it too."""
 
-    def __init__(self, machine: RemoteMachineConfig, timeout: float = 10.0):
+    def __init__(self, machine: RemoteMachineConfig, timeout: float = 10.0, pinned: Optional[Path] = None):
         self.machine = machine
         self.timeout = timeout
+        #: the experiment's own known-hosts file: keys accepted under allow_unknown_hosts are pinned there
+        self.pinned = pinned
         self._client: Optional[paramiko.SSHClient] = None
         self._sftp: Optional[paramiko.SFTPClient] = None
         self._lock = threading.Lock()
@@ -102,7 +113,9 @@ class MachineConnection:
         known = m.known_hosts_path()
         if known.is_file():
             client.load_host_keys(str(known))
-        client.set_missing_host_key_policy(_HostKeyPolicy(m))
+        if self.pinned is not None and self.pinned.is_file():
+            client.get_host_keys().load(str(self.pinned))
+        client.set_missing_host_key_policy(_HostKeyPolicy(m, self.pinned))
         key = m.key_path()
         pkey = load_private_key(key, m.secret("ssh_passphrase"), f"machine {m.address}") if key is not None else None
         password = m.secret("password")
@@ -119,7 +132,10 @@ class MachineConnection:
             raise RemoteError(
                 f"machine {m.address}: host key CHANGED: got {fingerprint(exc.key)}, known_hosts has "
                 f"{fingerprint(exc.expected_key)}. This may be an attack; if the machine was reinstalled, remove "
-                f"its old entry with `ssh-keygen -R {m.host}` and connect again") from None
+                f"its old entry with `ssh-keygen -R {m.host}`"
+                + (f" (and `ssh-keygen -R '[{m.host}]:{m.port}' -f {self.pinned}`, where an accepted key was pinned)"
+                   if self.pinned is not None and self.pinned.is_file() else "")
+                + " and connect again") from None
         except paramiko.AuthenticationException:
             client.close()
             how = ("password" if password is not None else

@@ -73,6 +73,7 @@ class RemoteTrainingService(TrainingService):
         owner = experiment_owner_key(self.log_directory)
         for machine in machines:
             machine.owner = owner
+            machine.connection.pinned = self.log_directory.parent / "known_hosts"
         hellos = bring_up(machines, code, plugin_requirements(self.config))
         for machine in machines:
             slot = MachineSlot.for_machine(machine, hellos[machine.index])

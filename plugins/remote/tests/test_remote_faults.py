@@ -119,3 +119,26 @@ def test_unknown_host_key_refused_with_fingerprint(start_service, machine, tmp_p
 def test_missing_python_and_plugins_are_explained(start_service, machine):
     with pytest.raises(RemoteError, match=r"Python '/nonexistent/python3' not found .*python_path"):
         start_service([machine(0, python_path="/nonexistent/python3")])
+
+
+def test_an_accepted_unknown_key_is_pinned_and_a_changed_one_refused(start_service, machine, tmp_path):
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    first = SshServer(tmp_path / "first").start()
+    try:
+        entry = first.machine(known_hosts=str(empty), allow_unknown_hosts=True, python_path=machine(0).python_path)
+        service, rec = start_service([entry])
+        service.submit(TrialRequest("n", script_payload("noop")))
+        rec.wait_ended("n")
+        pinned = service.log_directory.parent / "known_hosts"  # the experiment's own known-hosts file
+        assert f"[127.0.0.1]:{first.port} ssh-ed25519" in pinned.read_text()
+        assert os.stat(pinned).st_mode & 0o077 == 0
+        service.shutdown()
+    finally:
+        first.stop()
+    impostor = SshServer(tmp_path / "impostor").start(port=first.port)  # same address, another host key
+    try:
+        with pytest.raises(RemoteError, match=r"host key CHANGED.*ssh-keygen -R '\[127\.0\.0\.1\]:\d+' -f .*known_hosts"):
+            start_service([entry])  # the same experiment again (a resume): allow_unknown_hosts no longer helps
+    finally:
+        impostor.stop()
