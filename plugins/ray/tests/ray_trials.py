@@ -54,3 +54,9 @@ def gpus(sample: Dict[str, Any]) -> None:
     if sample.get("gate"):
         _wait_for(sample["gate"])
     report_final_result(1)
+
+
+def cuda_devices(sample: Dict[str, Any]) -> None:
+    import torch
+    torch.zeros(1, device="cuda")  # really uses the GPU Ray assigned
+    report_final_result(torch.cuda.device_count())
