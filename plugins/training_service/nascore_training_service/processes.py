@@ -1,7 +1,7 @@
 """Worker processes of the ``local`` training service: their handles, the trial each runs, how they end.
 
-A worker leads its own process group (``start_new_session``), so killing the group takes the trial and
-everything it spawned with it.
+A worker leads its own process group (``start_new_session``); killing it takes the group and every descendant
+(children that called ``setsid`` too) with it.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
+from nascore.process_tree import kill_tree
 from nascore.space import ModelStatus
 from nascore.training_service import TrialLogs, TrialRequest
 
@@ -83,10 +84,8 @@ class WorkerProcess:
             return True
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker leads its own group (start_new_session)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """Kill the worker, its group (it leads one: start_new_session) and every descendant (setsid ones too)."""
+        kill_tree(self.proc.pid, group=True)
 
 
 def _pinned_packages() -> dict:

@@ -14,11 +14,11 @@ import faulthandler
 import importlib
 import json
 import os
-import signal
 import sys
 import threading
 import time
 
+from nascore.process_tree import kill_tree
 from nascore.training_service import EventWriter, run_trial
 
 
@@ -26,7 +26,7 @@ def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(0.5)
         if os.getppid() != parent:  # re-parented: the experiment is gone
-            os.killpg(os.getpgid(0), signal.SIGKILL)
+            kill_tree(os.getpid(), group=os.getpgid(0) == os.getpid())  # setsid'd children of a trial too
 
 
 def _live_threads() -> set:
