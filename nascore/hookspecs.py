@@ -16,6 +16,15 @@ Two kinds of hook:
 * **Observer hooks** are called for every implementation, in no particular order, when something happens.
   Their return values are ignored, and an exception in one is logged and does not stop the experiment.
   They suit loggers, dashboards and trackers.
+
+What observers see when an experiment is resumed (``NasExperiment.resume``): each run of the experiment is a
+*session* (``experiment.session``: 1, then 2, ...). ``nascore_experiment_started`` and
+``nascore_experiment_finished`` fire once per session. A model that finished in an earlier session was reported
+then and is not reported again, even when the resumed strategy proposes its sample and gets the stored result
+back (read earlier results from ``experiment.list_models()`` or the store). A model that was still running when
+the earlier session ended is run again: observers see ``nascore_model_submitted`` (same ``model.model_id``) and
+then ``nascore_model_finished`` for it. So within a session every ``nascore_model_finished`` follows a
+``nascore_model_submitted`` of the same model.
 """
 from __future__ import annotations
 
@@ -135,8 +144,9 @@ def nascore_experiment_started(experiment: Any) -> None:
     """An experiment is about to run its strategy.
 
     Fires in the experiment's process after the config is validated, the store is open and the engine is
-    built, before the first model is submitted. ``experiment`` is the :class:`~nascore.NasExperiment`
-    (``experiment.id``, ``experiment.config``, ``experiment.directory`` are set).
+    built, before the first model is submitted; once per session (a resumed run fires it again, with
+    ``experiment.session`` > 1). ``experiment`` is the :class:`~nascore.NasExperiment` (``experiment.id``,
+    ``experiment.config``, ``experiment.directory``, ``experiment.session`` are set).
     """
 
 
@@ -144,8 +154,9 @@ def nascore_experiment_started(experiment: Any) -> None:
 def nascore_model_submitted(model: Any) -> None:
     """A frozen model was handed to the execution engine.
 
-    Fires in the experiment's process once per submission (a re-run after a CGO fallback counts as a new
-    submission). ``model`` is the :class:`~nascore.space.ExecutableModelSpace`; ``model.sample`` is its
+    Fires in the experiment's process once per submission (a re-run after a CGO fallback, or of a model that was
+    running when an earlier session ended, counts as a new submission; a sample answered from the store on
+    resume is not submitted). ``model`` is the :class:`~nascore.space.ExecutableModelSpace`; ``model.sample`` is its
     sample and ``model.model_id`` its id in the store.
     """
 
@@ -154,8 +165,8 @@ def nascore_model_submitted(model: Any) -> None:
 def nascore_model_finished(model: Any) -> None:
     """A model reached a final status (Trained, Failed, Interrupted or Invalid).
 
-    Fires in the experiment's process after its final metric (if any) is recorded. ``model.status`` and
-    ``model.metrics`` hold the outcome.
+    Fires in the experiment's process after its final metric (if any) is recorded, once per submission (never for
+    a model answered from the store on resume). ``model.status`` and ``model.metrics`` hold the outcome.
     """
 
 

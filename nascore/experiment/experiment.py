@@ -79,6 +79,8 @@ class NasExperiment(ExperimentResults):
         self.objectives: List[Objective] = []
         self._gate: Optional[ModelGate] = None
         self._resuming = False
+        #: 1 for the first run of the experiment, +1 for each resumed run (observers can tell a resume by it)
+        self.session = 0
         self._retry_failed = False
         self._stop_requested = False
         self._last_state_save = 0.0
@@ -147,7 +149,7 @@ class NasExperiment(ExperimentResults):
         inner: Optional[ExecutionEngine] = None
         try:
             inner = self._build_engine()
-            session = int(store.get_meta("sessions", 0) or 0) + 1
+            session = self.session = int(store.get_meta("sessions", 0) or 0) + 1
             previous = store.models() if self._resuming else []
             self._write_experiment_meta(store, session)
             if port is not None:

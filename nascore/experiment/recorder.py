@@ -150,7 +150,8 @@ class RecordingMiddleware(Middleware):
         if isinstance(event, TrainingEndEvent):
             if not model.status.completed():  # a listener stopped the event; the store has the truth
                 model.status = event.status
-            get_plugin_manager().notify("nascore_model_finished", model=model)
+            if recording:  # a model answered from the store was reported to observers when it ran
+                get_plugin_manager().notify("nascore_model_finished", model=model)
             if self.on_model_finished is not None:
                 self.on_model_finished(model)
 
