@@ -126,6 +126,7 @@ def trials(request: Request) -> JSONResponse:
     except ValueError as exc:
         return _error(400, str(exc))
     page["labels"] = reader.labels()
+    page["counts"] = reader.counts()
     return JSONResponse(page)
 
 

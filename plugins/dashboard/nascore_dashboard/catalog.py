@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from nascore.experiment.lock import lock_owner
 from nascore.experiment.store import DB_NAME
 
 from nascore_dashboard.reader import StoreReader
@@ -21,19 +22,11 @@ class UnknownExperiment(LookupError):
     """No experiment of that id is served here."""
 
 
-def _lock_owner(directory: Path) -> Any:
-    """Who holds the experiment's run lock (None: nobody), or ``...`` when this nascore has no run lock."""
-    try:
-        from nascore.experiment.lock import lock_owner
-    except ImportError:  # a nascore without experiment locks: the stored status is all there is
-        return ...
-    return lock_owner(directory)
-
-
 def effective_status(status: Optional[str], directory: Path, live: bool = False) -> str:
     """The stored status, except that a "running" experiment whose process is gone reads "interrupted"."""
     status = status or "created"
-    if status == "running" and not live and _lock_owner(directory) is None:
+    # the run lock (held by the owner for the run's life, dropped by the kernel when it dies) is only probed
+    if status == "running" and not live and lock_owner(directory) is None:
         return "interrupted"
     return status
 

@@ -239,6 +239,9 @@ class StoreReader:
                 "SELECT id FROM models WHERE log_path = ? AND id != ? ORDER BY id", (r["log_path"], r["id"]))]
         return detail
 
+    def _columns(self, table: str) -> List[str]:
+        return [r["name"] for r in self._rows(f"PRAGMA table_info({table})")]
+
     def _profile(self, model_id: int) -> Any:
         """The model's latest profile (parameter count, FLOPs... recorded before training), if any."""
         rows = self._rows("SELECT value FROM events WHERE model_id = ? AND type = 'profile' ORDER BY seq DESC LIMIT 1",
@@ -251,8 +254,11 @@ class StoreReader:
         if not ids:
             return result
         marks = ",".join("?" * len(ids))
+        # a trial re-run after its machine died: only its last attempt's curve (stores that number attempts)
+        last = " AND attempt = (SELECT MAX(attempt) FROM events AS e WHERE e.model_id = events.model_id)" \
+            if "attempt" in self._columns("events") else ""
         for row in self._rows(f"SELECT model_id, value FROM events WHERE type = 'intermediate' AND model_id IN "
-                              f"({marks}) ORDER BY seq", ids):
+                              f"({marks}){last} ORDER BY seq", ids):
             result[row["model_id"]].append(_loads(row["value"]))
         return result
 

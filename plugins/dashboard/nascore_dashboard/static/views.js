@@ -91,8 +91,7 @@ const views = {
     const state = {sort: query.get("sort") || "id", desc: query.get("desc") !== "0", status: query.get("status") || "",
       filter: query.getAll("filter"), q: query.get("q") || "", offset: +(query.get("offset") || 0), limit: 50};
     main.append(h(`<div><h1>Trials</h1><div class="toolbar">
-      <select id="status-filter"><option value="">every status</option>${["trained", "training", "failed", "interrupted", "invalid", "early_stopped"]
-        .map(s => `<option ${s === state.status ? "selected" : ""}>${s}</option>`).join("")}</select>
+      <select id="status-filter"><option value="">every status</option></select>
       <input id="label-filter" placeholder="label=value, …" size="24" value="${esc(state.filter.join(", "))}">
       <input id="search" placeholder="search samples and reasons" size="24" value="${esc(state.q)}">
       <button id="compare" class="primary" disabled>Compare selected</button><span id="total" class="muted"></span></div>
@@ -120,6 +119,9 @@ const views = {
       main.querySelector("tbody").innerHTML = page.rows.map(r => rowHtml(r)).join("") ||
         `<tr><td colspan="${columns.length}" class="muted">no trial matches</td></tr>`;
       main.querySelector("#total").textContent = `${page.total} trial(s)`;
+      const statuses = [...new Set(Object.keys(page.counts).concat(state.status ? [state.status] : []))].sort();
+      main.querySelector("#status-filter").innerHTML = `<option value="">every status</option>` + statuses.map(s =>
+        `<option value="${esc(s)}" ${s === state.status ? "selected" : ""}>${esc(s)} (${page.counts[s] || 0})</option>`).join("");
       main.querySelector("#page").textContent = page.total ? `${state.offset + 1}–${Math.min(state.offset + state.limit, page.total)} of ${page.total}` : "";
       main.querySelector("#prev").disabled = state.offset === 0;
       main.querySelector("#next").disabled = state.offset + state.limit >= page.total;
@@ -127,14 +129,18 @@ const views = {
         state.desc = th.dataset.sort === state.sort ? !state.desc : false; state.sort = th.dataset.sort; state.offset = 0; load(); });
     };
     const filtered = () => state.status || state.filter.length || state.q;
-    const load = async () => {
+    let asked = 0;
+    const load = async () => {  // only the latest request's answer is shown (an earlier one may arrive later)
+      const ticket = ++asked;
       const params = new URLSearchParams({sort: state.sort, desc: state.desc ? "1" : "0", offset: state.offset, limit: state.limit});
       if (state.status) params.set("status", state.status);
       if (state.q) params.set("q", state.q);
       state.filter.forEach(f => params.append("filter", f));
-      try { page = await api(`/api/experiments/${encodeURIComponent(id)}/trials?${params}`); notice(""); }
-      catch (error) { notice(error.message); return; }
-      render();
+      let answer;
+      try { answer = await api(`/api/experiments/${encodeURIComponent(id)}/trials?${params}`); }
+      catch (error) { if (ticket === asked) notice(error.message); return; }
+      if (ticket !== asked) return;
+      page = answer; notice(""); render();
     };
     main.querySelector("#status-filter").onchange = e => { state.status = e.target.value; state.offset = 0; load(); };
     main.querySelector("#label-filter").onchange = e => { state.filter = e.target.value.split(",").map(s => s.trim()).filter(Boolean); state.offset = 0; load(); };
@@ -152,6 +158,7 @@ const views = {
       const tbody = main.querySelector("tbody");
       // a changed row on this page is replaced in place; a new trial is inserted where the default view shows it
       update.rows.forEach(r => { const tr = tbody.querySelector(`tr[data-id="${r.id}"]`); if (tr) tr.outerHTML = rowHtml(r, true); });
+      if (filtered() && update.rows.length) { clearTimeout(refetch); refetch = setTimeout(load, 300); }  // may leave the filter
       update.events.forEach(ev => { if (ev.type !== "end" && tbody.querySelector(`tr[data-id="${ev.id}"]`)) { clearTimeout(refetch); refetch = setTimeout(load, 300); } });
       if (!update.models.length) return;
       if (!filtered() && state.sort === "id" && state.desc && state.offset === 0) {
