@@ -144,7 +144,7 @@ class NasExperiment(ExperimentResults):
         self._format_space = self._format_cls.from_model(self.model_space, self.evaluator, self.config.model_format)
         self.objectives = resolve_objectives(self.config, objective)
         gate = ModelGate.from_config(self.config, self.objectives, self._format_space.simplify())
-        apply_objectives(self.strategy, self.objectives, self.config.objective_weights, objective.name)
+        apply_objectives(self.strategy, self.objectives, self.config.objective_weights, objective.name, gate)
         store = self._open_store()  # before any engine starts workers: a store that cannot be made leaves none
         inner: Optional[ExecutionEngine] = None
         try:

@@ -61,17 +61,35 @@ class ModelGate:
     def admit(self, model: Any) -> None:
         """Check ``model`` against the constraints decided before training and record its profile in
         ``model.metrics.profile``. Raises :class:`InfeasibleModelError` (with the reason) when it breaks one."""
+        reason = self.violation(model)
+        if reason is not None:
+            self.rejected += 1
+            raise InfeasibleModelError(f"{_describe(model)} breaks a constraint ({reason}); rejected before "
+                                       "training", [model], [reason])
+
+    def violation(self, model: Any) -> Optional[str]:
+        """Why ``model`` breaks a constraint decided before training (None: it meets them all); its profile is
+        recorded in ``model.metrics.profile`` either way. Strategies that pick models themselves (one-shot)
+        ask this; a constraint naming a value the model lacks raises ConstraintError (never a guess)."""
         if not self.active:
-            return
+            return None
         view = self.profiler.view(model)
         for constraint in self.model_constraints:
-            reason = constraint.violation(view)  # ConstraintError (a missing name) propagates: never a guess
+            reason = constraint.violation(view)
             if reason is not None:
-                self.rejected += 1
                 model.metrics.profile.update(view.measured())
-                raise InfeasibleModelError(f"{_describe(model)} breaks a constraint ({reason}); rejected before "
-                                           "training", [model], [reason])
+                return reason
         model.metrics.profile.update(view.measure(self.profile_metrics))
+        return None
+
+    def measure(self, model: Any, metric: str) -> float:
+        """One profiler metric of ``model`` (cached per sample), e.g. ``"params"`` for a one-shot cost."""
+        self.profiler.check_metrics([metric])
+        values = self.profiler.profile(model, [metric])
+        if metric not in values:
+            raise ValueError(f"no installed profiler measures {metric!r}; profiler metrics: "
+                             f"{', '.join(self.profiler.metrics)}")
+        return values[metric]
 
     def describe(self) -> List[str]:
         return [c.text for c in self.model_constraints + self.trained_constraints]

@@ -105,7 +105,7 @@ def resolve_objectives(config: Any, evaluator_objective: Any) -> List[Any]:
 
 
 def apply_objectives(strategy: Any, objectives: List[Any], weights: Optional[Dict[str, float]],
-                     metric_name: str) -> None:
+                     metric_name: str, gate: Any = None) -> None:
     """Tell ``strategy`` what it optimises; a single-objective strategy given several objectives and no
     weights is an error saying what to do."""
     from nascore.experiment.errors import ConfigError
@@ -120,3 +120,4 @@ def apply_objectives(strategy: Any, objectives: List[Any], weights: Optional[Dic
     strategy.objectives = list(objectives)
     strategy.objective_weights = dict(weights) if weights else None
     strategy.metric_name = metric_name
+    strategy.gate = gate

@@ -41,6 +41,9 @@ class Strategy(ABC):
     objectives: List[Any] = []
     #: ``{objective name: weight}``: several objectives folded into one number for a single-objective strategy
     objective_weights: Optional[Dict[str, float]] = None
+    #: set by the experiment: its :class:`~nascore.experiment.gate.ModelGate` (``violation(model)``,
+    #: ``measure(model, metric)``), for strategies that check constraints or costs of models they pick
+    gate: Any = None
     #: the evaluator's name for a metric reported as a bare number (set by the experiment; None: the objective's)
     metric_name: Optional[str] = None
 

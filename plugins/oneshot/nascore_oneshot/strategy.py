@@ -78,6 +78,18 @@ class OneShotStrategy(Strategy):
         return {"gradient_clip": self.gradient_clip, "channels_last": self.channels_last,
                 "bn_recalibration_batches": self.bn_recalibration_batches}
 
+    def cost_options(self, raw: Any) -> Dict[str, Any]:
+        """Trainer options about constraints and costs: with an experiment's constraints decided before
+        training (``self.gate``, set by the experiment), only subnets meeting them are trained, scored and
+        exported (each is frozen and profiled once; the profiler caches per sample)."""
+        gate = self.gate
+        if gate is None or not getattr(gate, "model_constraints", None):
+            return {}
+        if not isinstance(raw, ExecutableModelSpace):
+            raise UnsupportedSpaceError("constraints on one-shot subnets need the model space in a model format "
+                                        "(run the strategy from a NasExperiment)")
+        return {"sample_filter": lambda sample: gate.violation(raw.freeze(sample)) is None}
+
     # ---- run -----------------------------------------------------------------------------------------
     def run(self) -> None:
         raw = self.model_space
@@ -85,7 +97,8 @@ class OneShotStrategy(Strategy):
         evaluator = getattr(raw, "evaluator", None)
         self._reject_evaluator_choices(evaluator)
         data = SupernetData.from_evaluator(evaluator)
-        self.trainer = SupernetTrainer(space, data, self.algorithm, seed=self.seed, **self.trainer_options())
+        self.trainer = SupernetTrainer(space, data, self.algorithm, seed=self.seed, **self.trainer_options(),
+                                       **self.cost_options(raw))
         path = self._checkpoint_path()
         if path is not None and path.is_file():
             self.trainer.load(path)

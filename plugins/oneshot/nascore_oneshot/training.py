@@ -14,9 +14,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
+from nascore.constraints import InfeasibleSpaceError
 from nascore.mutable import MutableSymbol, Sample
 
 from .context import MIXED, SAMPLE
+from .cost import ExpectedCost, most_probable_allowed
 from .data import SupernetData, bilevel_batches, evaluate_module
 from .recalibration import first_batches, kept_buffers, recalibrate_batch_norm
 from .supernet import convert_to_supernet, search_labels
@@ -39,12 +41,20 @@ class SupernetTrainer:
     ``bn_recalibration_batches``: before a subnet is scored, its batch-norm statistics are re-estimated on
     this many training batches (the supernet's own average over all paths fits no single subnet); 0 keeps
     the supernet's. The exported subnet keeps its recalibrated statistics.
+
+    ``sample_filter(sample) -> bool`` (constraints on the model, e.g. its parameter count): random paths,
+    RandomOneShot's candidates and the exported sample all pass it (DARTS exports the most probable sample
+    that does). ``cost_fn(sample) -> float`` with ``cost_weight`` > 0 (DARTS): the architecture loss gets
+    ``cost_weight * E[cost] / max cost``, the expected cost under the architecture weights, differentiable in
+    them (see :class:`~nascore_oneshot.cost.ExpectedCost`).
     """
 
     def __init__(self, space: nn.Module, data: SupernetData, algorithm: str = "darts", *,
                  arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, warmup_epochs: int = 0,
                  gradient_clip: Optional[float] = 5.0, num_samples: int = 20, seed: Optional[int] = None,
-                 channels_last: bool = False, bn_recalibration_batches: int = 10) -> None:
+                 channels_last: bool = False, bn_recalibration_batches: int = 10,
+                 sample_filter: Optional[Callable[[Sample], bool]] = None,
+                 cost_fn: Optional[Callable[[Sample], float]] = None, cost_weight: float = 0.0) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         self.space, self.data, self.algorithm = space, data, algorithm
@@ -68,6 +78,12 @@ class SupernetTrainer:
         if algorithm == "darts":
             self.arch_optimizer = torch.optim.Adam(self.context.arch_parameters(), lr=arch_learning_rate,
                                                    betas=(0.5, 0.999), weight_decay=arch_weight_decay)
+        self.sample_filter = sample_filter
+        if cost_weight < 0 or (cost_weight > 0 and cost_fn is None):
+            raise ValueError(f"cost_weight must be >= 0 and needs a cost_fn, got {cost_weight} "
+                             f"({'no ' if cost_fn is None else ''}cost_fn)")
+        self.cost = ExpectedCost(self.context, self.symbols, cost_fn) if cost_weight > 0 else None
+        self.cost_weight = cost_weight
         self.epoch = 0
         self.curve: List[Dict[str, float]] = []
         self.device = self.weights[0].device if self.weights else torch.device("cpu")
@@ -79,9 +95,14 @@ class SupernetTrainer:
         rng = rng or self.rng
         for _ in range(1000):
             sample = {label: leaf.random_value(rng) for label, leaf in self.symbols.items()}
-            if all(c.check_contains(sample) is None for c in self.constraints):
+            if self._allowed(sample):
                 return sample
-        raise RuntimeError("no random sample satisfied the space's constraints after 1000 draws")
+        raise InfeasibleSpaceError("no random sample satisfied the space's and the experiment's constraints after "
+                                   "1000 draws; loosen the constraints")
+
+    def _allowed(self, sample: Sample) -> bool:
+        return all(c.check_contains(sample) is None for c in self.constraints) and \
+            (self.sample_filter is None or self.sample_filter(sample))
 
     # ---- training ------------------------------------------------------------------------------------
     def _batches(self) -> Iterator[Tuple[Any, Optional[Any]]]:
@@ -112,6 +133,8 @@ class SupernetTrainer:
                 # the same
                 with _requires_grad(self.weights, False):
                     arch_loss = self.data.loss(self.space(x), y)
+                    if self.cost is not None:
+                        arch_loss = arch_loss + self.cost_weight * self.cost.penalty()
                     grads = (torch.autograd.grad(arch_loss, alphas, allow_unused=True) if arch_loss.requires_grad
                              else [None] * len(alphas))  # no choice was used in this forward
                 for a, g in zip(alphas, grads):
@@ -194,6 +217,8 @@ class SupernetTrainer:
             sample = self.context.argmax_sample()
             for label, leaf in self.symbols.items():  # labels DARTS does not weight keep their default
                 sample.setdefault(label, leaf.default_value())
+            if not self._allowed(sample):
+                sample = most_probable_allowed(self.context, sample, self._allowed, self.rng)
             self.adopt(sample)
             return sample, {k: max(v) for k, v in self._probs().items()}
         best, best_score, scores = None, None, {}
@@ -215,7 +240,10 @@ class SupernetTrainer:
             size *= len(g)
         if size <= self.num_samples:
             combos = [dict(zip(self.symbols, c)) for c in itertools.product(*grids)]
-            return [s for s in combos if all(c.check_contains(s) is None for c in self.constraints)]
+            allowed = [s for s in combos if self._allowed(s)]
+            if not allowed:
+                raise InfeasibleSpaceError("no subnet of the space meets the constraints; loosen them")
+            return allowed
         seen, out = set(), []
         for _ in range(self.num_samples * 10):
             s = self.random_sample()
