@@ -39,13 +39,25 @@ def graph_of(payload: Any) -> Optional[Dict[str, Any]]:
         return None
     graphs = []
     for graph in ir["graphs"]:
+        modules = graph.get("modules") if isinstance(graph.get("modules"), dict) else {}
         nodes = [{"id": n.get("id"), "name": n.get("name"), "type": n.get("type"),
-                  "target": n.get("target") if isinstance(n.get("target"), str) else None}
-                 for n in graph.get("nodes", [])]
+                  "op": _op_label(n, modules)} for n in graph.get("nodes", [])]
         edges = [[e[0], e[2]] for e in graph.get("edges", []) if isinstance(e, list) and len(e) >= 3]
         graphs.append({"name": graph.get("name"), "class_name": graph.get("class_name"), "nodes": nodes,
                        "edges": edges})
     return {"top": ir.get("top"), "graphs": graphs}
+
+
+def _op_label(node: Dict[str, Any], modules: Dict[str, Any]) -> str:
+    """What a node computes, briefly: ``Linear(4, 8)`` (its keyword values), a function, input/output."""
+    target = node.get("target") if isinstance(node.get("target"), str) else ""
+    module = modules.get(target) if node.get("type") == "module" else None
+    if isinstance(module, dict):
+        cls = str(module.get("cls") or module.get("graph") or target).rpartition(".")[2]
+        kwargs = module.get("kwargs") if isinstance(module.get("kwargs"), dict) else {}
+        args = ", ".join(str(v) for v in kwargs.values() if isinstance(v, (int, float, str, bool)))
+        return f"{cls}({args})" if args else cls
+    return target.rpartition(".")[2] or str(node.get("type") or "")
 
 
 def code_of(payload: Any, format_name: Optional[str]) -> Optional[str]:

@@ -46,3 +46,33 @@ def _body(data):
         return json.loads(data or b"{}")
     except ValueError:
         return {"text": data.decode("utf-8", "replace")}
+
+
+GRAPH_SPACE = '''
+import torch
+import nascore
+from nascore.nn import LayerChoice, Linear, ModelSpace
+
+
+class Net(ModelSpace):
+    def __init__(self):
+        super().__init__()
+        self.fc = Linear(4, 8)
+        self.act = LayerChoice([torch.nn.ReLU(), torch.nn.Tanh()], label="act")
+        self.out = Linear(8, 1)
+
+    def forward(self, x):
+        return self.out(self.act(self.fc(x)))
+
+
+def evaluate(model):
+    nascore.report_intermediate_result(0.5)
+    nascore.report_final_result(float(model(torch.ones(1, 4)).abs().sum().detach()))
+'''
+
+
+@pytest.fixture
+def graph_space(importable_module):
+    """A user's module with a small graph-format space and an evaluator (needs nascore-graph)."""
+    pytest.importorskip("nascore_graph")
+    return importable_module(GRAPH_SPACE)

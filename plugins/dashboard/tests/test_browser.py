@@ -17,6 +17,7 @@ from nascore.evaluator import FunctionalEvaluator
 from nascore.mutable import Categorical
 from nascore.nn import LayerChoice, Linear, ModelSpace
 from nascore.strategy import GridSearch
+from nascore_dashboard.server import DashboardServer
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")
@@ -173,3 +174,22 @@ def test_compare_and_experiments_of_a_stored_run(stored_server, page):
     page.click("#experiments th[data-k='best']")
     expect(page.locator("#experiments")).to_contain_text("stored-exp")
     _shot(page, "experiments")
+
+
+def test_graph_trial_draws_its_ir(tmp_path, graph_space, page):
+    user = graph_space
+    config = NasExperimentConfig("sequential", "graph", max_trial_number=1, experiment_name="graph-demo",
+                                 experiment_working_directory=str(tmp_path))
+    exp = NasExperiment(user.Net(), FunctionalEvaluator(user.evaluate), GridSearch(), config)
+    assert exp.run() == "done"
+    server = DashboardServer(exp.directory, port=0, quiet=True).start()
+    try:
+        page.goto(server.url + f"#/e/{exp.id}/t/1")
+        expect = playwright_api.expect
+        expect(page.locator("#arch svg.graph g")).not_to_have_count(0)
+        expect(page.locator("#arch svg.graph")).to_contain_text("fc")
+        expect(page.locator("#code")).to_contain_text("def build")
+        page.locator("#arch").scroll_into_view_if_needed()
+        _shot(page, "graph")
+    finally:
+        server.stop()

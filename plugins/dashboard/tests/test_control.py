@@ -25,6 +25,7 @@ class Space(ModelSpace):
 
 
 def evaluate(model, gate):
+    open(gate + ".started", "a").close()
     while not os.path.exists(gate):  # the workload: a trial that runs until the test lets it finish
         time.sleep(0.02)
     return float(model.width)
@@ -50,8 +51,8 @@ def test_cancel_a_running_trial_needs_the_token(tmp_path, importable_module, cal
     thread.start()
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # until the dashboard serves and trial 1 runs
-            if exp.dashboard is not None and call(exp.dashboard.url + f"api/experiments/{exp.id}/trials/1")[0] == 200:
+        while time.monotonic() < deadline:  # until the dashboard serves and trial 1 runs in its worker
+            if exp.dashboard is not None and (tmp_path / "gate.started").exists():
                 break
             time.sleep(0.05)
         url = exp.dashboard.url + f"api/experiments/{exp.id}/trials/1/cancel"

@@ -11,27 +11,6 @@ from nascore.strategy import GridSearch
 from nascore_dashboard.sample_store import make_store
 from nascore_dashboard.server import DashboardServer
 
-GRAPH_SPACE = '''
-import torch
-import nascore
-from nascore.nn import LayerChoice, Linear, ModelSpace
-
-
-class Net(ModelSpace):
-    def __init__(self):
-        super().__init__()
-        self.fc = Linear(4, 8)
-        self.act = LayerChoice([torch.nn.ReLU(), torch.nn.Tanh()], label="act")
-        self.out = Linear(8, 1)
-
-    def forward(self, x):
-        return self.out(self.act(self.fc(x)))
-
-
-def evaluate(model):
-    nascore.report_intermediate_result(0.5)
-    nascore.report_final_result(float(model(torch.ones(1, 4)).abs().sum().detach()))
-'''
 
 
 @pytest.fixture
@@ -46,9 +25,8 @@ def served():
         server.stop()
 
 
-def test_graph_trial_shows_its_ir_and_generated_code(tmp_path, importable_module, served, call):
-    pytest.importorskip("nascore_graph")
-    user = importable_module(GRAPH_SPACE)
+def test_graph_trial_shows_its_ir_and_generated_code(tmp_path, graph_space, served, call):
+    user = graph_space
     config = NasExperimentConfig("sequential", "graph", max_trial_number=2,
                                  experiment_working_directory=str(tmp_path))
     exp = NasExperiment(user.Net(), FunctionalEvaluator(user.evaluate), GridSearch(), config)

@@ -58,6 +58,7 @@ function plot(canvas, series, opts) {
       pts.forEach(p => ctx.fillRect(X(p[0]) - r, Y(p[1]) - r, 2 * r, 2 * r));
       return;
     }
+    if (pts.length < 40) pts.forEach(p => ctx.fillRect(X(p[0]) - 2, Y(p[1]) - 2, 4, 4));  // a lone point shows too
     ctx.beginPath();
     pts.forEach((p, j) => {
       if (j === 0) { ctx.moveTo(X(p[0]), Y(p[1])); return; }
@@ -124,7 +125,7 @@ function drawGraph(container, graph) {
   ids.forEach(level);
   const rows = [];
   graph.nodes.forEach(n => { const d = depth.get(n.id); (rows[d] = rows[d] || []).push(n); });
-  const W = 150, H = 28, GX = 20, GY = 26, width = Math.max(...rows.map(r => r.length)) * (W + GX) + GX;
+  const W = 170, H = 28, GX = 20, GY = 26, width = Math.max(...rows.map(r => r.length)) * (W + GX) + GX;
   const pos = new Map();
   rows.forEach((row, d) => row.forEach((n, i) => pos.set(n.id, [GX + i * (W + GX) + (width - row.length * (W + GX) - GX) / 2, GY + d * (H + GY)])));
   const esc = s => String(s).replace(/[&<>]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;"}[c]));
@@ -134,8 +135,8 @@ function drawGraph(container, graph) {
   graph.edges.forEach(([a, b]) => { const p = pos.get(a), q = pos.get(b); if (p && q)
     svg += `<line x1="${p[0] + W / 2}" y1="${p[1] + H}" x2="${q[0] + W / 2}" y2="${q[1]}"/>`; });
   graph.nodes.forEach(n => { const [x, y] = pos.get(n.id), t = n.type === "input" || n.type === "output" ? n.type : (n.target || n.type);
-    svg += `<g><title>${esc(n.name)}: ${esc(n.type)}</title><rect x="${x}" y="${y}" width="${W}" height="${H}" rx="5"/>` +
-      `<text x="${x + 6}" y="${y + 12}">${esc(n.name).slice(0, 22)}</text><text x="${x + 6}" y="${y + 24}" fill="#68717d">${esc(String(t).split(".").pop()).slice(0, 22)}</text></g>`; });
+    svg += `<g><title>${esc(n.name)}: ${esc(n.op || n.type)}</title><rect x="${x}" y="${y}" width="${W}" height="${H}" rx="5"/>` +
+      `<text x="${x + 6}" y="${y + 12}">${esc(n.name).slice(0, 22)}</text><text x="${x + 6}" y="${y + 24}" fill="#68717d">${esc(t.length > 24 ? t.slice(0, 23) + "…" : t)}</text></g>`; });
   container.innerHTML = svg + "</svg>";
 }
 
