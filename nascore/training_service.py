@@ -56,9 +56,33 @@ from typing import Any, Callable, Dict, Literal, Optional, Protocol, Union
 
 from nascore.space import ModelStatus
 
-__all__ = ["TrialRequest", "TrialMetric", "TrialEnd", "TrialEvent", "TrialListener", "TrialLogs",
+__all__ = ["cap_log", "TrialRequest", "TrialMetric", "TrialEnd", "TrialEvent", "TrialListener", "TrialLogs",
            "TrainingService", "TrialPayloadError", "build_payload", "load_model", "run_trial", "event_to_json",
            "event_from_json", "trial_main", "EventWriter"]
+
+
+def cap_log(path: Union[str, Path], limit_bytes: Optional[int]) -> bool:
+    """Keep a trial's log under ``limit_bytes``: past it, the start is cut and the last half of the limit kept,
+    behind a line saying how much was cut. The trial keeps writing (its descriptor appends at the new end).
+    True when something was cut. Services call it while trials run, so a flooding trial cannot fill the disk."""
+    if not limit_bytes:
+        return False
+    try:
+        size = os.path.getsize(path)
+        if size <= limit_bytes:
+            return False
+        keep = max(1, limit_bytes // 2)
+        with open(path, "r+b") as f:
+            f.seek(size - keep)
+            tail = f.read()
+            f.seek(0)
+            f.truncate()
+            f.write(b"[nascore: %d bytes cut from the start of this log (trial_log_limit_mb); its end follows]\n"
+                    % (size - keep))
+            f.write(tail)
+        return True
+    except OSError:
+        return False
 
 
 class TrialPayloadError(ValueError):

@@ -26,7 +26,8 @@ from nascore.experiment.progress import Progress, format_summary
 from nascore.experiment.recorder import RecordingMiddleware
 from nascore.experiment.results import ExperimentResults
 from nascore.experiment.results import model_code as model_code  # re-exported: its former home
-from nascore.experiment.store import DB_NAME, ExperimentStore, ModelRecord
+from nascore.experiment.store import DB_NAME, ExperimentStore, ModelRecord, StoreError
+from nascore.cpu import sized_torch_threads
 from nascore.interrupts import handle_signals, signal_received
 from nascore.logs import configure_logging
 from nascore.metric import Objective, resolve_objective
@@ -157,7 +158,8 @@ class NasExperiment(ExperimentResults):
             self._point_logs_here(inner)
             engine = RecordingMiddleware(inner, store, session, serializable=format_spec.serializable,
                                          max_trial_number=self.config.max_trial_number,
-                                         on_model_finished=self._model_finished, gate=gate)
+                                         on_model_finished=self._model_finished, gate=gate,
+                                         on_store_error=self._store_failed)
             engine.load_previous([r for r in previous if not self._retried(r)])
         except BaseException:
             if inner is not None:  # workers it started must not outlive a run that never began
@@ -177,7 +179,10 @@ class NasExperiment(ExperimentResults):
         pm.notify("nascore_experiment_started", experiment=self)
 
         status, error = "done", None
-        with handle_signals():  # SIGTERM like Ctrl-C; a trial's own sys.exit() is told apart (see nascore.interrupts)
+        self._store_error: Optional[Exception] = None
+        # SIGTERM like Ctrl-C; a trial's own sys.exit() is told apart (nascore.interrupts); torch threads fit
+        # the cores that are free (nascore.cpu)
+        with handle_signals(), sized_torch_threads():
             try:
                 with self._progress:
                     if hasattr(self.strategy, "objective") or hasattr(self.strategy, "metric_direction"):
@@ -202,10 +207,19 @@ class NasExperiment(ExperimentResults):
                 else:
                     status, error = "failed", exc
             finally:
+                if self._store_error is not None:  # the store stopped taking records: the run failed
+                    status, error = "failed", self._store_error
                 self._finish(engine, store, status)
         if error is not None:
             raise error
         return status
+
+    def _store_failed(self, error: Exception) -> None:
+        """The store could not record an event (a full disk): stop now, keeping everything stored so far."""
+        if self._store_error is None:
+            self._store_error = error
+            _logger.error("experiment %s stops: %s", self.id, error)
+            self.stop()
 
     def stop(self) -> None:
         """Stop a running experiment (from another thread or an observer): the strategy stops submitting,
@@ -402,21 +416,27 @@ class NasExperiment(ExperimentResults):
                        else f"{signal_received()}: the experiment process was told to stop")
         reason = {"done": "the experiment ended", "stopped": "the experiment was stopped",
                   "interrupted": interrupted}.get(status, "the experiment failed")
+        for model in engine.list_models():
+            if not model.status.completed():
+                model.status = ModelStatus.Interrupted
+                model.failure_reason = model.failure_reason or reason
+        self._status = status
         try:
             store.interrupt_running(reason)
-            for model in engine.list_models():
-                if not model.status.completed():
-                    model.status = ModelStatus.Interrupted
-                    model.failure_reason = model.failure_reason or reason
             self._save_strategy_state(store)
-            self._status = status
             store.set_status(status)
             store.checkpoint()  # everything in nascore.db itself: a copy of that one file is complete
+        except StoreError as exc:  # e.g. the disk is full: what is stored stays; a reader sees "interrupted"
+            _logger.error("could not record the end of experiment %s: %s", self.id, exc)
         finally:
             self._release_owner_lock()
         get_plugin_manager().notify("nascore_experiment_finished", experiment=self)
-        print(format_summary(self.id, status, self._stats(), time.monotonic() - self._started,
-                             str(self.directory)), flush=True)
+        try:
+            stats = self._stats()
+        except StoreError:
+            stats = {}
+        print(format_summary(self.id, status, stats, time.monotonic() - self._started, str(self.directory)),
+              flush=True)
 
     def _stats(self) -> Dict[str, object]:
         """Counts over the whole experiment (earlier sessions included), for the progress line and summary."""

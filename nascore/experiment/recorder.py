@@ -15,7 +15,7 @@ from nascore.engine import (ExecutionEngine, FinalMetricEvent, IntermediateMetri
                             TrainingEndEvent)
 from nascore.constraints import InfeasibleModelError
 from nascore.experiment.gate import ModelGate
-from nascore.experiment.store import ExperimentStore, ModelRecord, sample_key
+from nascore.experiment.store import ExperimentStore, ModelRecord, StoreError, sample_key
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
 
@@ -31,8 +31,11 @@ class RecordingMiddleware(Middleware):
     def __init__(self, engine: ExecutionEngine, store: ExperimentStore, session: int,
                  serializable: bool, max_trial_number: Optional[int] = None,
                  on_model_finished: Optional[Callable[[ExecutableModelSpace], None]] = None,
-                 gate: Optional[ModelGate] = None) -> None:
+                 gate: Optional[ModelGate] = None,
+                 on_store_error: Optional[Callable[[Exception], None]] = None) -> None:
         super().__init__(engine)
+        #: told when the store cannot record an event (a full disk): the experiment stops cleanly
+        self.on_store_error = on_store_error
         #: profiles and checks models before their trial (None: every model goes straight to its trial)
         self.gate = gate
         self.store = store
@@ -144,8 +147,10 @@ class RecordingMiddleware(Middleware):
         if recording:
             try:
                 self._record(event)
-            except Exception:  # noqa: BLE001 - never let bookkeeping kill the engine's worker thread
+            except Exception as exc:  # noqa: BLE001 - never let bookkeeping kill the engine's worker thread
                 _logger.exception("could not record %s of %r in the store", type(event).__name__, model)
+                if isinstance(exc, StoreError) and self.on_store_error is not None:
+                    self.on_store_error(exc)
         super().dispatch_model_event(event)
         if isinstance(event, TrainingEndEvent):
             if not model.status.completed():  # a listener stopped the event; the store has the truth

@@ -147,6 +147,8 @@ class RemoteConfig(ComponentConfig):
     trial_gpu_number: Optional[int] = Field(default=None, ge=-1)
     reconnect_timeout: float = Field(default=30.0, gt=0, description="seconds")
     connect_timeout: float = Field(default=10.0, gt=0, description="seconds")
+    #: most a trial's stdout or stderr log keeps on the machine (the start is cut, the end kept); None: no limit
+    trial_log_limit_mb: Optional[float] = Field(default=64.0, gt=0)
 
     def check(self, experiment_config: "NasExperimentConfig") -> None:
         if not self.machine_list:

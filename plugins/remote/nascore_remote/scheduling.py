@@ -123,7 +123,8 @@ class Placement:
             f"{state.request.trial_id}.retry{state.attempt}"
         slot.trials[state.remote_id] = state
         return {"op": "submit", "trial_id": state.remote_id, "payload": state.request.payload, "env": env,
-                "threads": self.threads(slot), "timeout": state.request.timeout}
+                "threads": self.threads(slot), "timeout": state.request.timeout,
+                "log_limit": int((self.settings.trial_log_limit_mb or 0) * 1024 * 1024) or None}
 
     @staticmethod
     def unplace(state: TrialState) -> None:

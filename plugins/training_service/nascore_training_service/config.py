@@ -30,6 +30,8 @@ class LocalConfig(ComponentConfig):
     * ``preload`` -- modules a worker imports before its first trial (add your heavy imports, e.g.
       ``"pytorch_lightning"``; ``[]`` for trials that need no torch).
     * ``python_interpreter`` -- the Python running workers (default: this one).
+    * ``trial_log_limit_mb`` -- most a trial's stdout or stderr log keeps (the start is cut, the end kept);
+      None: no limit.
     """
 
     name: Literal["local"] = "local"
@@ -40,6 +42,7 @@ class LocalConfig(ComponentConfig):
     use_active_gpu: bool = False
     preload: List[str] = Field(default_factory=lambda: ["torch"])
     python_interpreter: Optional[str] = None
+    trial_log_limit_mb: Optional[float] = Field(default=64.0, gt=0)
 
     def check(self, experiment_config) -> None:
         if not self.trial_gpu_number:

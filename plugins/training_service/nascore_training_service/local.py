@@ -19,8 +19,9 @@ import weakref
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from nascore.cpu import training_threads
 from nascore.space import ModelStatus
-from nascore.training_service import (TrainingService, TrialEnd, TrialListener, TrialLogs, TrialMetric,
+from nascore.training_service import (TrainingService, cap_log, TrialEnd, TrialListener, TrialLogs, TrialMetric,
                                       TrialRequest, event_from_json)
 from nascore_training_service.config import LocalConfig
 from nascore_training_service.gpu import GpuScheduler, busy_gpus, cuda_env, detect_gpus
@@ -35,12 +36,12 @@ _DRAIN_TIMEOUT = 5.0  # seconds shutdown() waits for the readers to deliver what
 
 
 def trial_thread_env(slots: int) -> Dict[str, str]:
-    """Intra-op threads per trial: the cores split between the trials that run at once. Without it every trial's
-    torch starts one thread per core and concurrent trials oversubscribe the CPU: the quickstart's 8 trials (2 at a
-    time on 2 cores) took 55-130 s instead of ~5 s. A user's own OMP_NUM_THREADS / MKL_NUM_THREADS wins (torch reads both)."""
+    """Intra-op threads per trial: the cores free now split between the trials that run at once. Without it every
+    trial's torch starts one thread per core and concurrent trials oversubscribe the CPU: the quickstart's 8 trials
+    (2 at a time on 2 cores) took 55-130 s instead of ~5 s; a core another process keeps busy is not counted
+    either. A user's own OMP_NUM_THREADS / MKL_NUM_THREADS / NASCORE_THREADS wins (torch reads the first two)."""
     names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    split = str(max(1, (os.cpu_count() or 1) // max(1, slots)))
-    threads = next((os.environ[n] for n in names if os.environ.get(n)), split)
+    threads = str(training_threads(slots))
     return {name: os.environ.get(name) or threads for name in names}
 
 
@@ -59,6 +60,7 @@ class LocalTrainingService(TrainingService):
         self._gpus: Optional[GpuScheduler] = None
         self._busy_cache: Tuple[float, set] = (0.0, set())
         self._pythonpath = worker_pythonpath()
+        self._thread_env: Optional[Dict[str, str]] = None
         self._reader = threading.local()  # .active is set in our reader threads (they call the listener)
         atexit.register(_shutdown_ref, weakref.ref(self))  # no worker survives an interpreter exit
 
@@ -165,7 +167,9 @@ class LocalTrainingService(TrainingService):
             return [w.proc.pid for w in self._workers]
 
     def _default_env(self) -> Dict[str, str]:
-        env = {"PYTHONPATH": self._pythonpath, "PYTHONUNBUFFERED": "1", **trial_thread_env(self.slots)}
+        if self._thread_env is None:  # measured once: every trial then has the same environment (warm reuse)
+            self._thread_env = trial_thread_env(self.slots)
+        env = {"PYTHONPATH": self._pythonpath, "PYTHONUNBUFFERED": "1", **self._thread_env}
         if self.settings.trial_gpu_number == 0:
             env.update(cuda_env([]))
         return env
@@ -239,6 +243,10 @@ class LocalTrainingService(TrainingService):
                     self._stop_trial(trial.request.trial_id, ModelStatus.Failed,
                                      f"exceeded max_trial_duration ({trial.request.timeout:g}s)")
                 wait = max(0.0, min(wait, left))
+            if trial is not None and self.settings.trial_log_limit_mb:
+                limit = int(self.settings.trial_log_limit_mb * 1024 * 1024)
+                cap_log(trial.logs.stdout, limit)
+                cap_log(trial.logs.stderr, limit)
             readable, _, _ = select.select([worker.events], [], [], wait)
             if readable:
                 data = os.read(worker.events, 65536)

@@ -266,7 +266,7 @@ def test_concurrent_trials_split_the_cores_between_them(make_engine, monkeypatch
     engine = make_engine(concurrency=2)
     [single] = [model("report_torch_threads")]
     run(engine, single)
-    assert single.metrics.final == max(1, (os.cpu_count() or 1) // 2)
+    assert 1 <= single.metrics.final <= max(1, (os.cpu_count() or 1) // 2)  # the free cores, split in two
 
 
 def test_users_own_thread_setting_wins(make_engine, monkeypatch):

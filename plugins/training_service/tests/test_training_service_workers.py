@@ -56,3 +56,15 @@ def test_a_worker_that_cannot_start_puts_its_error_in_the_reason(engine_here, tm
     assert model.failure_reason.startswith("exit code 1; the worker said: ModuleNotFoundError: No module named "
                                            "'nascore' (see ")
     assert "/workers/worker-" in model.failure_reason
+
+
+def test_a_flooding_trial_log_is_capped_keeping_its_end(engine_here):
+    engine = engine_here(trial_log_limit_mb=1.0)
+    model = ConformanceModel({"mb": 6}, "ts_helpers:flood")
+    _run(engine, model)
+    assert model.status is ModelStatus.Trained
+    logs = sorted((engine.log_directory).glob("*/stdout.log"))
+    text = logs[-1].read_text()
+    assert len(text.encode()) <= 1.5 * 1024 * 1024  # 6 MB written, about the limit kept
+    assert text.startswith("[nascore: ") and "bytes cut from the start of this log (trial_log_limit_mb)" in text
+    assert text.rstrip().endswith("the last line")

@@ -142,3 +142,14 @@ def report_torch_threads(sample):
     """Reports the intra-op thread count torch uses in this trial."""
     import torch
     report_final_result(torch.get_num_threads())
+
+
+def flood(sample):
+    """Writes ``sample["mb"]`` MB of numbered lines to stdout (slowly enough for the log cap to keep up)."""
+    line = "x" * 1000
+    for i in range(sample["mb"] * 1000):
+        print(f"{i:08d} {line}")
+        if i % 500 == 0:
+            time.sleep(0.02)
+    print("the last line")
+    return 1.0

@@ -29,6 +29,26 @@ def thread_env(env, threads):
     return env
 
 
+def cap_log(path, limit):
+    """Keep a log under ``limit`` bytes: cut its start, keep the last half (as nascore.training_service.cap_log;
+    the agent imports nothing from nascore)."""
+    try:
+        size = os.path.getsize(path)
+        if size <= limit:
+            return
+        keep = max(1, limit // 2)
+        with open(path, "r+b") as f:
+            f.seek(size - keep)
+            tail = f.read()
+            f.seek(0)
+            f.truncate()
+            f.write(b"[nascore: %d bytes cut from the start of this log (trial_log_limit_mb); its end follows]\n"
+                    % (size - keep))
+            f.write(tail)
+    except OSError:
+        pass
+
+
 class Worker:
     """One ``worker`` process; ``events`` is the read end of its event pipe."""
 
@@ -91,7 +111,7 @@ class TrialRunner:
         command = {"trial_id": trial_id, "payload": msg["payload"], "stdout": os.path.join(logs, "stdout"),
                    "stderr": os.path.join(logs, "stderr")}
         timeout = msg.get("timeout")
-        self.trials[trial_id] = {"worker": worker, "timeout": timeout, "end": None,
+        self.trials[trial_id] = {"worker": worker, "timeout": timeout, "end": None, "log_limit": msg.get("log_limit"),
                                  "deadline": time.time() + timeout if timeout else None}
         worker.trial = trial_id
         try:
@@ -110,6 +130,9 @@ class TrialRunner:
     def check_deadlines(self):
         now = time.time()
         for trial_id, info in list(self.trials.items()):
+            if info.get("log_limit"):
+                for name in ("stdout", "stderr"):
+                    cap_log(os.path.join(self.trial_dir(trial_id), name), info["log_limit"])
             if info["deadline"] is not None and now > info["deadline"]:
                 self.stop(trial_id, "failed", "exceeded max_trial_duration (%ss)" % info["timeout"])
 
