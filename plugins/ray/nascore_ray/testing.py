@@ -31,6 +31,7 @@ _RAY = str(Path(sys.executable).with_name("ray"))
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
