@@ -116,6 +116,7 @@ def test_live_pages_follow_the_experiment_and_stop_needs_the_token(live, page):
     expect(page.locator("#trials tbody tr[data-id='3']")).to_contain_text("trained", timeout=LIVE_WAIT)
     expect(page.locator("#trials tbody tr[data-id='4']")).to_be_visible(timeout=LIVE_WAIT)
     assert page.locator("#trials tbody tr").first.get_attribute("data-id") == "4"  # newest first
+    expect(page.locator("#page")).to_have_text("1–4 of 4")
     _shot(page, "trials")
 
     page.fill("#label-filter", "width=16")

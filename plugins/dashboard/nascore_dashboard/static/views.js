@@ -109,6 +109,12 @@ const views = {
     };
     const rowHtml = (r, fresh) => `<tr data-id="${r.id}" class="${fresh ? "new" : ""}">${columns.map(c => cell(r, c)).join("")}</tr>`;
     const sortKey = c => c.kind === "label" ? "label:" + c.key : c.kind === "metric" ? (c.key === "metric" ? "metric" : "metric:" + c.key) : c.key;
+    const footer = () => {
+      main.querySelector("#total").textContent = `${page.total} trial(s)`;
+      main.querySelector("#page").textContent = page.total ? `${state.offset + 1}–${Math.min(state.offset + state.limit, page.total)} of ${page.total}` : "";
+      main.querySelector("#prev").disabled = state.offset === 0;
+      main.querySelector("#next").disabled = state.offset + state.limit >= page.total;
+    };
     const render = () => {
       columns = [{key: "id", title: "trial"}, {key: "status", title: "status"}]
         .concat(page.labels.map(l => ({kind: "label", key: l, title: l})))
@@ -118,13 +124,10 @@ const views = {
         return `<th data-sort="${esc(k)}" class="${k === state.sort ? "sorted" + (state.desc ? " desc" : "") : ""}">${esc(c.title)}</th>`; }).join("") + "</tr>";
       main.querySelector("tbody").innerHTML = page.rows.map(r => rowHtml(r)).join("") ||
         `<tr><td colspan="${columns.length}" class="muted">no trial matches</td></tr>`;
-      main.querySelector("#total").textContent = `${page.total} trial(s)`;
+      footer();
       const statuses = [...new Set(Object.keys(page.counts).concat(state.status ? [state.status] : []))].sort();
       main.querySelector("#status-filter").innerHTML = `<option value="">every status</option>` + statuses.map(s =>
         `<option value="${esc(s)}" ${s === state.status ? "selected" : ""}>${esc(s)} (${page.counts[s] || 0})</option>`).join("");
-      main.querySelector("#page").textContent = page.total ? `${state.offset + 1}–${Math.min(state.offset + state.limit, page.total)} of ${page.total}` : "";
-      main.querySelector("#prev").disabled = state.offset === 0;
-      main.querySelector("#next").disabled = state.offset + state.limit >= page.total;
       main.querySelectorAll("th").forEach(th => th.onclick = () => {
         state.desc = th.dataset.sort === state.sort ? !state.desc : false; state.sort = th.dataset.sort; state.offset = 0; load(); });
     };
@@ -165,8 +168,7 @@ const views = {
         page.total += update.models.length;
         update.models.forEach(r => { page.rows.unshift(r); tbody.insertAdjacentHTML("afterbegin", rowHtml(r, true)); });
         while (page.rows.length > state.limit) { page.rows.pop(); tbody.lastElementChild.remove(); }
-        main.querySelector("#total").textContent = `${page.total} trial(s)`;
-        main.querySelector("#next").disabled = state.offset + state.limit >= page.total;
+        footer();
       } else { clearTimeout(refetch); refetch = setTimeout(load, 300); }
     });
   },
