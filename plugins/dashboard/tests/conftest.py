@@ -1,6 +1,7 @@
 """Shared fixtures: a generated stored experiment served read-only, and plain HTTP helpers (another client than
 the page, as the token rule is checked from outside)."""
 import json
+import socket
 import urllib.error
 import urllib.request
 
@@ -22,6 +23,16 @@ def stored_server(stored_root):
     server = DashboardServer(stored_root, port=0, quiet=True).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    """A function returning a port nobody listens on now (for ``exp.run(port=...)``, which wants a number)."""
+    def pick():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    return pick
 
 
 @pytest.fixture(scope="session")

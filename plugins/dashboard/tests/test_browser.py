@@ -4,7 +4,6 @@ One browser for the module. A live experiment (sequential engine, in a thread) w
 the test lets them, so "a trial appears live" is observed, not timed. Each page is saved to docs/images/.
 """
 import shutil
-import socket
 import threading
 from pathlib import Path
 
@@ -53,12 +52,6 @@ class Gate:
         nascore.report_final_result(params / 100 + model.depth)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as p:
@@ -68,13 +61,13 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def live(tmp_path_factory, free_port):
     gate = Gate()
     config = NasExperimentConfig("sequential", "simplified", max_trial_number=8, experiment_name="live-demo",
                                  experiment_working_directory=str(tmp_path_factory.mktemp("live")))
     exp = NasExperiment(Net(), FunctionalEvaluator(gate.evaluate), GridSearch(), config)
     outcome = {}
-    thread = threading.Thread(target=lambda: outcome.setdefault("status", exp.run(port=_free_port())), daemon=True)
+    thread = threading.Thread(target=lambda: outcome.setdefault("status", exp.run(port=free_port())), daemon=True)
     thread.start()
     for _ in range(200):  # the dashboard starts before the first trial
         if exp.dashboard is not None:

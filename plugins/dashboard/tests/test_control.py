@@ -32,14 +32,7 @@ def evaluate(model, gate):
 '''
 
 
-def _free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_cancel_a_running_trial_needs_the_token(tmp_path, importable_module, call):
+def test_cancel_a_running_trial_needs_the_token(tmp_path, importable_module, call, free_port):
     pytest.importorskip("nascore_training_service")
     user = importable_module(GATED)
     gate = tmp_path / "gate"
@@ -47,7 +40,7 @@ def test_cancel_a_running_trial_needs_the_token(tmp_path, importable_module, cal
                                  experiment_working_directory=str(tmp_path / "runs"))
     exp = NasExperiment(user.Space(), FunctionalEvaluator(user.evaluate, gate=str(gate)), GridSearch(), config)
     outcome = {}
-    thread = threading.Thread(target=lambda: outcome.setdefault("status", exp.run(port=_free_port())), daemon=True)
+    thread = threading.Thread(target=lambda: outcome.setdefault("status", exp.run(port=free_port())), daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 60
