@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, List, Optional, TypeVar
 
-__all__ = ["Objective", "ObjectiveConflictError", "rank", "resolve_objective", "is_valid_metric", "MODES"]
+__all__ = ["Objective", "ObjectiveConflictError", "rank", "resolve_objective", "is_valid_metric", "MODES",
+           "final_metric_problem", "NO_USABLE_FINAL"]
 
 #: the two modes, as :attr:`Objective.mode` spells them
 MODES = ("max", "min")
@@ -122,6 +123,25 @@ def rank(items: Iterable[T], objective: Objective, value: Callable[[T], Optional
               if is_valid_metric(v)]
     scored.sort(key=lambda t: (-t[0], t[1]))
     return [item for _, _, item in scored]
+
+
+#: how the failure reason of a trial without a usable final metric starts (the run summary counts these)
+NO_USABLE_FINAL = "no usable final metric"
+
+
+def final_metric_problem(final: Any, objective: Optional[Objective] = None) -> Optional[str]:
+    """Why a model that finished training cannot count as Trained — no final metric, or one ``objective``
+    (default: the ``"default"`` entry) reads as NaN or infinite — or None when its final metric is usable."""
+    objective = objective or Objective()
+    if final is None:
+        return (f"{NO_USABLE_FINAL}: the trial reported none (call nascore.report_final_result(value), or return "
+                f"the metric from the evaluator)")
+    value = objective.value(final)
+    if not is_valid_metric(value):
+        what = "has no number" if value is None else f"is {value}"
+        entry = "" if not isinstance(final, dict) else f" (entry {objective.name!r} of {final!r:.100})"
+        return f"{NO_USABLE_FINAL}: the final metric{entry} {what}; a final metric must be a finite number"
+    return None
 
 
 def resolve_objective(evaluator: Any, metric_direction: Optional[str] = None) -> Objective:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from enum import Enum
 from typing import Any, ClassVar, Dict, List, Optional, Union
 
@@ -46,12 +47,42 @@ def metric_value(metric: Optional[MetricType]) -> Optional[float]:
     return None if math.isnan(value) else value
 
 
+def _as_number(value: Any) -> Optional[Union[int, float]]:
+    """A plain int/float for a real number (numpy scalars included); None for anything else (bools too)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        return value
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def _describe(value: Any) -> str:
+    kind = type(value)
+    text = f"{value!r}"
+    return f"{text[:60]}{'...' if len(text) > 60 else ''} ({kind.__module__}.{kind.__qualname__})" \
+        if kind.__module__ != "builtins" else f"{text[:60]} ({kind.__name__})"
+
+
 def _check_metric(metric: Any) -> MetricType:
-    if isinstance(metric, bool) or not isinstance(metric, (int, float, dict)):
-        raise TypeError(f"a metric is a number or a dict with a numeric 'default' entry, got {metric!r}")
-    if isinstance(metric, dict) and not isinstance(metric.get("default"), (int, float)):
-        raise TypeError(f"a dict metric needs a numeric 'default' entry, got {metric!r}")
-    return metric
+    """``metric`` as plain JSON numbers (numpy scalars converted), or a ``TypeError`` saying what was given and
+    what to report instead. NaN and infinity pass here; a *final* metric must be finite (the experiment fails
+    a trial whose final metric is not)."""
+    number = _as_number(metric)
+    if number is not None:
+        return number
+    if isinstance(metric, dict):
+        default = _as_number(metric.get("default"))
+        if default is None:
+            raise TypeError(f"a dict metric needs a numeric 'default' entry, got {_describe(metric)}")
+        return {key: (value if _as_number(value) is None else _as_number(value)) for key, value in metric.items()}
+    hint = ""
+    if hasattr(metric, "item") and callable(metric.item):
+        hint = "; report a Python number, e.g. value.item()"
+    elif isinstance(metric, str):
+        hint = "; report the number itself, e.g. float(text)"
+    elif metric is None:
+        hint = "; report the value the model scored"
+    raise TypeError(f"a metric is a number or a dict with a numeric 'default' entry, got {_describe(metric)}{hint}")
 
 
 class Metrics:
@@ -194,9 +225,27 @@ class ExecutableModelSpace(Mutable):
 
     def freeze(self, sample: Sample) -> "ExecutableModelSpace":
         """Validate ``sample`` (a :class:`SampleValidationError` names the bad label) and return a frozen
-        copy (status Frozen) that can be trained."""
+        copy (status Frozen) that can be trained. Its ``sample`` is :meth:`canonical_sample` of ``sample``:
+        the same network, with the choices it does not use at their defaults."""
         self.validate(sample)
-        return self._freeze(sample)
+        return self._freeze(self.canonical_sample(sample))
+
+    def keep_structure(self, model_space: Any) -> None:
+        """Remember the user's module tree ``model_space`` so :meth:`canonical_sample` can see which choices a
+        sample leaves unused (formats call this in ``from_model``; the experiment does for every format)."""
+        self.__dict__["_structure"] = model_space
+
+    def canonical_sample(self, sample: Sample) -> Sample:
+        """``sample`` with the choices that cannot change the built model — ops of ``Repeat`` blocks beyond the
+        sampled depth, choices inside ``LayerChoice`` candidates not chosen — at their default values, so one
+        architecture has one sample. Unchanged when the structure is unknown or the result breaks a
+        constraint."""
+        structure = self.__dict__.get("_structure")
+        if structure is None or not isinstance(sample, dict):
+            return sample
+        from nascore.nn.canonical import canonical_sample  # torch: only where a module tree exists
+        canonical = canonical_sample(structure, sample)
+        return canonical if canonical == sample or self.check_contains(canonical) is None else sample
 
     def frozen_evaluator(self, sample: Sample) -> Any:
         """The evaluator with its own choices (if any) taken from ``sample``."""

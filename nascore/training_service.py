@@ -207,7 +207,7 @@ def run_trial(payload: Dict[str, Any], emit: Callable[[TrialEvent], None], trial
     try:
         model = load_model(payload)
         run_model(model, lambda m: emit(TrialMetric(trial_id, "intermediate", m)),
-                  lambda m: emit(TrialMetric(trial_id, "final", m)))
+                  lambda m: emit(TrialMetric(trial_id, "final", m)), name=f"trial {trial_id}" if trial_id else None)
     except KeyboardInterrupt:
         return TrialEnd(trial_id, ModelStatus.Interrupted, "KeyboardInterrupt")
     except SystemExit as exc:  # sys.exit() in user code: success only with status 0

@@ -22,11 +22,20 @@ class TrialContext:
     """Where a running trial's reports go."""
 
     def __init__(self, on_intermediate: Callable[[Any], None], on_final: Callable[[Any], None],
-                 sample: Optional[dict] = None):
+                 sample: Optional[dict] = None, name: Optional[str] = None):
         self.on_intermediate = on_intermediate
         self.on_final = on_final
         self.sample = sample
+        #: how messages name this trial ("trial #3", "trial 1f2e"); defaults to its sample
+        self.name = name or f"the trial of sample {sample}"
         self.final_reported = False
+
+    def check(self, metric: Any, kind: str) -> Any:
+        """``metric`` validated for this trial: a ``TypeError`` names the trial and what it reported."""
+        try:
+            return _check_metric(metric)
+        except TypeError as exc:
+            raise TypeError(f"{self.name} reported an invalid {kind} metric: {exc}") from None
 
 
 _current: ContextVar[Optional[TrialContext]] = ContextVar("nascore_trial", default=None)
@@ -43,21 +52,20 @@ def current_trial() -> Optional[TrialContext]:
 
 def report_intermediate_result(metric: Any) -> None:
     """Report a metric during training (e.g. once per epoch). A number, or a dict with a ``"default"``."""
-    metric = _check_metric(metric)
     context = _current.get()
     if context is None:
-        _logger.info("intermediate result (no trial running): %s", metric)
+        _logger.info("intermediate result (no trial running): %s", _check_metric(metric))
         return
-    context.on_intermediate(metric)
+    context.on_intermediate(context.check(metric, "intermediate"))
 
 
 def report_final_result(metric: Any) -> None:
     """Report the model's final metric, once per trial."""
-    metric = _check_metric(metric)
     context = _current.get()
     if context is None:
-        _logger.info("final result (no trial running): %s", metric)
+        _logger.info("final result (no trial running): %s", _check_metric(metric))
         return
+    metric = context.check(metric, "final")
     if context.final_reported:
         raise RuntimeError("report_final_result() was already called in this trial; report it once")
     context.final_reported = True
@@ -70,17 +78,27 @@ def get_sample() -> Optional[dict]:
     return None if context is None else context.sample
 
 
-def run_model(model: Any, on_intermediate: Callable[[Any], None], on_final: Callable[[Any], None]) -> None:
+def run_model(model: Any, on_intermediate: Callable[[Any], None], on_final: Callable[[Any], None],
+              name: Optional[str] = None) -> None:
     """Build a frozen model and evaluate it inside a trial context; the evaluator's exceptions propagate.
 
     Shared by every engine so a model runs the same way in-process and in a trial process. An evaluator that
-    returns a number without calling ``report_final_result`` has that number recorded as its final metric.
+    returns a number without calling ``report_final_result`` has that number recorded as its final metric; one
+    that returns something else (a tensor, a string, a bool) raises a ``TypeError`` naming the trial (``name``,
+    default ``"trial #<model_id>"``), so the trial fails with that reason.
     """
     if model.evaluator is None:
         raise RuntimeError(f"{model!r} has no evaluator; pass one to NasExperiment(space, evaluator, strategy)")
-    context = TrialContext(on_intermediate, on_final, sample=model.sample)
+    model_id = getattr(model, "model_id", None)
+    name = name or (f"trial #{model_id}" if model_id is not None else None)
+    context = TrialContext(on_intermediate, on_final, sample=model.sample, name=name)
     with trial_context(context):
         module = model.executable_model()
         result = model.evaluator.evaluate(module)
-        if not context.final_reported and isinstance(result, (int, float, dict)) and not isinstance(result, bool):
-            report_final_result(result)
+        if not context.final_reported and result is not None:
+            try:
+                metric = _check_metric(result)
+            except TypeError as exc:
+                raise TypeError(f"{context.name}: the evaluator returned a value that is not a metric and reported "
+                                f"no final metric: {exc}") from None
+            report_final_result(metric)

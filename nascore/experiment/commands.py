@@ -157,7 +157,9 @@ def _view(args: argparse.Namespace) -> int:
         for row in rows:
             print(_fit("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1], columns))
         counts = store.counts()
-        print(f"{len(records)} trial(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        distinct = len({json.dumps(r.sample, sort_keys=True, default=repr) for r in records})
+        print(f"{len(records)} trial(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+              + f"; {distinct} distinct architecture(s)")
         if args.pareto:
             print(f"{len(records)} model(s) on the Pareto front of " + ", ".join(str(o) for o in objectives))
             return 0

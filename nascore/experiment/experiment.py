@@ -30,7 +30,7 @@ from nascore.experiment.store import DB_NAME, ExperimentStore, ModelRecord, Stor
 from nascore.cpu import sized_torch_threads
 from nascore.interrupts import handle_signals, signal_received
 from nascore.logs import configure_logging
-from nascore.metric import Objective, resolve_objective
+from nascore.metric import NO_USABLE_FINAL, Objective, resolve_objective
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus
 
@@ -143,6 +143,8 @@ class NasExperiment(ExperimentResults):
         format_spec = pm.get_model_format(self.config.model_format.name)
         self._format_cls = format_spec.load()
         self._format_space = self._format_cls.from_model(self.model_space, self.evaluator, self.config.model_format)
+        if hasattr(self.model_space, "named_modules"):  # third-party formats get canonical samples too
+            self._format_space.keep_structure(self.model_space)
         self.objectives = resolve_objectives(self.config, objective)
         gate = ModelGate.from_config(self.config, self.objectives, self._format_space.simplify())
         apply_objectives(self.strategy, self.objectives, self.config.objective_weights, objective.name, gate)
@@ -159,7 +161,8 @@ class NasExperiment(ExperimentResults):
             engine = RecordingMiddleware(inner, store, session, serializable=format_spec.serializable,
                                          max_trial_number=self.config.max_trial_number,
                                          on_model_finished=self._model_finished, gate=gate,
-                                         on_store_error=self._store_failed)
+                                         on_store_error=self._store_failed,
+                                         objective=objective)
             engine.load_previous([r for r in previous if not self._retried(r)])
         except BaseException:
             if inner is not None:  # workers it started must not outlive a run that never began
@@ -443,9 +446,11 @@ class NasExperiment(ExperimentResults):
         if self._store is None:
             return {}
         counts = self._store.counts()
-        top = self._store.top_models(1, self.objective)
+        objective = self.objective
+        top = self._store.top_models(1, objective)
         stats = {"done": counts.get("trained", 0), "failed": counts.get("failed", 0) + counts.get("invalid", 0),
-                 "running": counts.get("training", 0), "best": top[0].metric if top else None,
+                 "no_metric": self._store.count_failed(NO_USABLE_FINAL), "running": counts.get("training", 0),
+                 "best": objective.value(top[0].final) if top else None,
                  "best_id": top[0].id if top else None, "budget": self.config.max_trial_number,
                  "time_budget": self.config.max_experiment_duration}
         stats["finished"] = sum(n for status, n in counts.items() if status not in ("training", "frozen",

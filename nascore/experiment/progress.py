@@ -71,8 +71,10 @@ def format_line(stats: Dict[str, Any], elapsed: float) -> str:
 def format_summary(experiment_id: str, status: str, stats: Dict[str, Any], elapsed: float,
                    directory: str) -> str:
     """The one-line summary printed when an experiment ends (trials done/failed, best metric, time, store)."""
-    return (f"experiment {experiment_id} {status}: {stats.get('done', 0)} trials done, {stats.get('failed', 0)} "
-            f"failed, best metric {_best(stats)}, {elapsed:.1f}s; store: {directory}")
+    no_metric = stats.get("no_metric") or 0
+    failed = f"{stats.get('failed', 0)} failed" + (f" ({no_metric} without a usable final metric)" if no_metric else "")
+    return (f"experiment {experiment_id} {status}: {stats.get('done', 0)} trials done, {failed}, "
+            f"best metric {_best(stats)}, {elapsed:.1f}s; store: {directory}")
 
 
 def _trial_line(model: Any, stats: Dict[str, Any], elapsed: float) -> str:

@@ -16,6 +16,7 @@ from nascore.engine import (ExecutionEngine, FinalMetricEvent, IntermediateMetri
 from nascore.constraints import InfeasibleModelError
 from nascore.experiment.gate import ModelGate
 from nascore.experiment.store import ExperimentStore, ModelRecord, StoreError, sample_key
+from nascore.metric import Objective, final_metric_problem
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
 
@@ -32,12 +33,15 @@ class RecordingMiddleware(Middleware):
                  serializable: bool, max_trial_number: Optional[int] = None,
                  on_model_finished: Optional[Callable[[ExecutableModelSpace], None]] = None,
                  gate: Optional[ModelGate] = None,
-                 on_store_error: Optional[Callable[[Exception], None]] = None) -> None:
+                 on_store_error: Optional[Callable[[Exception], None]] = None,
+                 objective: Optional[Objective] = None) -> None:
         super().__init__(engine)
         #: told when the store cannot record an event (a full disk): the experiment stops cleanly
         self.on_store_error = on_store_error
         #: profiles and checks models before their trial (None: every model goes straight to its trial)
         self.gate = gate
+        #: a model ending Trained without a finite final metric for this objective ends Failed instead
+        self.objective = objective or Objective()
         self.store = store
         self.session = session
         self.serializable = serializable
@@ -144,6 +148,12 @@ class RecordingMiddleware(Middleware):
     def dispatch_model_event(self, event: ModelEvent) -> None:
         model = event.model
         recording = id(model) not in self._replaying and model.model_id is not None
+        if recording and isinstance(event, TrainingEndEvent) and ModelStatus(event.status) is ModelStatus.Trained:
+            # every engine's models pass here: "trained" means a usable final metric, whoever ran the trial
+            problem = final_metric_problem(model.metrics.final, self.objective)
+            if problem is not None:
+                _logger.warning("model #%s %s", model.model_id, problem)
+                event.status, event.reason = ModelStatus.Failed, problem
         if recording:
             try:
                 self._record(event)

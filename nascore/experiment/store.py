@@ -432,8 +432,16 @@ class ExperimentStore:
         direction string is accepted). Failed models and metrics that are NaN or infinite are never ranked;
         ties keep submission order."""
         objective = self.objective() if objective is None else Objective.parse(objective)
-        ranked = rank(self.models(ModelStatus.Trained.value), objective, lambda r: objective.value(r.final))
-        return ranked if top_k is None else ranked[:int(top_k)]
+        rows = [(r["id"], _loads(r["final"])) for r in self._execute(
+            "SELECT id, final FROM models WHERE status = ? ORDER BY id", (ModelStatus.Trained.value,))]
+        ranked = rank(rows, objective, lambda row: objective.value(row[1]))
+        return [self.model(i) for i, _ in (ranked if top_k is None else ranked[:int(top_k)])]
+
+    def count_failed(self, reason_prefix: str) -> int:
+        """How many failed models have a failure reason starting with ``reason_prefix``."""
+        row = self._execute("SELECT COUNT(*) AS n FROM models WHERE status = 'failed' AND substr(failure_reason, 1, "
+                            "?) = ?", (len(reason_prefix), reason_prefix)).fetchone()
+        return int(row["n"]) if row else 0
 
     def iter_meta(self) -> Iterator[tuple]:
         for row in self._execute("SELECT key, value FROM meta ORDER BY key"):

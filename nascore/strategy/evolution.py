@@ -102,7 +102,7 @@ class RegularizedEvolution(SavesRng, MultiTrialStrategy):
         for label in labels:
             if label not in child or self.rng.random() < self.mutation_prob:
                 child[label] = self.space.resample_leaf(label, self.rng)
-        if sample_key(child) != sample_key(parent):
+        if self.key(child) != self.key(parent):
             return child
         for label in self.rng.sample(labels, len(labels)):
             for _ in range(20):  # a leaf with a single value (or a rare collision) cannot change

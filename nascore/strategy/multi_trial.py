@@ -101,7 +101,7 @@ class MultiTrialStrategy(Strategy):
                 if model.status in RESULT_STATUSES:
                     self._add_model_result(model, replayed=True)
                 elif not model.status.completed():  # still running in this engine: wait for its result
-                    self._tried.setdefault(sample_key(model.sample), dict(model.sample))
+                    self._tried.setdefault(self.key(model.sample), dict(model.sample))
                     self._submitted.append(model)
             self.rebuild()
 
@@ -170,8 +170,18 @@ class MultiTrialStrategy(Strategy):
         return self._results
 
     def is_tried(self, sample: Sample) -> bool:
-        """True when ``sample`` was submitted or has a result (canonical dict comparison: key order does not matter)."""
-        return sample_key(sample) in self._tried
+        """True when ``sample`` was submitted or has a result (compared by :meth:`key`)."""
+        return self.key(sample) in self._tried
+
+    def key(self, sample: Sample) -> str:
+        """The dedup key of ``sample``: that of its canonical form (``model_space.canonical_sample``), so two
+        samples that differ only in choices the built model does not use are the same architecture."""
+        return sample_key(self.canonical(sample))
+
+    def canonical(self, sample: Sample) -> Sample:
+        """``sample`` in canonical form (unchanged when the model space cannot say)."""
+        canonical = getattr(self.model_space, "canonical_sample", None)
+        return canonical(sample) if callable(canonical) else sample
 
     def num_pending(self) -> int:
         """How many submitted models have not finished yet."""
@@ -188,10 +198,10 @@ class MultiTrialStrategy(Strategy):
             return None
         for _ in range(self.max_duplicate_draws):
             sample = self.space.draw(rng)
-            if sample_key(sample) not in self._tried:
+            if self.key(sample) not in self._tried:
                 return sample
         if size is not None:  # a countable space with a few points left: find them rather than guess
-            return next((s for s in self.space.grid(None, rng) if sample_key(s) not in self._tried), None)
+            return next((s for s in self.space.grid(None, rng) if self.key(s) not in self._tried), None)
         return None
 
     def wait_for_result(self, timeout: float) -> None:
@@ -202,6 +212,7 @@ class MultiTrialStrategy(Strategy):
 
     def submit_sample(self, sample: Sample) -> Optional[ExecutableModelSpace]:
         """Freeze ``sample`` and submit it; a sample the format rejects becomes an Invalid result."""
+        sample = self.canonical(sample)  # what the store and dedup see: one sample per architecture
         key = sample_key(sample)
         with self._lock:
             self._tried[key] = dict(sample)
@@ -255,7 +266,7 @@ class MultiTrialStrategy(Strategy):
 
     def _add_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool,
                     values: Optional[List[float]] = None) -> None:
-        key = sample_key(sample)
+        key = self.key(sample)
         if replayed and key in self._result_keys:
             return
         self._tried.setdefault(key, dict(sample))

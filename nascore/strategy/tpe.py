@@ -26,7 +26,6 @@ from nascore.metric import is_valid_metric
 from nascore.mutable import Categorical, CategoricalMultiple, MutableSymbol, Numerical, Sample
 from nascore.space import ModelStatus
 from nascore.strategy.multi_trial import MultiTrialStrategy
-from nascore.strategy.sampling import sample_key
 
 __all__ = ["TPE"]
 
@@ -192,7 +191,7 @@ class TPE(MultiTrialStrategy):
     def on_record(self, record: Dict[str, Any], replayed: bool) -> None:
         if self.study is None:
             return  # before initialize: rebuild() replays every result
-        queue = self._pending.get(sample_key(record["sample"]))
+        queue = self._pending.get(self.key(record["sample"]))
         if not queue:
             self._add_finished(record)
             return
@@ -201,7 +200,7 @@ class TPE(MultiTrialStrategy):
         self.study.tell(trial, value if state is TrialState.COMPLETE else None, state=state)
 
     def on_rejected(self, sample: Sample, reason: str) -> None:
-        queue = self._pending.get(sample_key(sample))
+        queue = self._pending.get(self.key(sample))
         if queue and self.study is not None:  # Optuna learns the region breaks a constraint
             self.study.tell(queue.popleft(), state=TrialState.FAIL)
 
@@ -215,14 +214,14 @@ class TPE(MultiTrialStrategy):
                 if not self.space.satisfies_checks(sample) or (self.dedup and self.is_tried(sample)):
                     self.study.tell(trial, state=TrialState.FAIL)
                     continue
-                self._pending[sample_key(sample)].append(trial)
+                self._pending[self.key(sample)].append(trial)
                 return sample
             sample = self.draw_untried(self.rng)
             if sample is None:
                 return None
             self.study.enqueue_trial(self._encode(sample), skip_if_exists=False)
             trial = self.study.ask(self._distributions)
-            self._pending[sample_key(sample)].append(trial)
+            self._pending[self.key(sample)].append(trial)
             return sample
 
     def __repr__(self) -> str:

@@ -92,3 +92,46 @@ def test_failed_models_are_never_ranked_even_with_a_final_metric(tiny, make_conf
     assert strategy.list_models()[0].sample["width"] == 4
     assert main(["view", str(exp.directory)]) == 0
     assert "best: #10 metric=4" in capsys.readouterr().out
+
+
+def _bad_return(model, kind):
+    if model.width != 2:
+        return float(model.width)
+    return {"tensor": torch.tensor(0.5), "string": "0.5", "bool": True, "inf": float("inf"),
+            "dict_inf": {"default": float("-inf")}}[kind]
+
+
+@pytest.mark.parametrize("kind", ["tensor", "string", "bool", "inf", "dict_inf"])
+def test_unusable_final_metrics_fail_the_trial_with_a_reason(tiny, make_config, capsys, kind):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(_bad_return, kind=kind), GridSearch(), make_config())
+    exp.run()
+    failed = exp.list_models("failed")
+    assert sorted(m.sample["width"] for m in failed) == [2, 2, 2]
+    reason = failed[0].failure_reason
+    if kind in ("inf", "dict_inf"):  # recorded as reported, never ranked
+        assert reason.startswith("no usable final metric: the final metric") and "inf" in reason
+        assert "(3 without a usable final metric)" in capsys.readouterr().out
+    else:
+        assert reason.startswith(f"TypeError: trial #{failed[0].model_id}: the evaluator returned")
+        assert {"tensor": "value.item()", "string": "float(text)", "bool": "(bool)"}[kind] in reason
+    assert exp.export_top_models(1, "dict") == [{"width": 4, "depth": 1}]
+
+
+def _report_numpy_and_tensor(model):
+    import numpy as np
+    from nascore.trial import report_final_result, report_intermediate_result
+    report_intermediate_result(np.float32(0.25))
+    if model.width == 1:
+        report_intermediate_result(torch.tensor(1.0))
+    report_final_result(np.int64(model.width))
+
+
+def test_numpy_numbers_are_plain_metrics_and_tensors_name_the_trial(tiny, make_config):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(_report_numpy_and_tensor), GridSearch(), make_config())
+    exp.run()
+    by_width = {m.sample["width"]: m for m in exp.list_models()}
+    assert by_width[3].status.value == "trained" and by_width[3].metrics.final == 3
+    assert type(by_width[3].metrics.final) is int and type(by_width[3].metrics.intermediates[0]) is float
+    bad = by_width[1]
+    assert bad.status.value == "failed"
+    assert f"trial #{bad.model_id} reported an invalid intermediate metric" in bad.failure_reason

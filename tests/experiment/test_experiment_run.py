@@ -102,10 +102,12 @@ def test_bad_evaluators(tiny, make_config, mode):
             assert r.status == "trained" and r.metric == _expected(width, depth)
         elif mode == "raise":
             assert r.status == "failed" and "width 2 is broken" in r.failure_reason and r.final is None
-        elif mode == "nan":
-            assert r.status == "trained" and math.isnan(r.final) and r.metric is None
+        elif mode == "nan":  # kept, but a trial without a finite final metric is not "trained"
+            assert r.status == "failed" and math.isnan(r.final) and r.metric is None
+            assert r.failure_reason.startswith("no usable final metric: the final metric is nan")
         else:
-            assert r.status == "trained" and r.final is None
+            assert r.status == "failed" and r.final is None
+            assert r.failure_reason.startswith("no usable final metric: the trial reported none")
     # models without a usable metric never rank
     top = exp.export_top_models(12, "dict")
     assert all(s["width"] != broken_width for s in top) and len(top) == 9

@@ -57,6 +57,7 @@ class GraphModelSpace(ExecutableModelSpace):
         mutables = cls.collect_mutables(own_choices, *(m for mutator in custom for m in mutator.mutables), evaluator)
         space = cls(ir, mutables, find_mutators(ir) + custom, evaluator, frontend=frontend)
         space._source = model_space
+        space.keep_structure(model_space)
         space._reinit = _needs_reinit(model_space)
         return space
 

@@ -38,7 +38,9 @@ class RawModelSpace(ExecutableModelSpace):
                                 f"subclass nascore.nn.ModelSpace instead of torch.nn.Module "
                                 f"(class {kind}(ModelSpace): ...)")
             raise TypeError(f"the raw format needs a nascore.nn.ModelSpace, got {kind}")
-        return cls(model_space, evaluator)
+        space = cls(model_space, evaluator)
+        space.keep_structure(model_space)
+        return space
 
     def _freeze(self, sample: Sample) -> "RawModelSpace":
         # Shares the space and the mutables dict: a frozen model costs little more than its sample.

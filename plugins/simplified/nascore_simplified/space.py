@@ -183,7 +183,9 @@ class SimplifiedModelSpace(ExecutableModelSpace):
         if recipe.problem is not None and requires_serialization(config):
             raise NotSerializableError(recipe.problem + "; models of this space must be sent to a training "
                                        "service (or use execution engine 'sequential', which runs in this process)")
-        return cls(recipe, cls.collect_mutables(model_space, evaluator), evaluator)
+        space = cls(recipe, cls.collect_mutables(model_space, evaluator), evaluator)
+        space.keep_structure(model_space)
+        return space
 
     def _freeze(self, sample: Sample) -> "SimplifiedModelSpace":
         frozen = SimplifiedModelSpace(self.recipe, self._mutables, self.frozen_evaluator(sample))
