@@ -1,5 +1,9 @@
 """A pytest plugin for plugin authors (auto-loaded through the ``pytest11`` entry point).
 
+Also for plugin authors: :mod:`nascore.testkit` (a small space + evaluator kit for strategy tests),
+:mod:`nascore.conformance` (the engine conformance suite) and :mod:`nascore.service_conformance` (the
+training-service conformance suite).
+
 Fixtures:
 
 * ``nascore_plugin_manager`` — a fresh :class:`~nascore.plugins.PluginManager` with no entry points loaded,
@@ -11,6 +15,9 @@ Fixtures:
 * ``fake_distribution`` — ``fake_distribution(name, entry_points={"x": "mod:attr"}, modules={"mod": src})``
   writes an installed-looking distribution (``*.dist-info`` with ``entry_points.txt``) and its modules into a
   temporary folder on ``sys.path``, so entry-point discovery and its failure modes are tested without pip.
+* ``nascore_experiment_dir`` (autouse) — experiments a test runs go to a temporary folder, never
+  ``~/nascore-experiments`` (``NASCORE_EXPERIMENT_DIR`` is set for the test unless it is set already); the fixture's
+  value is that folder.
 * ``importable_module`` — ``importable_module(source)`` writes ``source`` as a uniquely named module in a
   temporary folder on ``sys.path`` and imports it: a user's own module, importable by name the way a trial
   process imports it. It leaves ``sys.modules`` after the test.
@@ -18,6 +25,7 @@ Fixtures:
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import textwrap
 import types
@@ -38,6 +46,17 @@ def nascore_plugin_manager() -> Iterator[PluginManager]:
         yield manager
     finally:
         set_plugin_manager(previous)
+
+
+@pytest.fixture(autouse=True)
+def nascore_experiment_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where experiments of this test go: ``NASCORE_EXPERIMENT_DIR`` if set, else a fresh temporary folder."""
+    existing = os.environ.get("NASCORE_EXPERIMENT_DIR")
+    if existing:
+        return Path(existing)
+    folder = tmp_path_factory.mktemp("nascore-experiments")
+    monkeypatch.setenv("NASCORE_EXPERIMENT_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture

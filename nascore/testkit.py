@@ -1,0 +1,163 @@
+"""A small kit for testing strategies (part of :mod:`nascore.testing`'s offer to plugin authors).
+
+Two levels:
+
+* No plugins at all: :class:`DictSpace` is an ExecutableModelSpace over a ``nascore.mutable`` structure (a frozen
+  model's value is the frozen structure), :class:`FunctionEngine` evaluates ``objective(sample)`` for each
+  submitted model (at once, or in worker threads) and dispatches real model events; :func:`make_space` and
+  :func:`peak` (a separable objective with a known optimum) make a search problem; :func:`search` runs a
+  strategy on them and returns the models.
+* A real experiment: :class:`ToySpace` (a ``nascore.nn.ModelSpace`` with three choices, no training needed) and
+  :func:`toy_evaluator` (a FunctionalEvaluator scoring a model by its choices), both importable by module path, so
+  they run on every engine and format: ``NasExperiment(ToySpace(), toy_evaluator(), MyStrategy(), config)``.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, List, Optional
+
+from nascore.engine import (Budget, ExecutionEngine, FinalMetricEvent, IntermediateMetricEvent,
+                            TrainingEndEvent)
+from nascore.mutable import Categorical, Mutable, MutableDict, Numerical, ensure_frozen
+from nascore.nn import ModelSpace
+from nascore.space import ExecutableModelSpace, ModelStatus
+
+__all__ = ["DictSpace", "FunctionEngine", "make_space", "peak", "TARGET", "search", "ToySpace", "toy_score",
+           "toy_evaluator"]
+
+
+class DictSpace(ExecutableModelSpace):
+    format_name = "test-dict"
+
+    def __init__(self, space: Mutable, evaluator: Any = None) -> None:
+        super().__init__(evaluator)
+        self.space = space
+        self.value: Any = None
+
+    def simplify(self, is_leaf=None):
+        return self.space.simplify(is_leaf)
+
+    def freeze(self, sample):
+        self.validate(sample)
+        return self._freeze(sample)
+
+    def _freeze(self, sample):
+        frozen = DictSpace(self.space, self.evaluator)
+        frozen.value = self.space.freeze(sample)
+        return self._mark_frozen(frozen, sample)
+
+    def executable_model(self):
+        return self.value
+
+
+class FunctionEngine(ExecutionEngine):
+    """``objective(sample)`` returns the final metric (None: no metric); raising makes the model Failed."""
+
+    def __init__(self, objective: Callable[[dict], Optional[float]], max_trials: Optional[int] = None,
+                 workers: int = 0) -> None:
+        super().__init__()
+        self.objective = objective
+        self.budget = Budget(max_trial_number=max_trials)
+        self.models: List[ExecutableModelSpace] = []
+        self.workers = workers
+        self._running = 0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(workers) if workers else None
+
+    def submit_models(self, *models):
+        for model in models:
+            if not self.budget.available():
+                raise RuntimeError("budget exhausted: the strategy submitted past budget_available()")
+            self.budget.consume()
+            self.models.append(model)
+            self.mark_training(model)
+            if self._pool is None:
+                self._train(model)
+            else:
+                with self._lock:
+                    self._running += 1
+                self._pool.submit(self._train, model)
+
+    def _train(self, model):
+        try:
+            value = self.objective(model.sample)
+            if value is not None:
+                self.dispatch_model_event(IntermediateMetricEvent(model, metric=value))
+                self.dispatch_model_event(FinalMetricEvent(model, metric=value))
+            self.dispatch_model_event(TrainingEndEvent(model, status=ModelStatus.Trained))
+        except Exception as exc:  # noqa: BLE001 - an objective failure is the model's failure
+            self.dispatch_model_event(TrainingEndEvent(model, status=ModelStatus.Failed, reason=repr(exc)))
+        finally:
+            if self._pool is not None:
+                with self._lock:
+                    self._running -= 1
+                self.notify_changed()
+
+    def list_models(self, status=None):
+        return [m for m in self.models if status is None or m.status == status]
+
+    def idle_worker_available(self):
+        return self._pool is None or self._running < self.workers
+
+    def budget_available(self):
+        return self.budget.available()
+
+    def shutdown(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def make_space(n: int = 6, k: int = 10, numerical: bool = False) -> DictSpace:
+    items = {f"x{i}": Categorical(list(range(k)), label=f"x{i}") for i in range(n)}
+    if numerical:
+        items["lr"] = Numerical(0.0, 1.0, label="lr")
+    return DictSpace(MutableDict(items))
+
+
+TARGET = [7, 2, 9, 4, 0, 5, 3, 8]
+
+
+def peak(sample: dict) -> float:
+    """A separable objective with its maximum 0 at TARGET (and lr = 0.3)."""
+    score = -sum(abs(sample[f"x{i}"] - TARGET[i]) for i in range(8) if f"x{i}" in sample)
+    if "lr" in sample:
+        score -= abs(sample["lr"] - 0.3)
+    return float(score)
+
+
+def search(strategy: Any, trials: int = 30, workers: int = 0, space: Optional[DictSpace] = None,
+           objective: Callable[[dict], Optional[float]] = None) -> List[ExecutableModelSpace]:
+    """Run ``strategy`` on ``space`` (default :func:`make_space`) with a :class:`FunctionEngine` for ``trials``
+    models of ``objective`` (default :func:`peak`); returns the engine's models in submission order."""
+    engine = FunctionEngine(objective or peak, max_trials=trials, workers=workers)
+    try:
+        strategy(space or make_space(), engine)
+    finally:
+        engine.shutdown()
+    return engine.models
+
+
+class ToySpace(ModelSpace):
+    """27 models: ``a``, ``b``, ``c`` each in 0..2; nothing to train."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = ensure_frozen(Categorical([0, 1, 2], label="a"))
+        self.b = ensure_frozen(Categorical([0, 1, 2], label="b"))
+        self.c = ensure_frozen(Categorical([0, 1, 2], label="c"))
+
+    def forward(self, x: Any) -> Any:
+        """The input, unchanged (the kit scores choices, not outputs)."""
+        return x
+
+
+def toy_score(model: Any) -> float:
+    """The best model is a=2, b=0, c=1 (score 0); each step away costs 1."""
+    return -float(abs(model.a - 2) + abs(model.b - 0) + abs(model.c - 1))
+
+
+def toy_evaluator() -> Any:
+    """A FunctionalEvaluator of :func:`toy_score` (importable by module path: runs in trial processes too)."""
+    from nascore.evaluator import FunctionalEvaluator
+    return FunctionalEvaluator(toy_score)
