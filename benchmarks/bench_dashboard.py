@@ -154,6 +154,7 @@ def _live_overhead() -> Dict[str, object]:
     os.environ.setdefault("NASCORE_PROGRESS", "off")  # both modes alike; the harness prints JSON only
     work = Path(tempfile.mkdtemp(prefix="nascore-bench-live-"))
     walls: Dict[str, List[float]] = {"plain": [], "dashboard": []}
+    cpus: Dict[str, List[float]] = {"plain": [], "dashboard": []}
     try:
         for round_ in range(LIVE_ROUNDS):
             for mode in ("plain", "dashboard"):
@@ -177,10 +178,11 @@ def _live_overhead() -> Dict[str, object]:
                             pass
                     reader = threading.Thread(target=follow, daemon=True)
                     reader.start()
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 with contextlib.redirect_stdout(sys.stderr):  # summaries and the URL: not JSON lines
                     exp.run(port=port) if port else exp.run()
                 walls[mode].append(time.perf_counter() - started)
+                cpus[mode].append(time.process_time() - cpu)  # every thread of this process, server included
                 if exp.dashboard is not None:
                     exp.dashboard.stop()
                 if reader is not None:
@@ -188,9 +190,12 @@ def _live_overhead() -> Dict[str, object]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     plain, dash = statistics.median(walls["plain"]), statistics.median(walls["dashboard"])
+    plain_cpu, dash_cpu = statistics.median(cpus["plain"]), statistics.median(cpus["dashboard"])
+    # the wall ratio is what the issue asks for; on a shared, loaded machine the CPU ratio is the steadier one
     return {"case": "live_overhead", "trials": LIVE_TRIALS, "rounds": LIVE_ROUNDS,
             "plain_s": round(plain, 3), "dashboard_s": round(dash, 3), "ratio": round(dash / plain, 4),
-            "target_ratio": 1.02}
+            "plain_cpu_s": round(plain_cpu, 3), "dashboard_cpu_s": round(dash_cpu, 3),
+            "cpu_ratio": round(dash_cpu / plain_cpu, 4), "target_ratio": 1.02}
 
 
 def run() -> Iterator[Dict[str, object]]:

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from nascore_dashboard import architecture
 from nascore_dashboard.catalog import Catalog, UnknownExperiment, summarize
 from nascore_dashboard.live import LiveExperiment
+from nascore_dashboard.pareto import pareto_view
 from nascore_dashboard.reader import TrialQuery
 from nascore_dashboard.stream import event_stream
 
@@ -188,6 +189,11 @@ def parallel(request: Request) -> JSONResponse:
     return JSONResponse({"labels": reader.labels(), "points": reader.parallel()})
 
 
+def pareto(request: Request) -> JSONResponse:
+    _, reader = _reader(request)
+    return JSONResponse({"pareto": pareto_view(reader)})
+
+
 async def stream(request: Request) -> Response:
     dashboard, reader = _reader(request)
     q = request.query_params
@@ -239,6 +245,7 @@ def build_app(dashboard: Dashboard) -> Starlette:
         Route("/api/experiments/{eid}/trials/{mid:int}", trial),
         Route("/api/experiments/{eid}/curves", curves),
         Route("/api/experiments/{eid}/parallel", parallel),
+        Route("/api/experiments/{eid}/pareto", pareto),
         Route("/api/experiments/{eid}/stream", stream),
         Route("/api/experiments/{eid}/stop", stop, methods=["POST"]),
         Route("/api/experiments/{eid}/trials/{mid:int}/cancel", cancel, methods=["POST"]),

@@ -239,6 +239,16 @@ class StoreReader:
                 "SELECT id FROM models WHERE log_path = ? AND id != ? ORDER BY id", (r["log_path"], r["id"]))]
         return detail
 
+    def profiles(self) -> Dict[int, Any]:
+        """Every model's latest profile (costs measured before training), by id."""
+        return {i: _loads(v) for i, v in self._rows(
+            "SELECT model_id, value FROM events WHERE type = 'profile' ORDER BY seq", plain=True)}
+
+    def trained_finals(self) -> List[Tuple[int, Dict[str, Any], Any]]:
+        """``(id, sample, final metrics)`` of every trained model."""
+        return [(i, _loads(s) or {}, _loads(f)) for i, s, f in self._rows(
+            "SELECT id, sample, final FROM models WHERE status = 'trained' ORDER BY id", plain=True)]
+
     def _columns(self, table: str) -> List[str]:
         return [r["name"] for r in self._rows(f"PRAGMA table_info({table})")]
 

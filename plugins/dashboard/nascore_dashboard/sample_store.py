@@ -21,8 +21,9 @@ _OPS = ["conv3x3", "conv5x5", "maxpool", "identity", "sepconv"]
 
 
 def make_store(directory: Union[str, Path], trials: int = 100, intermediates: int = 10, seed: int = 0,
-               status: str = "done") -> Path:
-    """Write a finished experiment of ``trials`` models with ``intermediates`` reports each; about 5% fail."""
+               status: str = "done", two_objectives: bool = False) -> Path:
+    """Write a finished experiment of ``trials`` models with ``intermediates`` reports each; about 5% fail.
+    ``two_objectives``: the metric (max) and a profiled parameter count (min), as a multi-objective run."""
     directory = Path(directory)
     rng = random.Random(seed)
     with ExperimentStore.create(directory) as store:
@@ -34,6 +35,8 @@ def make_store(directory: Union[str, Path], trials: int = 100, intermediates: in
         store.set_meta("model_format", "simplified")
         store.set_meta("strategy_class", "nascore.strategy:RegularizedEvolution")
         store.set_meta("sessions", 1)
+        if two_objectives:
+            store.set_meta("objectives", [{"name": "default", "mode": "max"}, {"name": "params", "mode": "min"}])
     start = time.time() - trials * 2.0
     conn = sqlite3.connect(str(directory / "nascore.db"))
     with conn:
@@ -43,6 +46,9 @@ def make_store(directory: Union[str, Path], trials: int = 100, intermediates: in
                       "lr": rng.choice([0.1, 0.01, 0.001])}
             quality = 0.5 + 0.1 * math.log2(sample["width"] / 8) + 0.02 * sample["depth"] + rng.gauss(0, 0.03)
             t0, failed = start + i * 2.0, rng.random() < 0.05
+            if two_objectives:
+                params = sample["width"] * sample["width"] * sample["depth"] * 9
+                events.append((i, t0, "profile", json.dumps({"params": params})))
             curve = [quality * (1 - math.exp(-3 * (k + 1) / intermediates)) for k in range(intermediates)]
             t_end = t0 + 1.5
             for k, value in enumerate(curve[: intermediates // 2 if failed else intermediates]):

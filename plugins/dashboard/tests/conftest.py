@@ -14,7 +14,7 @@ from nascore_dashboard.server import DashboardServer
 @pytest.fixture(scope="session")
 def stored_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("experiments")
-    make_store(root / "stored-exp", trials=120, intermediates=8, seed=1)
+    make_store(root / "stored-exp", trials=120, intermediates=8, seed=1, two_objectives=True)
     return root
 
 

@@ -103,3 +103,27 @@ def test_dead_run_reads_interrupted(tmp_path):
     assert effective_status("running", directory, live=True) == "running"
     assert effective_status("done", directory) == "done"
 
+
+
+def test_pareto_front_of_two_objectives(stored_server, call):
+    _, body = call(stored_server.url + "api/experiments/stored-exp/pareto")
+    p = body["pareto"]
+    assert [o["name"] for o in p["objectives"]] == ["default", "params"]
+    points = {q[0]: (q[1], q[2]) for q in p["points"]}
+    _, trials = call(stored_server.url + "api/experiments/stored-exp/trials?status=trained&limit=500")
+    assert set(points) == {r["id"] for r in trials["rows"]}
+
+    def beaten(i):  # higher metric and fewer parameters are better
+        m, n = points[i]
+        return any(m2 >= m and n2 <= n and (m2, n2) != (m, n) for m2, n2 in points.values())
+    assert sorted(p["front"]) == sorted(i for i in points if not beaten(i)) and p["front"]
+
+
+def test_single_objective_has_no_pareto_view(tmp_path, call):
+    from nascore_dashboard.sample_store import make_store
+    make_store(tmp_path / "one", trials=5)
+    server = DashboardServer(tmp_path, port=0, quiet=True).start()
+    try:
+        assert call(server.url + "api/experiments/one/pareto") == (200, {"pareto": None})
+    finally:
+        server.stop()

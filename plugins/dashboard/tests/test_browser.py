@@ -93,9 +93,9 @@ def page(browser):
     page.close()
 
 
-def _shot(page, name):
+def _shot(page, name, full_page=False):
     IMAGES.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMAGES / f"dashboard-{name}.png"))
+    page.screenshot(path=str(IMAGES / f"dashboard-{name}.png"), full_page=full_page)
 
 
 def test_live_pages_follow_the_experiment_and_stop_needs_the_token(live, page):
@@ -161,7 +161,8 @@ def test_compare_and_experiments_of_a_stored_run(stored_server, page):
             else None
     page.goto(stored_server.url + "#/e/stored-exp/compare?ids=5,9,12")
     expect(page.locator("#picked tr")).to_have_count(3)
-    _shot(page, "compare")
+    expect(page.locator("#pareto-title")).to_contain_text("Pareto front: default (max) vs params (min)")
+    _shot(page, "compare", full_page=True)
     page.goto(stored_server.url + "#/e/stored-exp")
     expect(page.locator("#cards")).to_contain_text("120 / 120")
     page.goto(stored_server.url + "#/")

@@ -33,7 +33,7 @@ function setupCanvas(canvas) {
 function plot(canvas, series, opts) {
   opts = opts || {};
   const [ctx, w, h] = setupCanvas(canvas);
-  const pad = {l: 52, r: 12, t: 10, b: 30};
+  const pad = {l: 52, r: 12, t: opts.ylabel ? 24 : 10, b: 30};
   let xs = [], ys = [];
   series.forEach(s => s.points.forEach(p => { if (p[1] !== null && isFinite(p[1])) { xs.push(p[0]); ys.push(p[1]); } }));
   if (!xs.length) {
@@ -49,7 +49,7 @@ function plot(canvas, series, opts) {
     ctx.fillText(fmt(t), 4, Y(t) + 4); });
   niceTicks(x0, x1, 8).forEach(t => ctx.fillText(fmt(t), X(t) - 8, h - pad.b + 14));
   if (opts.xlabel) ctx.fillText(opts.xlabel, w - pad.r - ctx.measureText(opts.xlabel).width, h - 4);
-  if (opts.ylabel) ctx.fillText(opts.ylabel, pad.l + 4, pad.t + 10);
+  if (opts.ylabel) ctx.fillText(opts.ylabel, 4, 12);
   series.forEach((s, i) => {
     const color = s.color || PALETTE[i % PALETTE.length], pts = s.points.filter(p => p[1] !== null && isFinite(p[1]));
     ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = s.mode === "dots" ? 1 : 1.8;

@@ -235,10 +235,12 @@ const views = {
   // ---- compare ---------------------------------------------------------------------------------------------
   async compare(main, id, query) {
     const e = encodeURIComponent(id), ids = (query.get("ids") || "").split(",").filter(Boolean).map(Number);
-    const [curves, par] = await Promise.all([api(`/api/experiments/${e}/curves?ids=${ids.join(",")}`), api(`/api/experiments/${e}/parallel`)]);
+    const [curves, par, front] = await Promise.all([api(`/api/experiments/${e}/curves?ids=${ids.join(",")}`),
+      api(`/api/experiments/${e}/parallel`), api(`/api/experiments/${e}/pareto`)]);
     main.append(h(`<div><h1>Compare</h1><div class="toolbar"><input id="ids" size="30" placeholder="trial ids, e.g. 1,4,7" value="${esc(ids.join(","))}">
       <button id="show" class="primary">Show</button><span class="muted">or pick trials in the Trials table</span></div>
       <div class="panel"><h2>Intermediate curves</h2><canvas class="chart" id="curves"></canvas><table id="picked"></table></div>
+      <div class="panel" id="pareto-panel" hidden><h2 id="pareto-title"></h2><canvas class="chart" id="pareto"></canvas><p class="muted" id="pareto-front"></p></div>
       <div class="panel"><h2>Labels vs metric (parallel coordinates, ${par.points.length} trials)</h2><canvas class="chart" id="parallel" style="height:320px"></canvas></div></div>`));
     main.querySelector("#show").onclick = () => { location.hash = `#/e/${e}/compare?ids=${main.querySelector("#ids").value.replace(/\s/g, "")}`; };
     const series = ids.map(i => ({name: "#" + i, points: (curves.curves[i] || []).map((v, k) => [k + 1, typeof v === "object" && v !== null ? v.default : v])}));
@@ -251,6 +253,17 @@ const views = {
     const rows = par.points.map(p => par.labels.map(l => { const v = p[1][l]; return typeof v === "object" && v !== null ? JSON.stringify(v) : v; }).concat([p[2]]));
     const highlight = new Set(par.points.map((p, i) => ids.includes(p[0]) ? i : -1).filter(i => i >= 0));
     charts.parallel(main.querySelector("#parallel"), axes, rows, highlight);
+    const p = front.pareto;
+    if (p) {  // several objectives: the first two against each other, the front drawn through its models
+      const [a, b] = p.objectives, onFront = new Set(p.front), byId = new Map(p.points.map(q => [q[0], q]));
+      main.querySelector("#pareto-panel").hidden = false;
+      main.querySelector("#pareto-title").textContent = `Pareto front: ${a.name} (${a.mode}) vs ${b.name} (${b.mode}), ${p.front.length} of ${p.points.length} trained models`;
+      charts.plot(main.querySelector("#pareto"), [
+        {name: "trained", points: p.points.filter(q => !onFront.has(q[0])).map(q => [q[1], q[2]]), mode: "dots", color: "#9aa3ad"},
+        {name: "front", points: p.front.map(i => byId.get(i)).map(q => [q[1], q[2]]), mode: "line", color: "#c8372d"}], {xlabel: a.name, ylabel: b.name});
+      main.querySelector("#pareto-front").innerHTML = "front: " + p.front.map(i => `<a href="#/e/${e}/t/${i}">#${i}</a>`).join(" ") +
+        (p.constraints.length ? ` (constraints: ${esc(p.constraints.join(", "))})` : "");
+    }
   },
 };
 window.views = views;
