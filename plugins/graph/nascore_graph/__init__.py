@@ -20,7 +20,7 @@ _LAZY = {
     "Edge": "nascore_graph.ir",
     "Operation": "nascore_graph.ir",
     "Slot": "nascore_graph.ir",
-    "convert_to_ir": "nascore_graph.convert",
+    "convert_to_ir": "nascore_graph.converter",
     "generate_code": "nascore_graph.codegen",
 }
 

@@ -10,11 +10,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-from .codegen_expr import (RESERVED, Imports, attr_expr, call_expr, node_expression, path_expr, render_value,
-                           value_name, var_name)
+from .codegen_expr import (RESERVED, Code, Imports, attr_expr, call_expr, node_expression, path_expr, render_index,
+                           render_value, value_name, var_name)
 from .errors import GraphConversionError
 from .ir import Graph, GraphModel, Node
 from .mutators import lookup_entry
+from .ties import tie_lines
+from .units import is_unit_value
 
 __all__ = ["generate_code", "exec_model"]
 
@@ -23,6 +25,8 @@ def _in_place(node: Node, model: GraphModel, seen: Dict[str, bool]) -> bool:
     """Whether ``node`` may change its inputs in place (then it runs even when its result is unused)."""
     op = node.operation
     if op.type in ("function", "method"):
+        if op.target == "operator.setitem":
+            return True
         name = op.target.rsplit(".", 1)[-1]
         return (name.endswith("_") and not name.endswith("__")) or op.kwargs.get("inplace") is True \
             or "inplace" in name or any(a is True for a in op.args[2:])  # F.relu(x, True)-style flags
@@ -52,8 +56,34 @@ def _live(graph: Graph, model: GraphModel) -> set:
     return live
 
 
+def _signature(graph: Graph, imports: Imports) -> List[str]:
+    """``def forward(...)``: the root keeps its defaults; an argument fixed at conversion keeps its value as
+    the default and is checked, so another value is an error rather than a silently different model."""
+    params = graph.input_node.operation.attrs.get("params")
+    if params is None:
+        return [f"    def forward(self{''.join(', ' + var_name(n) for n in graph.inputs)}):"]
+    parts, guards, star = ["self"], [], False
+    for p in params:
+        if p["kw"] and not star:
+            parts.append("*")
+            star = True
+        name = var_name(p["name"])
+        if "fixed" in p:
+            value = render_value(p["fixed"], {}, imports)
+            parts.append(f"{name}={value}")
+            test = "is not" if p["fixed"] is None or isinstance(p["fixed"], bool) else "!="
+            guards += [f"        if {name} {test} {value}:",
+                       f"            raise ValueError('{name}: this model was generated for {name}={value} (convert "
+                       "with example_inputs that pass it to keep it an argument)')"]
+        elif "default" in p:
+            parts.append(f"{name}={render_value(p['default'], {}, imports)}")
+        else:
+            parts.append(name)
+    return [f"    def forward({', '.join(parts)}):"] + guards
+
+
 def _forward(graph: Graph, imports: Imports, model: GraphModel) -> List[str]:
-    lines = [f"    def forward(self{''.join(', ' + var_name(n) for n in graph.inputs)}):"]
+    lines = _signature(graph, imports)
     live, ret = _live(graph, model), ""
     for node in graph.topo_order():
         env = {slot: value_name(graph.nodes[e.head], e.head_slot, graph) for slot, e in node.in_edges.items()}
@@ -66,6 +96,11 @@ def _forward(graph: Graph, imports: Imports, model: GraphModel) -> List[str]:
             n = node.operation.attrs["n"]
             targets = ", ".join(var_name(f"{node.name}_{i}") for i in range(n)) + ("," if n == 1 else "")
             lines.append(f"        {targets} = {render_value(node.operation.args[0], env, imports)}")
+            continue
+        if node.operation.target == "operator.setitem" and node.operation.type == "function":
+            obj, index, value = node.operation.args
+            lines.append(f"        {render_value(obj, env, imports)}[{render_index(index, env, imports)}] = "
+                         f"{render_value(value, env, imports)}")
             continue
         lines.append(f"        {var_name(node.name)} = {node_expression(graph, node, env, imports)}")
     return lines + [ret]
@@ -84,7 +119,9 @@ def _tensor_init(spec: Dict[str, Any], imports: Imports, param: bool) -> str:
 def _module_expr(entry: Dict[str, Any], model: GraphModel, imports: Imports, classes: Dict[str, str]) -> str:
     kind = entry["kind"]
     if kind == "unit":
-        return call_expr(imports.name(entry["cls"]), tuple(entry["args"]), entry["kwargs"], {}, imports)
+        nested = lambda v: Code(_module_expr(v, model, imports, classes)) if is_unit_value(v) else v  # noqa: E731
+        return call_expr(imports.name(entry["cls"]), tuple(map(nested, entry["args"])),
+                         {k: nested(v) for k, v in entry["kwargs"].items()}, {}, imports)
     if kind == "graph":
         return f"{classes[entry['graph']]}()"
     if kind == "container":
@@ -126,6 +163,8 @@ def _class(graph: Graph, model: GraphModel, imports: Imports, classes: Dict[str,
     body: List[str] = []
     _init_tree(graph, "self", None, graph.modules, graph.params, graph.buffers, model, imports, classes, body)
     lines += body
+    if graph.name == model.top:
+        lines += tie_lines(model)
     lines.append("")
     lines += _forward(graph, imports, model)
     return lines

@@ -14,7 +14,7 @@ from .errors import GraphConversionError
 from .ir import Graph, Node, Slot
 from .serialize import Ref
 
-__all__ = ["Imports", "RESERVED", "render_value", "render_index", "attr_expr", "path_expr", "var_name", "call_expr",
+__all__ = ["Code", "Imports", "RESERVED", "render_value", "render_index", "attr_expr", "path_expr", "var_name", "call_expr",
            "node_expression", "value_name"]
 
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%", "pow": "**",
@@ -45,6 +45,9 @@ class Imports:
             return path
         if path in self.lines:
             return self.lines[path]
+        module, attrs = _split_import(path)
+        if len(attrs) > 1:  # an attribute of an imported object (MyFunction.apply): import the object
+            return f"{self.name(module + '.' + attrs[0])}.{'.'.join(attrs[1:])}"
         base = path.rsplit(".", 1)[-1]
         local = base
         i = 1
@@ -69,9 +72,38 @@ class Imports:
         return out
 
 
+def _split_import(path: str) -> tuple:
+    """``(module, [attributes])``: the longest importable module prefix of a dotted path."""
+    import importlib
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:i])
+        if module in _MODULES or _importable(importlib, module):
+            _MODULES.add(module)
+            return module, parts[i:]
+    return ".".join(parts[:-1]), parts[-1:]
+
+
+_MODULES: set = set()
+
+
+def _importable(importlib: Any, module: str) -> bool:
+    try:
+        importlib.import_module(module)
+        return True
+    except ImportError:
+        return False
+
+
+class Code(str):
+    """Source text written as it is (a nested constructor call)."""
+
+
 def render_value(value: Any, env: Dict[int, str], imports: Imports) -> str:
     """Python source of an argument value (slots become variable names, imports are recorded)."""
     r = lambda v: render_value(v, env, imports)  # noqa: E731
+    if isinstance(value, Code):
+        return str(value)
     if isinstance(value, Slot):
         return env[value.index]
     if value is None or isinstance(value, (bool, int, str)):

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import inspect
-import math
 import operator
 from typing import Any, Dict, Optional
 
-import torch
 import torch.fx as fx
 import torch.nn as nn
 
 from .errors import GraphConversionError
+from .fx_tracer import Tracer
 from .ir import Graph, Node, Operation, Slot
 from .units import qualified_name
 
@@ -19,46 +18,25 @@ __all__ = ["trace_graph"]
 _DROP = object()
 
 
-class _Tracer(fx.Tracer):
-    """Every submodule is a leaf here: the converter turns each called child into its own graph."""
-
-    def __init__(self) -> None:
-        super().__init__(autowrap_modules=(math,))
-        self.constants: Dict[str, torch.Tensor] = {}
-        self._tensor_names: Optional[Dict[int, str]] = None
-
-    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return m is not self.root
-
-    def create_arg(self, a: Any) -> Any:
-        # fx would store unknown tensors on the user's module (setattr); keep them here instead
-        if isinstance(a, torch.Tensor):
-            if self._tensor_names is None:
-                self._tensor_names = {id(t): n for n, t in self.root.named_parameters(remove_duplicate=False)}
-                self._tensor_names.update({id(t): n for n, t in self.root.named_buffers(remove_duplicate=False)})
-            name = self._tensor_names.get(id(a))
-            if name is None:
-                name = f"_const_{len(self.constants)}"
-                self.constants[name] = a
-                self._tensor_names[id(a)] = name
-            return self.create_node("get_attr", name, (), {})
-        return super().create_arg(a)
-
-
-def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any]) -> tuple:
-    """``(graph, constants)``: ``graph`` holds the forward of ``module``; children are call nodes whose
-    ``target`` is their attribute path; ``constants`` are tensor constants to store as buffers."""
-    tracer = _Tracer()
+def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any],
+                examples: Optional[Dict[str, Any]] = None) -> tuple:
+    """``(graph, constants, call_examples)``: ``graph`` holds the forward of ``module``; children are call
+    nodes whose ``target`` is their attribute path; ``constants`` are tensor constants to store as buffers.
+    ``examples`` (argument name → value) are run next to tracing; ``call_examples`` then holds the
+    arguments each called child got (``{target: (args, kwargs)}``)."""
+    tracer = Tracer(None if examples is None else {**examples, **concrete})
     try:
-        fx_graph = tracer.trace(module, concrete_args=dict(concrete) or None)
+        with tracer.patched(module):
+            fx_graph = tracer.trace(module, concrete_args=dict(concrete) or None)
     except Exception as exc:
         raise GraphConversionError(
             f"torch.fx cannot trace {type(module).__name__}.forward", path=path,
             construct=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
             fix="mark the module a basic unit (nascore_graph.basic_unit or make it a ParameterizedModule), "
+                "pass example_inputs to convert when shapes drive a loop or a branch, "
                 "or use frontend='torchscript'") from exc
     params = [p for p in inspect.signature(module.forward).parameters.values()]
-    return _translate(fx_graph, module, name, params, concrete), tracer.constants
+    return _translate(fx_graph, module, name, params, concrete), tracer.constants, tracer.call_examples
 
 
 def _translate(fx_graph: fx.Graph, module: nn.Module, name: str, params: list, concrete: Dict[str, Any]) -> Graph:

@@ -24,6 +24,8 @@ _FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": o
          "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "__is__": operator.is_,
          "__isnot__": operator.is_not, "__not__": operator.not_, "__and__": operator.and_, "__or__": operator.or_,
          "neg": operator.neg, "pow": operator.pow, "len": len, "Int": int, "Float": float, "Bool": bool, "__getitem__": operator.getitem}
+_MATH = {"sqrt": "sqrt", "log": "log", "exp": "exp", "floor": "floor", "ceil": "ceil", "sin": "sin", "cos": "cos",
+         "tanh": "tanh", "log2": "log2", "log10": "log10", "fabs": "fabs"}
 _SCALAR_KINDS = {"IntType", "FloatType", "BoolType", "NoneType", "StringType", "ListType", "TupleType"}
 
 
@@ -63,6 +65,23 @@ def _items(value: Any) -> Optional[List[Any]]:
     return None
 
 
+class _Uninitialized:
+    def __repr__(self) -> str:
+        return "<uninitialized TorchScript value>"
+
+
+class _Object:
+    """An instance of a TorchScript class created in forward."""
+
+    __slots__ = ("qualname", "attrs")
+
+    def __init__(self, qualname: str) -> None:
+        self.qualname, self.attrs = qualname, {}
+
+
+_OBJECT_KINDS = ("prim::CreateObject", "prim::SetAttr", "prim::GetAttr", "prim::CallMethod")
+
+
 class _Const:
     __slots__ = ("value",)
 
@@ -93,7 +112,7 @@ def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any
             k += 1
     outputs = tr.block(jit_graph.nodes(), [o for o in jit_graph.outputs()])
     graph.output_node.operation.args = (tr.template(outputs[0], graph.output_node, [0]),)
-    return graph, {}
+    return graph, {}, {}
 
 
 class _Translator:
@@ -111,10 +130,42 @@ class _Translator:
             method_graph = script._c._get_method(name).graph
         except RuntimeError:
             self.fail(f"method call {name!r}", n)
+        return self.inline(method_graph, [("module", owner)] + list(args))
+
+    def inline(self, method_graph: Any, args: List[Any]) -> List[Any]:
         inner = _Translator(self.graph, self.module, self.path, self.shell, self.scripted)
-        for value, arg in zip(method_graph.inputs(), [("module", owner)] + list(args)):
+        for value, arg in zip(method_graph.inputs(), args):
             inner.env[value.unique()] = arg
         return inner.block(method_graph.nodes(), list(method_graph.outputs()))
+
+    def object_node(self, n: Any, kind: str, ins: List[Any], set_out: Any) -> bool:
+        """Objects of TorchScript classes (``Stats(mean, std)`` in forward): their attributes are tracked
+        here and their methods inlined, so only tensor operations reach the graph."""
+        if kind == "prim::CreateObject":
+            set_out(_Object(n.output().type().qualified_name()))
+        elif kind == "prim::SetAttr" and isinstance(ins[0], _Object):
+            ins[0].attrs[n.s("name")] = ins[1]
+        elif kind == "prim::GetAttr" and isinstance(ins[0], _Object):
+            set_out(ins[0].attrs[n.s("name")])
+        elif kind == "prim::CallMethod" and isinstance(ins[0], _Object):
+            import torch.jit._state as jit_state
+            fn = jit_state._python_cu.find_function(f"{ins[0].qualname}.{n.s('name')}")
+            if fn is None:
+                self.fail(f"method {n.s('name')!r} of {ins[0].qualname}", n)
+            for i, v in enumerate(self.inline(fn.graph, list(ins))):
+                set_out(v, i)
+        else:
+            return False
+        return True
+
+    def python_op(self, n: Any, set_out: Any) -> None:
+        """A Python call TorchScript left as is: a ``torch.autograd.Function``'s ``apply`` (or an ignored
+        function), kept as one call."""
+        fn = n.pyobj()
+        values, scalars = iter(self.env[v.unique()] for v in n.inputs()), iter(n.scalar_args())
+        args = [next(values) if c == "d" else _Const(next(scalars)) for c in n.cconv()]
+        op = Operation("function", qualified_name(fn))
+        set_out(("node", self.emit(n, op, args), 0))
 
     def fail(self, what: str, node: Any) -> None:
         raise GraphConversionError(f"the torchscript frontend cannot convert {what}", path=self.path,
@@ -174,6 +225,8 @@ class _Translator:
         ins = [self.env[v.unique()] for v in n.inputs()]
         outs = list(n.outputs())
         set_out = lambda value, i=0: self.env.__setitem__(outs[i].unique(), value)  # noqa: E731
+        if kind in _OBJECT_KINDS and self.object_node(n, kind, ins, set_out):
+            return
         if kind == "prim::Constant":
             t = outs[0].type()
             if t.kind() == "FunctionType":
@@ -224,7 +277,20 @@ class _Translator:
             self.env[n.inputsAt(0).unique()] = items
             set_out(items)
         elif kind == "prim::DictConstruct":
-            set_out(("dict", ins[0::2], ins[1::2]))
+            set_out(("dict", list(ins[0::2]), list(ins[1::2])))
+        elif kind == "aten::_set_item" and isinstance(ins[0], tuple) and ins[0][0] == "dict" and \
+                isinstance(ins[1], _Const):
+            # a dict filled in place ({k: m(x) for k, m in self.heads.items()})
+            keys = [k.value if isinstance(k, _Const) else k for k in ins[0][1]]
+            if ins[1].value in keys:
+                ins[0][2][keys.index(ins[1].value)] = ins[2]
+            else:
+                ins[0][1].append(ins[1])
+                ins[0][2].append(ins[2])
+        elif kind == "prim::Uninitialized":  # the value of a branch not taken (early returns); never rendered
+            set_out(_Const(_Uninitialized()))
+        elif kind == "prim::PythonOp":
+            self.python_op(n, set_out)
         elif kind in ("prim::TupleUnpack", "prim::ListUnpack"):
             src = ins[0]
             if isinstance(src, _Const):
@@ -280,6 +346,20 @@ class _Translator:
             v.type().kind() in _SCALAR_KINDS for v in n.inputs())
         if name == "__getitem__":
             set_out(("node", self.emit(n, Operation("getitem"), ins), 0))
+            return
+        if name == "slice" and n.inputsAt(0).type().kind() == "ListType" and all(
+                isinstance(v, _Const) for v in ins[1:]):  # x.shape[2:]: a slice of a list, not of a tensor
+            start, end, step = (v.value for v in ins[1:4])
+            bounds = slice(start, end, None if step == 1 else step)
+            if isinstance(ins[0], _Const):
+                set_out(_Const(ins[0].value[bounds]))
+            elif isinstance(ins[0], list):
+                set_out(ins[0][bounds])
+            else:
+                set_out(("node", self.emit(n, Operation("getitem"), [ins[0], _Const(bounds)]), 0))
+            return
+        if scalar and name in _MATH:  # math.sqrt(x.size(-1)): a number, not a tensor
+            set_out(("node", self.emit(n, Operation("function", f"math.{_MATH[name]}"), ins), 0))
             return
         if scalar and name in _FOLD:
             fn = _FOLD[name]

@@ -47,11 +47,13 @@ class GraphModelSpace(ExecutableModelSpace):
     # ---- building ------------------------------------------------------------------------------------
     @classmethod
     def from_model(cls, model_space: Any, evaluator: Any = None, config: Any = None, *,
-                   mutators: Optional[List[Mutator]] = None) -> "GraphModelSpace":
-        """Convert ``model_space`` (any ``nn.Module``; usually a ``nascore.nn.ModelSpace``)."""
-        from .convert import convert_to_ir
+                   mutators: Optional[List[Mutator]] = None, example_inputs: Optional[tuple] = None,
+                   ) -> "GraphModelSpace":
+        """Convert ``model_space`` (any ``nn.Module``; usually a ``nascore.nn.ModelSpace``). ``example_inputs``:
+        the positional arguments of one call (see :func:`nascore_graph.convert`)."""
+        from .converter import convert_to_ir
         frontend = _frontend(config)
-        ir = convert_to_ir(model_space, frontend)
+        ir = convert_to_ir(model_space, frontend, example_inputs)
         custom = list(getattr(model_space, "__dict__", {}).get("_nascore_graph_mutators", [])) + list(mutators or [])
         own_choices = model_space if isinstance(model_space, Mutable) else None
         mutables = cls.collect_mutables(own_choices, *(m for mutator in custom for m in mutator.mutables), evaluator)
@@ -77,7 +79,7 @@ class GraphModelSpace(ExecutableModelSpace):
 
     def _reinstantiated_ir(self, sample: Sample) -> GraphModel:
         """The space's __init__ depends on choices: build the frozen module and convert it."""
-        from .convert import convert_to_ir
+        from .converter import convert_to_ir
         space = self._source
         if hasattr(space, "reinstantiate"):
             module = space.reinstantiate(sample)

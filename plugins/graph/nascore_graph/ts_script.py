@@ -13,6 +13,7 @@ import torch.nn as nn
 
 from .errors import GraphConversionError
 from .ts_shell import build_shell
+from .units import is_basic_unit
 
 __all__ = ["Scripted"]
 
@@ -42,6 +43,18 @@ def _script_error(exc: Exception, module: nn.Module, path: str, shells: Dict[int
         "ParameterizedModule), or use frontend='fx'")
 
 
+def _torch_layers(module: nn.Module) -> list:
+    return [m for m in module.modules() if is_basic_unit(m) and type(m).__module__.startswith("torch.nn.")]
+
+
+def _scriptable(layer: nn.Module) -> bool:
+    try:
+        _script(layer, "")
+        return True
+    except Exception:  # noqa: BLE001 - any compile error
+        return False
+
+
 class Scripted:
     """Per-conversion cache: the root is scripted once; its user submodules reuse their compiled parts."""
 
@@ -55,7 +68,17 @@ class Scripted:
             try:
                 scripted = _script(shell, path)
             except Exception as exc:
-                raise _script_error(exc, module, path, shells) from exc
+                # a torch layer TorchScript cannot compile (a torch bug, e.g. a cloned layer holding a module
+                # activation) is one node anyway: give it a stub and compile again
+                broken = {id(m) for m in _torch_layers(module) if not _scriptable(m)}
+                if not broken:
+                    raise _script_error(exc, module, path, shells) from exc
+                shells = {}
+                shell = build_shell(module, shells, broken)
+                try:
+                    scripted = _script(shell, path)
+                except Exception as again:
+                    raise _script_error(again, module, path, shells) from again
             self._collect(module, scripted, shells)
         return self._done[id(module)]
 

@@ -45,12 +45,13 @@ def is_opaque(module: nn.Module) -> bool:
     return is_basic_unit(module) and not _is_torch(type(module))
 
 
-def build_shell(module: nn.Module, shells: Dict[int, nn.Module]) -> nn.Module:
+def build_shell(module: nn.Module, shells: Dict[int, nn.Module], stubbed: frozenset = frozenset()) -> nn.Module:
     """The scriptable shell of ``module``; ``shells`` maps id(original) → shell for every module that is
-    scripted for real (those whose graphs the frontend will read)."""
+    scripted for real (those whose graphs the frontend will read); ``stubbed``: ids of torch layers to stub
+    too (ones TorchScript cannot compile)."""
     if id(module) in shells:
         return shells[id(module)]
-    if is_opaque(module):
+    if is_opaque(module) or id(module) in stubbed:
         return _stub(module)
     if _is_torch(type(module)) and not isinstance(module, (nn.Sequential, nn.ModuleList, nn.ModuleDict)):
         return module  # a torch layer: scriptable as it is
@@ -58,7 +59,7 @@ def build_shell(module: nn.Module, shells: Dict[int, nn.Module]) -> nn.Module:
     shells[id(module)] = shell
     if any(c.__module__.startswith("nascore.") for c in type(module).__mro__[1:]):
         shell.__class__ = _scriptable_subclass(type(module))
-    shell.__dict__["_modules"] = {name: None if child is None else build_shell(child, shells)
+    shell.__dict__["_modules"] = {name: None if child is None else build_shell(child, shells, stubbed)
                                   for name, child in module._modules.items()}
     return shell
 

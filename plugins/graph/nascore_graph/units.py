@@ -17,7 +17,8 @@ import torch.nn as nn
 from .errors import GraphConversionError
 from .serialize import Ref
 
-__all__ = ["basic_unit", "is_basic_unit", "call_kind", "unit_entry", "qualified_name", "resolve_name", "CONTAINERS"]
+__all__ = ["basic_unit", "is_basic_unit", "call_kind", "unit_entry", "qualified_name", "resolve_name", "CONTAINERS",
+           "build_value", "is_unit_value"]
 
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
 _LOCAL: Dict[str, Any] = {}  # classes/functions not importable by name (defined in a function)
@@ -48,6 +49,8 @@ def call_kind(module: nn.Module) -> str:
 
 def qualified_name(obj: Any) -> str:
     """An importable dotted name for ``obj`` (public torch names preferred)."""
+    if inspect.ismethod(obj) and isinstance(obj.__self__, type):  # MyFunction.apply (a class's classmethod)
+        return f"{qualified_name(obj.__self__)}.{obj.__name__}"
     name = getattr(obj, "__name__", None)
     module = getattr(obj, "__module__", None)
     for public in ("torch.nn", "torch.nn.functional", "torch", "operator", "math", "builtins", "nascore.nn"):
@@ -94,7 +97,7 @@ def unit_entry(module: nn.Module, path: str) -> Dict[str, Any]:
                 "kwargs": {k: _as_arg(v) for k, v in module.trace_kwargs.items()}}
     cls = type(module)
     special = _SPECIAL.get(cls)
-    kwargs = special(module) if special else _kwargs_from_attributes(module, path)
+    kwargs = special(module, path) if special else _kwargs_from_attributes(module, path)
     if cls.__module__.startswith("torch.nn."):
         short = _shorten(cls, kwargs)
         # the short form (kernel_size=3, defaults left out) only when it rebuilds the very same layer
@@ -103,6 +106,21 @@ def unit_entry(module: nn.Module, path: str) -> Dict[str, Any]:
         else:
             _verify(module, cls, kwargs, path)
     return {"kind": "unit", "cls": qualified_name(cls), "args": [], "kwargs": kwargs}
+
+
+def is_unit_value(value: Any) -> bool:
+    """Whether an init argument is itself a module to build (``{"kind": "unit", ...}``)."""
+    return isinstance(value, dict) and value.get("kind") == "unit"
+
+
+def build_value(value: Any) -> Any:
+    """An init argument as an object: references resolved, nested units built."""
+    if isinstance(value, Ref):
+        return resolve_name(value.path)
+    if is_unit_value(value):
+        return resolve_name(value["cls"])(*map(build_value, value["args"]),
+                                          **{k: build_value(v) for k, v in value["kwargs"].items()})
+    return value
 
 
 def _kwargs_from_attributes(module: nn.Module, path: str) -> Dict[str, Any]:
@@ -163,7 +181,7 @@ def _rebuilds(module: nn.Module, cls: type, kwargs: Dict[str, Any]) -> tuple:
     """``(ok, reason)``: building ``cls(**kwargs)`` on the meta device gives ``module``'s repr and shapes."""
     try:
         with torch.device("meta"):
-            probe = cls(**{k: resolve_name(v.path) if isinstance(v, Ref) else v for k, v in kwargs.items()})
+            probe = cls(**{k: build_value(v) for k, v in kwargs.items()})
         ok = probe.extra_repr() == module.extra_repr() and all(
             a[0] == b[0] and a[1].shape == b[1].shape
             for a, b in zip(probe.state_dict().items(), module.state_dict().items()))
@@ -188,14 +206,39 @@ def _mha(m: nn.MultiheadAttention) -> Dict[str, Any]:
             "add_zero_attn": m.add_zero_attn, "kdim": m.kdim, "vdim": m.vdim, "batch_first": m.batch_first}
 
 
-def _encoder_layer(m: nn.TransformerEncoderLayer) -> Dict[str, Any]:
-    act = m.activation
-    act_name: Optional[str] = {torch.nn.functional.relu: "relu", torch.nn.functional.gelu: "gelu"}.get(act)
+def _activation(act: Any, path: str) -> Any:
+    if isinstance(act, nn.Module):
+        return unit_entry(act, f"{path}.activation")
+    name = {torch.nn.functional.relu: "relu", torch.nn.functional.gelu: "gelu"}.get(act)
+    return name if name else _as_arg(act)
+
+
+def _encoder_layer(m: nn.Module, path: str) -> Dict[str, Any]:
+    """TransformerEncoderLayer / TransformerDecoderLayer: sizes read from their sublayers."""
     return {"d_model": m.self_attn.embed_dim, "nhead": m.self_attn.num_heads,
             "dim_feedforward": m.linear1.out_features, "dropout": m.dropout.p,
-            "activation": act_name if act_name else _as_arg(act), "layer_norm_eps": m.norm1.eps,
+            "activation": _activation(m.activation, path), "layer_norm_eps": m.norm1.eps,
             "batch_first": m.self_attn.batch_first, "norm_first": m.norm_first,
             "bias": m.linear1.bias is not None}
 
 
-_SPECIAL = {nn.MultiheadAttention: _mha, nn.TransformerEncoderLayer: _encoder_layer}
+def _stack(layer_arg: str):
+    """TransformerEncoder / TransformerDecoder: the layer they copied is rebuilt from their first layer."""
+    def recover(m: nn.Module, path: str) -> Dict[str, Any]:
+        out = {layer_arg: unit_entry(m.layers[0], f"{path}.layers.0"), "num_layers": m.num_layers,
+               "norm": None if m.norm is None else unit_entry(m.norm, f"{path}.norm")}
+        if isinstance(m, nn.TransformerEncoder):
+            out.update(enable_nested_tensor=m.enable_nested_tensor, mask_check=m.mask_check)
+        return out
+    return recover
+
+
+def _transformer(m: nn.Transformer, path: str) -> Dict[str, Any]:
+    return {"d_model": m.d_model, "nhead": m.nhead, "batch_first": m.batch_first,
+            "custom_encoder": unit_entry(m.encoder, f"{path}.encoder"),
+            "custom_decoder": unit_entry(m.decoder, f"{path}.decoder")}
+
+
+_SPECIAL = {nn.MultiheadAttention: lambda m, path: _mha(m), nn.TransformerEncoderLayer: _encoder_layer,
+            nn.TransformerDecoderLayer: _encoder_layer, nn.TransformerEncoder: _stack("encoder_layer"),
+            nn.TransformerDecoder: _stack("decoder_layer"), nn.Transformer: _transformer}

@@ -7,77 +7,43 @@ site passes as the same constant (``block(x, None)``) so children trace without 
 """
 from __future__ import annotations
 
-import inspect
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import torch.nn as nn
 
+from .call_sites import (CallSites, bind_examples, concrete_arguments, none_at_some_sites, rebind, root_arguments,
+                         root_params, simple)
 from .errors import GraphConversionError
 from .ir import Graph, GraphModel, Operation, Slot
+from .ties import shared_objects
 from .units import is_basic_unit, unit_entry
 
 __all__ = ["convert_to_ir", "FRONTENDS"]
 
 FRONTENDS = ("fx", "torchscript")
-CallSites = List[Tuple[tuple, dict]]
 
 
-def convert_to_ir(module: nn.Module, frontend: str = "fx") -> GraphModel:
-    """Convert ``module`` to a :class:`GraphModel` with the ``fx`` or ``torchscript`` frontend."""
+def convert_to_ir(module: nn.Module, frontend: str = "fx", example_inputs: Optional[tuple] = None) -> GraphModel:
+    """The graph IR of ``module``. ``example_inputs`` (positional arguments of one call) say which root
+    arguments are left out, and let the fx frontend resolve shapes used in loops and branches."""
     if frontend not in FRONTENDS:
         raise ValueError(f"unknown frontend {frontend!r}; choose one of {FRONTENDS}")
-    return _Converter(frontend).run(module)
-
-
-def _has_slot(value: Any) -> bool:
-    if isinstance(value, Slot):
-        return True
-    if isinstance(value, (tuple, list)):
-        return any(_has_slot(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_slot(v) for v in value.values())
-    return False
-
-
-def _simple(value: Any) -> bool:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return True
-    return isinstance(value, tuple) and all(_simple(v) for v in value)
-
-
-def _signature(module: nn.Module) -> Optional[inspect.Signature]:
-    sig = inspect.signature(module.forward)
-    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values()):
-        return None
-    return sig
-
-
-def concrete_arguments(module: nn.Module, sites: CallSites) -> Dict[str, Any]:
-    """Arguments that every call site passes as the same plain constant (defaults included)."""
-    sig = _signature(module)
-    if sig is None or not sites:
-        return {}
-    common: Optional[Dict[str, Any]] = None
-    for args, kwargs in sites:
-        try:
-            bound = sig.bind(*args, **kwargs)
-        except TypeError:
-            return {}
-        bound.apply_defaults()
-        consts = {k: v for k, v in bound.arguments.items() if not _has_slot(v) and _simple(v)}
-        common = consts if common is None else {
-            k: v for k, v in common.items() if k in consts and type(consts[k]) is type(v) and consts[k] == v}
-    return common or {}
-
-
-def rebind(module: nn.Module, child: Graph, args: tuple, kwargs: dict) -> tuple:
-    """Call arguments for ``child`` (the graph of ``module``), positionally in its input order."""
-    sig = _signature(module)
-    if sig is None:
-        return tuple(args) + ((kwargs,) if kwargs else ())
-    bound = sig.bind(*args, **kwargs)
-    bound.apply_defaults()
-    return tuple(bound.arguments[name] for name in child.inputs)
+    if is_basic_unit(module):
+        raise GraphConversionError(f"the model itself ({type(module).__name__}) is a basic unit", path="",
+                                   fix="convert a module that contains it")
+    fixed, optional = root_arguments(module, example_inputs)
+    examples = None if example_inputs is None or frontend != "fx" else bind_examples(module, example_inputs, {})
+    nones = [p.name for p in root_params(module) if p.name in optional and p.default is None]
+    if nones and _Converter(frontend).branches_on_none(module, nones):
+        fixed.update({n: None for n in nones})
+    try:
+        return _Converter(frontend).run(module, fixed, examples)
+    except GraphConversionError:
+        # a default kept as an argument may be used as a constant (range(n), if flag): specialise it
+        rest = {p.name: p.default for p in root_params(module) if p.name in optional and p.name not in fixed}
+        if not rest:
+            raise
+        return _Converter(frontend).run(module, {**fixed, **rest}, examples)
 
 
 class _Converter:
@@ -86,18 +52,30 @@ class _Converter:
         self.model = GraphModel()
         self._classes: Dict[str, int] = {}
         self._scripted: Any = None  # the torchscript frontend's cache of compiled modules
+        self._examples: Dict[str, Dict[str, Any]] = {}  # module path -> example arguments (fx)
+        self._shared: Dict[int, int] = {}  # id of a module/parameter reachable by several paths -> tie group
 
-    def run(self, module: nn.Module) -> GraphModel:
-        if is_basic_unit(module):
-            raise GraphConversionError(f"the model itself ({type(module).__name__}) is a basic unit", path="",
-                                       fix="convert a module that contains it")
-        self.model.top = self.convert(module, "", {})
+    def run(self, module: nn.Module, fixed: Dict[str, Any], examples: Optional[Dict[str, Any]]) -> GraphModel:
+        self._shared = shared_objects(module)
+        if examples is not None:
+            self._examples[""] = examples
+        self.model.top = self.convert(module, "", fixed)
+        _root_signature(self.model.root, module, fixed)
         return self.model
+
+    def branches_on_none(self, module: nn.Module, names: List[str]) -> bool:
+        """Whether the root's forward does something else when ``names`` are None (``if y is not None``)
+        than when they are given; if so they are fixed to None rather than kept as arguments."""
+        try:
+            given = self._trace(module, "", "_model", {})[0]
+        except GraphConversionError:
+            return True
+        return _op_signature(given) != _op_signature(self._trace(module, "", "_model", dict.fromkeys(names))[0])
 
     def _trace(self, module: nn.Module, path: str, name: str, concrete: Dict[str, Any]):
         if self.frontend == "fx":
             from .frontend_fx import trace_graph
-            return trace_graph(module, path, name, concrete)
+            return trace_graph(module, path, name, concrete, self._examples.get(path))
         from .frontend_ts import Scripted, trace_graph
         if self._scripted is None:
             self._scripted = Scripted()
@@ -113,9 +91,13 @@ class _Converter:
         from nascore.nn import ChosenInputs
         name = path or "_model"
         if isinstance(module, ChosenInputs):  # written by hand: TorchScript cannot compile its reduction
-            graph, constants = chosen_inputs_graph(module, name), {}
+            graph, constants, call_examples = chosen_inputs_graph(module, name), {}, {}
         else:
-            graph, constants = self._trace(module, path, name, concrete)
+            graph, constants, call_examples = self._trace(module, path, name, concrete)
+        for target, (args, kwargs) in call_examples.items():
+            bound = bind_examples(_submodule(module, target), args, kwargs)
+            if bound is not None:
+                self._examples[_join(path, target)] = bound
         graph.class_name = self._class_name(module)
         _canonical_targets(module, graph, path)
         self.model.add_graph(graph)
@@ -124,13 +106,13 @@ class _Converter:
             if node.operation.type in ("subgraph", "layerchoice", "repeat"):
                 calls.setdefault(node.operation.target, []).append((node.operation.args, node.operation.kwargs))
         graph.modules = self._describe_children(module, path, "", calls, {})
-        graph.params, graph.buffers = _tensors(module)
+        graph.params, graph.buffers = self._tensors(module)
         for cname, tensor in constants.items():
             graph.buffers[cname] = {"shape": list(tensor.shape), "dtype": tensor.dtype, "persistent": False,
                                     "data": tensor.detach().clone()}
         for node in graph.nodes.values():  # pass only what the child's forward still takes
             if node.operation.type == "subgraph":
-                entry = _lookup(graph.modules, node.operation.target)
+                entry = self._lookup(graph.modules, node.operation.target)
                 child = _submodule(module, node.operation.target)
                 node.operation.args = rebind(child, self.model.graphs[entry["graph"]],
                                              node.operation.args, node.operation.kwargs)
@@ -159,13 +141,13 @@ class _Converter:
         if choice is not None:
             return choice
         if is_basic_unit(child):
-            return unit_entry(child, abs_path)
-        if sites and not isinstance(child, (nn.ModuleList, nn.ModuleDict)):
+            return self._tied(unit_entry(child, abs_path), child)
+        if sites and type(child).forward is not nn.Module.forward:  # a ModuleList/ModuleDict is never called
             return self._graph_entry(child, abs_path, sites)
         entry = {"kind": "container", "cls": _container_cls(child),
                  "children": self._describe_children(child, abs_path, rel + ".", calls, seen)}
-        entry["params"], entry["buffers"] = _tensors(child)
-        return entry
+        entry["params"], entry["buffers"] = self._tensors(child)
+        return self._tied(entry, child)
 
     def _choice_entry(self, child: nn.Module, abs_path: str, sites: CallSites) -> Optional[Dict[str, Any]]:
         """The entry of a choice construct (None for anything else). Candidates and blocks are described
@@ -204,12 +186,12 @@ class _Converter:
         if choice is not None:
             return choice
         if is_basic_unit(module):
-            return unit_entry(module, abs_path)
+            return self._tied(unit_entry(module, abs_path), module)
         if not sites:
             entry = {"kind": "container", "cls": _container_cls(module),
                      "children": self._describe_children(module, abs_path, "", {}, {})}
-            entry["params"], entry["buffers"] = _tensors(module)
-            return entry
+            entry["params"], entry["buffers"] = self._tensors(module)
+            return self._tied(entry, module)
         return self._graph_entry(module, abs_path, sites)
 
     def _graph_entry(self, module: nn.Module, abs_path: str, sites: CallSites) -> Dict[str, Any]:
@@ -221,6 +203,35 @@ class _Converter:
         entry: Dict[str, Any] = {"kind": "graph", "graph": name}
         args, kwargs = sites[0]
         entry["call_args"] = rebind(module, self.model.graphs[name], args, kwargs)
+        return self._tied(entry, module)
+
+    def _tied(self, entry: Dict[str, Any], module: nn.Module) -> Dict[str, Any]:
+        """Mark an entry whose module (or one of its own parameters) is shared with another place, so the
+        generated model shares it too (one object, one weight in training)."""
+        if id(module) in self._shared:
+            entry["tie"] = self._shared[id(module)]
+        if entry["kind"] == "unit":
+            ties = {n: self._shared[id(p)] for n, p in module.named_parameters(recurse=False)
+                    if id(p) in self._shared}
+            if ties:
+                entry["param_ties"] = ties
+        return entry
+
+    def _tensors(self, module: nn.Module) -> tuple:
+        params, buffers = _tensors(module)
+        for n, p in module._parameters.items():
+            if p is not None and id(p) in self._shared:
+                params[n]["tie"] = self._shared[id(p)]
+        return params, buffers
+
+    def _lookup(self, modules: Dict[str, Any], target: str) -> Dict[str, Any]:
+        """The entry for attribute path ``target`` in a graph's module tree, also under a called child
+        (``block.lin`` called directly while ``block`` is called too)."""
+        entry: Dict[str, Any] = {"children": modules}
+        for part in target.split("."):
+            if entry.get("kind") == "graph":
+                entry = {"children": self.model.graphs[entry["graph"]].modules}
+            entry = entry["children"][part]
         return entry
 
 
@@ -229,7 +240,7 @@ class _Converter:
         """One graph serves every call of a module instance: an argument some calls pass as None and others
         as a value must not change what the forward does (``if shift is not None: ...``). Convert it again
         with the argument None and compare the operations."""
-        alt, _ = self._trace(module, path, f"{path}#none", {**concrete, **{m: None for m in mixed}})
+        alt = self._trace(module, path, f"{path}#none", {**concrete, **{m: None for m in mixed}})[0]
         if _op_signature(alt) != _op_signature(graph):
             raise GraphConversionError(
                 f"{type(module).__name__}.forward depends on whether {', '.join(map(repr, mixed))} is None, and "
@@ -237,23 +248,6 @@ class _Converter:
                 "graph", path=path, construct="call-site dependent argument",
                 fix="pass the same kind of value at every call (e.g. a zero tensor), use one module instance "
                     "per kind of call, or make the module a basic unit (nascore_graph.basic_unit)")
-
-
-def none_at_some_sites(module: nn.Module, sites: CallSites) -> List[str]:
-    """Arguments that some call sites pass as None and others as something else."""
-    sig = _signature(module)
-    if sig is None or len(sites) < 2:
-        return []
-    seen: Dict[str, set] = {}
-    for args, kwargs in sites:
-        try:
-            bound = sig.bind(*args, **kwargs)
-        except TypeError:
-            return []
-        bound.apply_defaults()
-        for k, v in bound.arguments.items():
-            seen.setdefault(k, set()).add(v is None)
-    return [k for k, kinds in seen.items() if len(kinds) == 2]
 
 
 def _op_signature(graph: Graph) -> List[tuple]:
@@ -316,14 +310,9 @@ def _canonical_targets(module: nn.Module, graph: Graph, path: str) -> None:
             names = paths.get(id(_submodule(module, target)), [target])
         except KeyError:
             continue
-        canonical = next((p for p in names if outside_called(p)), None)
-        if canonical is None:
-            owner = next(p for p in called if target.startswith(p + "."))
-            raise GraphConversionError(
-                f"{target!r} is called directly and also inside {owner!r}, which is called too",
-                path=_join(path, target), construct="a call into a called child",
-                fix=f"call it only through {owner!r} (or through an "
-                f"attribute of its own, e.g. self.x = self.{target}), or make {owner!r} a basic unit")
+        # a child called directly and also inside its called parent keeps its path under the parent: the
+        # generated code calls the parent's attribute (self.block.lin), one module called twice
+        canonical = next((p for p in names if outside_called(p)), target)
         if canonical != target:
             graph.update_operation(node, target=canonical)
 
@@ -359,10 +348,16 @@ def _submodule(module: nn.Module, target: str) -> nn.Module:
     return module
 
 
-def _lookup(modules: Dict[str, Any], target: str) -> Dict[str, Any]:
-    """The entry for attribute path ``target`` in a graph's module tree."""
-    parts = target.split(".")
-    entry = {"children": modules}
-    for part in parts:
-        entry = entry["children"][part]
-    return entry
+def _root_signature(graph: Graph, module: nn.Module, fixed: Dict[str, Any]) -> None:
+    """Record the root forward's parameters (defaults, specialised ones) for the generated signature."""
+    params = []
+    for p in root_params(module):
+        item: Dict[str, Any] = {"name": p.name, "kw": p.kind is p.KEYWORD_ONLY}
+        if p.name in fixed:
+            item["fixed"] = fixed[p.name]
+        elif p.default is not p.empty and p.name in graph.inputs:
+            if simple(p.default):
+                item["default"] = p.default
+        params.append(item)
+    if any("fixed" in p or "default" in p or p["kw"] for p in params):
+        graph.input_node.operation.attrs["params"] = params

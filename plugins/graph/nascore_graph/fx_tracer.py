@@ -1,0 +1,232 @@
+"""The fx tracer of the graph format: children stay leaf calls, shapes may be used as values.
+
+Beyond ``torch.fx.Tracer`` it records
+
+* factories sized from a tensor (``torch.ones(x.size(0), n)``, ``torch.zeros(x.shape)``) and ``len(x)`` as
+  nodes (torch.fx rejects a proxy there),
+* item assignment (``y[:, 0] = v``) as an ``operator.setitem`` node,
+* with example inputs, the real value of every node (run next to tracing, in eval mode, on copies), so that
+  iterating over a tensor's chunks, ``range(x.size(1))`` and ``if x.dim() == 4`` are resolved for the
+  example's shapes. Conditions on tensor *values* still fail: the graph would silently fix one branch.
+"""
+from __future__ import annotations
+
+import builtins
+import dis
+import inspect
+import math
+import operator
+import sys
+from bisect import bisect_left
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional
+
+import torch
+import torch.fx as fx
+import torch.nn as nn
+from torch.fx.node import map_aggregate
+
+__all__ = ["Tracer", "FACTORIES"]
+
+_MISSING = object()
+# torch.fx replaces these while tracing; example values are computed with the real ones
+_MODULE_CALL, _MODULE_GETATTR = nn.Module.__call__, nn.Module.__getattr__
+#: torch functions that take sizes, not tensors: a proxy among their arguments becomes a call node
+FACTORIES = ("ones", "zeros", "empty", "full", "rand", "randn", "randint", "arange", "eye", "linspace",
+             "logspace", "tensor", "as_tensor", "scalar_tensor")
+
+
+def _example(value: Any) -> Any:
+    return value.node.meta.get("example", _MISSING) if isinstance(value, fx.Proxy) else value
+
+
+def _shape_example(proxy: fx.Proxy) -> Any:
+    """The example value when it may decide code: not derived from a non-tensor argument (a flag or a
+    number that call sites pass differently must stay an error, not one branch fixed silently)."""
+    return _MISSING if proxy.node.meta.get("from_scalar") else _example(proxy)
+
+
+def _has_proxy(value: Any) -> bool:
+    found = []
+    map_aggregate(value, lambda v: found.append(v) if isinstance(v, fx.Proxy) else None)
+    return bool(found)
+
+
+class Proxy(fx.Proxy):
+    """A proxy that can be assigned into and, with an example value, iterated and used as a shape."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})
+
+    def __iter__(self) -> Iterator[Any]:
+        frame = inspect.currentframe().f_back  # type: ignore[union-attr]
+        code = list(dis.get_instructions(frame.f_code))
+        inst = code[bisect_left(code, frame.f_lasti, key=lambda i: i.offset)] if sys.version_info >= (3, 11) \
+            else code[frame.f_lasti // 2]
+        if inst.opname == "UNPACK_SEQUENCE":  # `a, b = x.chunk(2)`: the count is in the code
+            return iter([self[i] for i in range(inst.argval)])
+        value = _shape_example(self)
+        if isinstance(value, torch.Tensor):
+            return iter([self[i] for i in range(value.shape[0])])
+        if isinstance(value, (tuple, list)):
+            return iter([self[i] for i in range(len(value))])
+        return self.tracer.iter(self)
+
+    def __len__(self) -> int:
+        value = _shape_example(self)  # `f(*x.shape[:2])` asks for a length first
+        if isinstance(value, (tuple, list, torch.Tensor)):
+            return len(value)
+        return super().__len__()
+
+    def __bool__(self) -> bool:
+        value = _shape_example(self)
+        if isinstance(value, (bool, int)):  # a shape condition (x.dim() == 4), resolved for the example
+            return bool(value)
+        return super().__bool__()
+
+    def __index__(self) -> int:
+        value = _shape_example(self)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise TypeError("a traced size is used as a Python int (e.g. in range()); pass example_inputs to "
+                        "convert so it can be resolved for their shapes")
+
+    __int__ = __index__
+
+
+@contextmanager
+def _untraced() -> Iterator[None]:
+    """Run real code in the middle of a trace: modules called and read as they are outside tracing."""
+    call, getattr_ = nn.Module.__call__, nn.Module.__getattr__
+    nn.Module.__call__, nn.Module.__getattr__ = _MODULE_CALL, _MODULE_GETATTR
+    try:
+        yield
+    finally:
+        nn.Module.__call__, nn.Module.__getattr__ = call, getattr_
+
+
+@contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    modes = [(m, m.training) for m in module.modules()]
+    try:
+        module.eval()
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
+
+
+class Tracer(fx.Tracer):
+    """Every submodule is a leaf; tensors that are not the module's own become ``constants``."""
+
+    def __init__(self, examples: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(autowrap_modules=(math,))
+        self.constants: Dict[str, torch.Tensor] = {}
+        self.examples = examples
+        #: first example arguments each called child got: ``{target: (args, kwargs)}``
+        self.call_examples: Dict[str, tuple] = {}
+        self._tensor_names: Optional[Dict[int, str]] = None
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return m is not self.root
+
+    def proxy(self, node: fx.Node) -> fx.Proxy:
+        return Proxy(node, self)
+
+    def create_arg(self, a: Any) -> Any:
+        # fx would store unknown tensors on the user's module (setattr); keep them here instead
+        if isinstance(a, torch.Tensor):
+            if self._tensor_names is None:
+                self._tensor_names = {id(t): n for n, t in self.root.named_parameters(remove_duplicate=False)}
+                self._tensor_names.update({id(t): n for n, t in self.root.named_buffers(remove_duplicate=False)})
+            name = self._tensor_names.get(id(a))
+            if name is None:
+                name = f"_const_{len(self.constants)}"
+                self.constants[name] = a
+                self._tensor_names[id(a)] = name
+            return self.create_node("get_attr", name, (), {})
+        return super().create_arg(a)
+
+    def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
+        proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
+        if self.examples is not None and isinstance(proxy, fx.Proxy):
+            value = self._run(kind, target, args, kwargs)
+            if value is not _MISSING:
+                proxy.node.meta["example"] = value
+            node = proxy.node
+            if (kind == "placeholder" and isinstance(value, (bool, int, float, str))) or any(
+                    n.meta.get("from_scalar") for n in node.all_input_nodes):
+                node.meta["from_scalar"] = True
+        return proxy
+
+    def _run(self, kind: str, target: Any, args: tuple, kwargs: dict) -> Any:
+        """The node's value on the example inputs (``_MISSING`` when an input has none or it fails)."""
+        if kind == "placeholder":
+            return self.examples.get(target, _MISSING)
+        if kind == "get_attr":
+            value = self.constants.get(target, _MISSING)
+            if value is _MISSING:
+                with _untraced():
+                    value = operator.attrgetter(target)(self.root)
+            return value.detach().clone() if isinstance(value, torch.Tensor) else value
+        missing = []
+        a, k = map_aggregate((args, kwargs), lambda v: missing.append(v) if _example(v) is _MISSING else _example(v))
+        if missing:
+            return _MISSING
+        try:
+            with torch.no_grad(), _untraced():
+                if kind == "call_function":
+                    return target(*a, **k)
+                if kind == "call_method":
+                    return getattr(a[0], target)(*a[1:], **k)
+                if kind == "call_module":
+                    self.call_examples.setdefault(target, (a, k))
+                    module = self.root.get_submodule(target)
+                    with _eval_mode(module):  # values only feed shapes; no running-stat updates, no dropout
+                        return module(*a, **k)
+        except Exception:  # noqa: BLE001 - the trace itself decides; a missing example only limits it
+            return _MISSING
+        return _MISSING
+
+    @contextmanager
+    def patched(self, module: nn.Module) -> Iterator[None]:
+        """Factories and ``len`` record a node when given a proxy (only while tracing ``module``)."""
+        saved = {name: getattr(torch, name) for name in FACTORIES}
+        fn_globals = type(module).forward.__globals__
+        had_len = "len" in fn_globals
+        old_len = fn_globals.get("len")
+        for name, fn in saved.items():
+            setattr(torch, name, self._wrap(fn))
+        fn_globals["len"] = self._len
+        apply = torch.autograd.Function.__dict__["apply"]
+        tracer = self
+
+        def function_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
+            # a custom autograd Function stays one call (its backward is the point), not its traced forward
+            if _has_proxy((args, kwargs)):
+                return tracer.create_proxy("call_function", apply.__get__(None, cls), args, kwargs)
+            return apply.__get__(None, cls)(*args, **kwargs)
+        torch.autograd.Function.apply = classmethod(function_apply)
+        try:
+            yield
+        finally:
+            torch.autograd.Function.apply = apply
+            for name, fn in saved.items():
+                setattr(torch, name, fn)
+            if had_len:
+                fn_globals["len"] = old_len
+            else:
+                fn_globals.pop("len", None)
+
+    def _len(self, obj: Any) -> Any:
+        if isinstance(obj, fx.Proxy):  # len(x) of a tensor: a node; len() of a list of proxies stays a number
+            return self.create_proxy("call_function", builtins.len, (obj,), {})
+        return builtins.len(obj)
+
+    def _wrap(self, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if _has_proxy((args, kwargs)):
+                return self.create_proxy("call_function", fn, args, kwargs)
+            return fn(*args, **kwargs)
+        wrapper.__wrapped__ = fn
+        return wrapper

@@ -1,0 +1,82 @@
+"""The conformance suite: every case is converted, turned back into code, loaded with the original
+``state_dict`` and compared on the same inputs. Used by ``test_graph_suite.py`` and by
+``python -m benchmarks graph_conformance`` (pass rates per frontend)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Tuple
+
+import torch
+from torch.utils._pytree import tree_flatten
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from suite_archs import CASES as ARCH_CASES  # noqa: E402
+from suite_flow import CASES as FLOW_CASES  # noqa: E402
+from suite_shapes import CASES as SHAPE_CASES  # noqa: E402
+
+Case = Tuple[str, Callable[[], Any], Callable[[], tuple]]
+SUITE: List[Case] = SHAPE_CASES + FLOW_CASES + ARCH_CASES
+
+# what each frontend cannot do, by design (also in README.md); every other case must pass
+LIMITS = {
+    "fx": {"flow_data_dependent": "data-dependent control flow",
+           "default_kwonly_child": "one graph per module instance: call sites pass different flags it branches on"},
+    "torchscript": {
+        "flow_data_dependent": "data-dependent control flow",
+        "default_kwonly_child": "keyword-only arguments with defaults",
+        "flow_range_loop": "prim::Loop: Python loops stay loops under TorchScript",
+        "flow_while_loop": "prim::Loop", "default_numbers": "prim::Loop (range(n))",
+        "shape_iterate_chunks": "prim::Loop over a list of chunks", "arch_lstm_cell_unroll": "prim::Loop over unbind",
+        "shape_split_comprehension": "prim::Loop (a comprehension over split())",
+        "arch_fpn": "a loop over range(len(list))", "shape_view_star": "TorchScript cannot compile *args",
+        "shape_branch_dim": "condition on a tensor's rank (not known when scripting)",
+        "container_list_slicing": "TorchScript cannot index a ModuleList with a negative number",
+        "container_linear_subclass": "TorchScript cannot compile super().forward()",
+        "container_helper_methods": "TorchScript cannot pass a module as an argument",
+    },
+}
+
+
+def compare(expected: Any, got: Any) -> Optional[str]:
+    """None when ``got`` matches ``expected`` (same structure, dtypes, shapes, values), else why not."""
+    a_flat, a_spec = tree_flatten(expected)
+    b_flat, b_spec = tree_flatten(got)
+    if a_spec != b_spec:
+        return f"output structure differs: {a_spec} vs {b_spec}"
+    for i, (a, b) in enumerate(zip(a_flat, b_flat)):
+        if isinstance(a, torch.Tensor):
+            if not isinstance(b, torch.Tensor) or a.dtype != b.dtype or a.shape != b.shape:
+                return f"output {i}: {a.dtype}{tuple(a.shape)} vs {getattr(b, 'dtype', type(b))}{tuple(getattr(b, 'shape', ()))}"
+            if not torch.allclose(a.double(), b.double(), atol=1e-5, rtol=1e-5, equal_nan=True):
+                return f"output {i} differs by {(a.double() - b.double()).abs().max().item():.3g}"
+        elif a != b:
+            return f"output {i}: {a!r} vs {b!r}"
+    return None
+
+
+def run_case(case: Case, frontend: str, examples: bool) -> Tuple[Any, Any, Any]:
+    """``(original, generated, inputs)``; the generated module is built fresh from the code and holds the
+    original's weights. Raises whatever conversion raises."""
+    from nascore_graph import convert
+    from nascore_graph.codegen import exec_model
+    _, factory, inputs = case
+    torch.manual_seed(0)
+    original = factory().eval()
+    args = inputs()
+    space = convert(original, frontend=frontend, example_inputs=args if examples else None)
+    source, objects = space.code()
+    generated = exec_model(source, objects)
+    generated.load_state_dict(original.state_dict())
+    return original, generated.eval(), args
+
+
+def check_case(case: Case, frontend: str, examples: bool) -> Optional[str]:
+    """None when the case round-trips, else a one-line reason."""
+    try:
+        original, generated, args = run_case(case, frontend, examples)
+        with torch.no_grad():
+            return compare(original(*args), generated(*args))
+    except Exception as exc:  # noqa: BLE001 - the report wants every failure as a line
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]

@@ -1,0 +1,80 @@
+"""The conformance suite (tests/suite_*.py) on both frontends: convert, generate code, build it fresh, load
+the original state_dict, compare outputs. Known limits are strict xfails, so the list stays true."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from graph_suite import LIMITS, SUITE, check_case, compare, run_case  # noqa: E402
+
+from nascore_graph import GraphConversionError, convert  # noqa: E402
+
+# fx resolves these from the shapes of example inputs (loops over chunks, branches on x.dim())
+NEEDS_EXAMPLES = {"shape_view_star", "shape_iterate_chunks", "shape_split_comprehension", "shape_branch_dim",
+                  "arch_lstm_cell_unroll"}
+
+
+RUNS = [(frontend, case) for frontend in ("fx", "torchscript") for case in SUITE if case[0] not in LIMITS[frontend]]
+
+
+@pytest.mark.parametrize("frontend,case", RUNS, ids=[f"{f}-{c[0]}" for f, c in RUNS])
+def test_suite_case_round_trips(frontend, case):
+    warnings.simplefilter("ignore")
+    assert check_case(case, frontend, examples=frontend == "fx" and case[0] in NEEDS_EXAMPLES) is None
+
+
+@pytest.mark.parametrize("frontend", ["fx", "torchscript"])
+def test_known_limits_still_fail_with_a_clear_error(frontend):
+    by_name = dict((c[0], c) for c in SUITE)
+    for name in LIMITS[frontend]:
+        with pytest.raises(GraphConversionError, match="Fix: "):
+            run_case(by_name[name], frontend, examples=True)
+
+
+def test_shapes_in_loops_without_examples_ask_for_them():
+    by_name = dict((c[0], c) for c in SUITE)
+    with pytest.raises(GraphConversionError, match="example_inputs"):
+        run_case(by_name["shape_iterate_chunks"], "fx", examples=False)
+
+
+_FRESH = """
+import importlib, sys, torch
+sys.path.insert(0, sys.argv[1])
+for name in sys.argv[2:]:
+    data = torch.load(f"{sys.argv[1]}/{name}.pt")
+    model = importlib.import_module(name).build()
+    model.load_state_dict(data["state_dict"])
+    with torch.no_grad():
+        out = model.eval()(*data["inputs"])
+    torch.save(out, f"{sys.argv[1]}/{name}.out.pt")
+    print("ran", name)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("frontend", ["fx", "torchscript"])
+def test_exported_architectures_run_in_a_fresh_interpreter(frontend, tmp_path):
+    """The generated source of every whole architecture, written to a file, imported by a new Python process
+    and given the original weights, reproduces the original's outputs."""
+    warnings.simplefilter("ignore")
+    cases = [c for c in SUITE if c[0].startswith("arch_") and c[0] not in LIMITS[frontend]]
+    expected = {}
+    for case in cases:
+        name = case[0]
+        original, generated, args = run_case(case, frontend, examples=name in NEEDS_EXAMPLES)
+        (tmp_path / f"{name}.py").write_text(convert(original, frontend, args).to_code())
+        torch.save({"state_dict": original.state_dict(), "inputs": args}, tmp_path / f"{name}.pt")
+        with torch.no_grad():
+            expected[name] = original(*args)
+    proc = subprocess.run([sys.executable, "-c", _FRESH, str(tmp_path)] + list(expected), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name, out in expected.items():
+        assert compare(out, torch.load(tmp_path / f"{name}.out.pt")) is None, name
