@@ -109,6 +109,8 @@ class FunctionEngine(ExecutionEngine):
 
 
 def make_space(n: int = 6, k: int = 10, numerical: bool = False) -> DictSpace:
+    """A DictSpace of ``n`` categorical choices ``x0..`` with ``k`` values each (plus ``lr`` in [0, 1] when
+    ``numerical``)."""
     items = {f"x{i}": Categorical(list(range(k)), label=f"x{i}") for i in range(n)}
     if numerical:
         items["lr"] = Numerical(0.0, 1.0, label="lr")
