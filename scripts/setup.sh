@@ -30,8 +30,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     args=(-e ".[test]")
     for plugin in plugins/*/; do
         [ -f "$plugin/pyproject.toml" ] || continue
-        # a plugin's test extras (e.g. the dashboard's pinned playwright) come with it
-        if grep -q '^test = ' "$plugin/pyproject.toml"; then args+=(-e "${plugin%/}[test]"); else args+=(-e "$plugin"); fi
+        # a plugin's test extras (e.g. the dashboard's pinned playwright) and bench extras (what its benchmark
+        # compares against, e.g. nascore-ray's ray[tune]) come with it
+        extras=$(grep -oE '^(test|bench) = ' "$plugin/pyproject.toml" | cut -d' ' -f1 | paste -sd, - || true)
+        if [ -n "$extras" ]; then args+=(-e "${plugin%/}[$extras]"); else args+=(-e "$plugin"); fi
     done
     echo "setup: installing nascore and ${#args[@]} editable distributions"
     "$PY" -m pip install -q --disable-pip-version-check "${args[@]}"
