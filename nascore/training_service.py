@@ -26,6 +26,8 @@ Contract (the engine relies on every point):
   service shuts down (Interrupted, delivered before ``shutdown()`` returns). Events of one trial arrive in
   order; they may come from any thread, but never while the service holds a lock the listener could need
   (the listener may call ``capacity()``/``submit()`` from inside a callback).
+* A listener may also have ``on_trial_started(trial_id, time)``: services that know when a trial really begins
+  (after a worker's start-up) call it, so start-up is not counted in the trial's duration.
 * ``capacity()`` counts trials that would start right now; it goes up before the ``TrialEnd`` that freed
   the slot is delivered.
 * ``log_paths(trial_id)`` gives the trial's stdout/stderr files on this machine (remote services copy them

@@ -152,12 +152,13 @@ class NasExperiment(ExperimentResults):
         inner: Optional[ExecutionEngine] = None
         try:
             inner = self._build_engine()
+            self._point_logs_here(inner)
+            self._warm_up(inner)  # workers import torch while the rest is prepared
             session = self.session = int(store.get_meta("sessions", 0) or 0) + 1
             previous = store.models() if self._resuming else []
             self._write_experiment_meta(store, session)
             if port is not None:
                 self._start_dashboard(port, store)
-            self._point_logs_here(inner)
             engine = RecordingMiddleware(inner, store, session, serializable=format_spec.serializable,
                                          max_trial_number=self.config.max_trial_number,
                                          on_model_finished=self._model_finished, gate=gate,
@@ -294,6 +295,16 @@ class NasExperiment(ExperimentResults):
         while engine is not None:  # walk middleware -> inner engine
             if getattr(engine, "log_directory", "unset") is None:
                 engine.log_directory = self.directory / "trials"
+            engine = engine.engine if isinstance(engine, Middleware) else None
+
+    @staticmethod
+    def _warm_up(engine: Any) -> None:
+        """Start engines that can start ahead of the first submission (``start()``, e.g. the ts engine's
+        service: its warm workers begin importing now, not when the first trial is already waiting)."""
+        while engine is not None:
+            start = getattr(engine, "start", None)
+            if callable(start) and not isinstance(engine, Middleware):
+                start()
             engine = engine.engine if isinstance(engine, Middleware) else None
 
     def _open_store(self) -> ExperimentStore:

@@ -19,7 +19,7 @@ def small_disk(tmp_path):
                                            capture_output=True).returncode != 0:
         pytest.skip("cannot mount a small tmpfs here")
     yield mount
-    subprocess.run(["umount", str(mount)], capture_output=True)
+    subprocess.run(["umount", "--lazy", str(mount)], capture_output=True)  # the experiment may hold its store open
 
 
 def test_full_disk_fails_the_run_cleanly_losing_nothing_stored(tiny, make_config, small_disk):

@@ -140,6 +140,15 @@ class TrainingServiceEngine(ExecutionEngine):
         self.notify_changed()
 
     # ---- TrialListener (called from the service's threads) --------------------------------------------------------
+    def on_trial_started(self, trial_id: str, started: float) -> None:
+        """The trial began running its model at ``started`` (epoch seconds): its duration counts from there,
+        not from the submission (a worker still starting up, importing torch, is not the trial's time)."""
+        with self._lock:
+            model = self._running.get(trial_id)
+            timings = getattr(model, "timings", None)
+            if timings is not None:
+                timings["start"] = started
+
     def on_trial_metric(self, event: TrialMetric) -> None:
         with self._lock:
             model = self._running.get(event.trial_id)

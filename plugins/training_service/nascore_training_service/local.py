@@ -243,10 +243,8 @@ class LocalTrainingService(TrainingService):
                     self._stop_trial(trial.request.trial_id, ModelStatus.Failed,
                                      f"exceeded max_trial_duration ({trial.request.timeout:g}s)")
                 wait = max(0.0, min(wait, left))
-            if trial is not None and self.settings.trial_log_limit_mb:
-                limit = int(self.settings.trial_log_limit_mb * 1024 * 1024)
-                cap_log(trial.logs.stdout, limit)
-                cap_log(trial.logs.stderr, limit)
+            if trial is not None:
+                self._cap_logs(trial)
             readable, _, _ = select.select([worker.events], [], [], wait)
             if readable:
                 data = os.read(worker.events, 65536)
@@ -285,6 +283,12 @@ class LocalTrainingService(TrainingService):
         if not line.strip():
             return
         record = json.loads(line)
+        if record.get("event") == "started":
+            started = getattr(self._listener, "on_trial_started", None)
+            trial = worker.trial
+            if callable(started) and trial is not None and record.get("trial_id") == trial.request.trial_id:
+                started(record["trial_id"], float(record["time"]))
+            return
         if record.get("event") == "retire":
             worker.retiring = record.get("reason") or "retired"
             return
@@ -305,11 +309,19 @@ class LocalTrainingService(TrainingService):
                     self._workers.remove(worker)
         self._finish(trial, event)
 
+    def _cap_logs(self, trial: RunningTrial) -> None:
+        """Keep the trial's logs under ``trial_log_limit_mb`` (checked while it runs and once at its end)."""
+        if self.settings.trial_log_limit_mb:
+            limit = int(self.settings.trial_log_limit_mb * 1024 * 1024)
+            cap_log(trial.logs.stdout, limit)
+            cap_log(trial.logs.stderr, limit)
+
     def _finish(self, trial: RunningTrial, end: TrialEnd) -> None:
         with self._lock:
             if trial.ended:
                 return
             trial.ended = True
+        self._cap_logs(trial)
         self._deliver_end(end)
 
     def _deliver_end(self, end: TrialEnd) -> None:

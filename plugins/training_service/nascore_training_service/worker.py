@@ -46,6 +46,8 @@ def _run_one(command: dict, emit: EventWriter) -> bool:
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
         try:
+            # when the trial really begins: a worker's start-up (imports) is not charged to its duration
+            emit.raw({"event": "started", "trial_id": trial_id, "time": time.time()})
             end = run_trial(payload, emit, trial_id)
         finally:
             sys.stdout.flush()

@@ -68,3 +68,16 @@ def test_a_flooding_trial_log_is_capped_keeping_its_end(engine_here):
     assert len(text.encode()) <= 1.5 * 1024 * 1024  # 6 MB written, about the limit kept
     assert text.startswith("[nascore: ") and "bytes cut from the start of this log (trial_log_limit_mb)" in text
     assert text.rstrip().endswith("the last line")
+
+
+def test_worker_start_up_is_not_charged_to_the_trial(engine_here, tmp_path, monkeypatch):
+    import time
+    (tmp_path / "nascore_slow_import.py").write_text("import time\ntime.sleep(2.0)  # a heavy import\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    engine = engine_here(preload=["nascore_slow_import"])
+    model = ConformanceModel({"x": 1})
+    submitted = time.time()
+    _run(engine, model)
+    assert model.status is ModelStatus.Trained
+    assert model.timings["end"] - submitted >= 2.0  # the worker was still importing when it was submitted
+    assert model.timings["end"] - model.timings["start"] < 1.0  # the trial itself: its duration
