@@ -58,3 +58,18 @@ def test_oneshot_example_exports_subnets_that_work_with_inherited_weights(tmp_pa
     assert len(accuracies) == 2 and min(accuracies) > 0.8, out  # chance is 0.1
     assert out.count("DARTS: {") == 1 and out.count("RandomOneShot: {") == 1
     assert len(_store_dirs(tmp_path)) == 2
+
+
+@pytest.mark.slow
+def test_multi_objective_example_prints_a_feasible_front(tmp_path):
+    out = _run("multi_objective_search.py", tmp_path)
+    assert "12 trials done, 0 failed" in out
+    rows = [line.split()[1:4] for line in out.splitlines() if line.startswith("  #")]
+    front = [(float(m), int(p), int(macs)) for m, p, macs in rows]
+    assert front and all(p <= 5000 for _, p, _ in front)  # the constraint held
+    assert [m for m, _, _ in front] == sorted((m for m, _, _ in front), reverse=True)  # best metric first...
+    assert [p for _, p, _ in front] == sorted((p for _, p, _ in front), reverse=True)  # ...costs more: a front
+    [directory] = _store_dirs(tmp_path)
+    view = subprocess.run([sys.executable, "-m", "nascore", "view", str(directory), "--pareto"], capture_output=True,
+                          text=True, check=True).stdout
+    assert f"{len(front)} model(s) on the Pareto front of default (max), params (min)" in view
