@@ -85,12 +85,20 @@ class Evaluator(Mutable, metaclass=ABCMeta):
     #: what the evaluator reports and in which direction (:class:`nascore.metric.Objective`); None when it
     #: does not say (the experiment then maximises, unless the config's ``metric_direction`` says otherwise)
     objective: Optional[Objective] = None
+    #: names of the costs :meth:`costs` knows without training (a tabular benchmark's ``latency``, ``params``);
+    #: they may be objectives and constraints checked before training, and win over profilers of the same name
+    cost_metrics: Tuple[str, ...] = ()
 
     @abstractmethod
     def evaluate(self, model: "torch.nn.Module") -> Any:
         """Train and score ``model``; report with ``nascore.trial.report_intermediate_result`` /
         ``report_final_result``. A returned number (or ``{"default": ...}`` dict) is taken as the final
         metric when none was reported."""
+
+    def costs(self, model: "torch.nn.Module") -> Dict[str, float]:
+        """The :attr:`cost_metrics` of the built ``model``, known without training it (called in the
+        experiment's process before the model's trial, when an objective or a constraint needs one)."""
+        return {}
 
     # ---- recorded arguments ------------------------------------------------------------------------------
     @property

@@ -146,7 +146,8 @@ class NasExperiment(ExperimentResults):
         if hasattr(self.model_space, "named_modules"):  # third-party formats get canonical samples too
             self._format_space.keep_structure(self.model_space)
         self.objectives = resolve_objectives(self.config, objective)
-        gate = ModelGate.from_config(self.config, self.objectives, self._format_space.simplify())
+        gate = ModelGate.from_config(self.config, self.objectives, self._format_space.simplify(),
+                                     evaluator=self.evaluator)
         apply_objectives(self.strategy, self.objectives, self.config.objective_weights, objective.name, gate)
         store = self._open_store()  # before any engine starts workers: a store that cannot be made leaves none
         inner: Optional[ExecutionEngine] = None

@@ -33,24 +33,26 @@ class ModelGate:
 
     @classmethod
     def from_config(cls, config: Any, objectives: Sequence[Objective], labels: Iterable[str],
-                    manager: Any = None) -> "ModelGate":
+                    manager: Any = None, evaluator: Any = None) -> "ModelGate":
         """The gate for an experiment ``config`` (its ``constraints``, ``profilers``, ``profile_*`` settings),
-        its ``objectives`` and the labels of its space. Unusable settings raise ``ValueError`` up front."""
+        its ``objectives``, the labels of its space and its ``evaluator`` (whose ``cost_metrics`` are known
+        before training too). Unusable settings raise ``ValueError`` up front."""
         context = ProfileContext(input_shape=tuple(config.profile_input_shape) if config.profile_input_shape
                                  else None, latency_runs=config.profile_latency_runs)
         profiler = ModelProfiler.from_plugins(context, manager)
-        wanted = [o.name for o in objectives if o.name in profiler.metrics]
+        declared = set(getattr(evaluator, "cost_metrics", ()) or ())
+        wanted = [o.name for o in objectives if o.name in profiler.metrics or o.name in declared]
         if config.profilers:
             manager = manager or _manager()
             for name in config.profilers:
                 wanted.extend(manager.get_profiler(name).metrics)  # an unknown name lists the installed ones
         constraints = parse_constraints(config.constraints)
-        known_before_training = set(labels) | set(profiler.metrics)
+        known_before_training = set(labels) | set(profiler.metrics) | declared
         model_stage, trained_stage = [], []
         for constraint in constraints:
             stage = constraint.resolve_stage(known_before_training)
             (model_stage if stage == "model" else trained_stage).append(constraint)
-        profiler.check_metrics(wanted + [n for c in model_stage for n in c.names])
+        profiler.check_metrics([n for n in wanted + [n for c in model_stage for n in c.names] if n not in declared])
         return cls(profiler, model_stage, trained_stage, wanted)
 
     @property

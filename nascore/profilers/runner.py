@@ -110,6 +110,11 @@ class ModelProfiler:
             out[metric] = float(value)
         return out
 
+    def remember(self, model: Any, values: Dict[str, float]) -> None:
+        """Cache ``values`` measured elsewhere (an evaluator's own costs) for the model's sample."""
+        with self._lock:
+            self._cache.setdefault(_cache_key(getattr(model, "sample", None)), {}).update(values)
+
     def view(self, model: Any) -> "ProfileView":
         """A read-only mapping over the model's sample values and its profiler metrics, measured on first
         access (what constraints read: an unmet cheap constraint spares the costly profilers)."""
@@ -117,7 +122,8 @@ class ModelProfiler:
 
 
 class ProfileView(Mapping):
-    """``view[name]``: a sample label's value, else a profiler metric (measured now if need be).
+    """``view[name]``: a sample label's value, else a cost the model's evaluator knows without training
+    (``evaluator.cost_metrics``), else a profiler metric (measured now if need be).
 
     ``measured()`` lists what was measured through the view, to be stored with the model."""
 
@@ -127,23 +133,38 @@ class ProfileView(Mapping):
         self._sample: Dict[str, Any] = dict(getattr(model, "sample", None) or {})
         self._module: Any = None
         self._measured: Dict[str, float] = profiler.cached(self._sample)
+        self._evaluator = getattr(model, "evaluator", None)
+        self._declared = tuple(getattr(self._evaluator, "cost_metrics", ()) or ())
+
+    def _built(self) -> Any:
+        if self._module is None:
+            self._module = self._model.executable_model()
+        return self._module
 
     def __getitem__(self, name: str) -> Any:
         if name in self._sample:
             return self._sample[name]
         if name in self._measured:
             return self._measured[name]
+        if name in self._declared:
+            costs = self._evaluator.costs(self._built())
+            missing = [m for m in self._declared if not isinstance(costs.get(m), (int, float))]
+            if missing:
+                raise ProfilerError(f"{type(self._evaluator).__name__}.costs() did not return numbers for {missing} "
+                                    f"(its cost_metrics); got {costs!r:.200}")
+            values = {m: float(costs[m]) for m in self._declared}
+            self._profiler.remember(self._model, values)
+            self._measured.update(values)
+            return values[name]
         if self._profiler.spec_for(name) is None:
             raise KeyError(name)
-        if self._module is None:
-            self._module = self._model.executable_model()
-        self._measured.update(self._profiler.profile(self._model, [name], module=self._module))
+        self._measured.update(self._profiler.profile(self._model, [name], module=self._built()))
         return self._measured[name]
 
     def measure(self, names: Iterable[str]) -> Dict[str, float]:
-        """Measure every profiler metric among ``names`` now; returns all measured so far."""
+        """Measure every evaluator cost and profiler metric among ``names`` now; returns all measured so far."""
         for name in names:
-            if self._profiler.spec_for(name) is not None:
+            if name in self._declared or self._profiler.spec_for(name) is not None:
                 self[name]
         return dict(self._measured)
 
@@ -152,7 +173,7 @@ class ProfileView(Mapping):
 
     def available(self) -> List[str]:
         """Names this view can answer (for messages)."""
-        return sorted(set(self._sample) | set(self._profiler.metrics))
+        return sorted(set(self._sample) | set(self._declared) | set(self._profiler.metrics))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.available())

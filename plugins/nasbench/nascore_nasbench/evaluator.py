@@ -24,7 +24,12 @@ class NasBenchGraphEvaluator(Evaluator):
 
     ``time_scale`` > 0 makes the trial sleep ``train_seconds * time_scale`` before reporting, so strategies and
     engines can be compared in wall-clock time; 0 (the default) answers at once.
+
+    ``latency`` and ``params`` are also its ``cost_metrics``: known from the table without a trial, so
+    ``objectives`` and ``constraints`` on them (``constraints=["params <= 0.1"]``) act before training.
     """
+
+    cost_metrics = ("latency", "params")
 
     def __init__(self, dataset: str = "cora", time_scale: float = 0.0) -> None:
         self.dataset = check_dataset(dataset)
@@ -33,16 +38,24 @@ class NasBenchGraphEvaluator(Evaluator):
         self.time_scale = float(time_scale)
 
     def evaluate(self, model: Any) -> Dict[str, float]:
-        links, ops = getattr(model, "links", None), getattr(model, "ops", None)
-        if links is None or ops is None:
-            raise TypeError(f"NasBenchGraphEvaluator evaluates models of NasBenchGraphSpace, got "
-                            f"{type(model).__name__}")
-        record = load_table(self.dataset).query(links, ops)
+        record = self._record(model)
         if self.time_scale:
             time.sleep(record.train_seconds * self.time_scale)
         metrics = record.metrics()
         report_final_result(metrics)
         return metrics
+
+    def costs(self, model: Any) -> Dict[str, float]:
+        """The table's ``latency`` (s) and ``params`` (millions) of ``model``, without a trial."""
+        record = self._record(model)
+        return {"latency": record.latency, "params": record.params}
+
+    def _record(self, model: Any) -> BenchRecord:
+        links, ops = getattr(model, "links", None), getattr(model, "ops", None)
+        if links is None or ops is None:
+            raise TypeError(f"NasBenchGraphEvaluator evaluates models of NasBenchGraphSpace, got "
+                            f"{type(model).__name__}")
+        return load_table(self.dataset).query(links, ops)
 
     def __repr__(self) -> str:
         return f"NasBenchGraphEvaluator(dataset={self.dataset!r}, time_scale={self.time_scale})"
