@@ -20,6 +20,7 @@ import time
 
 from nascore.process_tree import kill_tree
 from nascore.training_service import EventWriter, run_trial
+from nascore.trial_state import TrialState
 
 
 def _watch_parent(parent: int) -> None:
@@ -38,7 +39,7 @@ def _run_one(command: dict, emit: EventWriter) -> bool:
     trial_id = command["trial_id"]
     with open(command["payload_file"]) as f:
         payload = json.load(f)
-    cwd, threads = os.getcwd(), _live_threads()
+    state, threads = TrialState.capture(), _live_threads()
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -56,12 +57,15 @@ def _run_one(command: dict, emit: EventWriter) -> bool:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
-    os.chdir(cwd)  # cheap to restore; everything else that leaks retires the worker
+    # the next trial here starts as in a fresh worker: environment, cwd, dtype, RNG states, rlimits put back
+    problem = state.restore()
     leaked = sorted(t.name for t in _live_threads() - threads)
     if leaked:
-        emit.raw({"event": "retire", "reason": f"trial {trial_id} left threads running: {', '.join(leaked)}"})
+        problem = f"left threads running: {', '.join(leaked)}"
+    if problem:
+        emit.raw({"event": "retire", "reason": f"trial {trial_id} {problem}"})
     emit(end)
-    return bool(leaked)
+    return bool(problem)
 
 
 def main(argv=None) -> None:

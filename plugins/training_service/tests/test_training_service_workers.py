@@ -81,3 +81,14 @@ def test_worker_start_up_is_not_charged_to_the_trial(engine_here, tmp_path, monk
     assert model.status is ModelStatus.Trained
     assert model.timings["end"] - submitted >= 2.0  # the worker was still importing when it was submitted
     assert model.timings["end"] - model.timings["start"] < 1.0  # the trial itself: its duration
+
+
+def test_a_warm_worker_runs_the_next_trial_as_a_fresh_one(engine_here):
+    import resource
+    engine = engine_here(preload=["torch"])
+    first = ConformanceModel({}, "ts_helpers:change_process_state")
+    second = ConformanceModel({"soft": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}, "ts_helpers:process_state")
+    _run(engine, first)
+    _run(engine, second)
+    assert second.status is ModelStatus.Trained, second.failure_reason
+    assert first.metrics.final == second.metrics.final  # the same (warm) worker ran both

@@ -153,3 +153,33 @@ def flood(sample):
             time.sleep(0.02)
     print("the last line")
     return 1.0
+
+
+def change_process_state(sample):
+    """Changes what a trial can change in its worker (environment, dtype, RNG, rlimits); reports its pid."""
+    import resource
+    import torch
+    os.environ["NASCORE_LEAKED"] = "1"
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(123)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 256), hard))
+    report_final_result(float(os.getpid()))
+
+
+def process_state(sample):
+    """Fails when an earlier trial's changes are still there; reports its pid."""
+    import resource
+    import torch
+    leaks = []
+    if "NASCORE_LEAKED" in os.environ:
+        leaks.append("environment")
+    if torch.get_default_dtype() != torch.float32:
+        leaks.append("default dtype")
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 256 and sample["soft"] != 256:
+        leaks.append("rlimit")
+    if torch.initial_seed() == 123:
+        leaks.append("torch seed")
+    if leaks:
+        raise RuntimeError("leaked from the previous trial: " + ", ".join(leaks))
+    report_final_result(float(os.getpid()))
