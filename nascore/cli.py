@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.set_defaults(handler=_plugins)
     from nascore.experiment.commands import add_commands
     add_commands(commands)
+    from nascore.new_plugin import add_command
+    add_command(commands)
     return parser
 
 

@@ -252,11 +252,13 @@ class ExecutableModelSpace(Mutable):
         freeze = getattr(self.evaluator, "freeze", None)
         return freeze(sample) if callable(freeze) else self.evaluator
 
-    def _mark_frozen(self, frozen: "ExecutableModelSpace", sample: Sample) -> "ExecutableModelSpace":
-        """Helper for ``freeze`` implementations: copy the bookkeeping onto the frozen model."""
+    def mark_frozen(self, frozen: "ExecutableModelSpace", sample: Sample) -> "ExecutableModelSpace":
+        """Helper for ``_freeze`` implementations: record ``sample`` on ``frozen`` and set its status Frozen."""
         frozen.sample = dict(sample)
         frozen.status = ModelStatus.Frozen
         return frozen
+
+    _mark_frozen = mark_frozen  # its former, private name
 
     @property
     def metric(self) -> Optional[float]:
