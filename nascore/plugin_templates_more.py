@@ -38,7 +38,7 @@ class $Class(ExecutableModelSpace):
         return space
 
     def _freeze(self, sample):
-        frozen = type(self)(self.model_space, self._mutables, self.frozen_evaluator(sample))
+        frozen = type(self)(self.model_space, self.mutables, self.frozen_evaluator(sample))
         return self.mark_frozen(frozen, sample)
 
     def executable_model(self):

@@ -139,8 +139,9 @@ class ExecutableModelSpace(Mutable):
     ``default()`` and ``freeze(sample)`` on it; the result of a freeze is another ``ExecutableModelSpace``
     with ``status`` Frozen and ``sample`` set. The base keeps the choices (``collect_mutables`` builds them
     from the model space and the evaluator) and validates samples; a format implements ``from_model``,
-    ``_freeze``, ``executable_model`` and, when its models can leave this process, ``to_payload`` /
-    ``from_payload``.
+    ``_freeze`` (the override point ``freeze`` calls after validating; it returns ``self.mark_frozen(copy,
+    sample)`` with the copy sharing :attr:`mutables`), ``executable_model`` and, when its models can leave this
+    process, ``to_payload`` / ``from_payload``.
     """
 
     #: the registered format name (``"simplified"``, ``"raw"``, ``"graph"`` ...)
@@ -203,6 +204,12 @@ class ExecutableModelSpace(Mutable):
                                      f"experiment, {mutable!r} in {type(source).__name__}); rename one of them")
                 merged[label] = mutable
         return merged
+
+    @property
+    def mutables(self) -> Dict[str, LabeledMutable]:
+        """``{label: mutable}`` of the space and its evaluator (shared with the frozen models: do not modify);
+        a format passes it on to the models it freezes."""
+        return self._mutables
 
     def simplify(self, is_leaf=None) -> Dict[str, LabeledMutable]:
         """Every labelled choice of the model space *and* the evaluator, keyed by label."""

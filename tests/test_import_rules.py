@@ -110,3 +110,14 @@ def test_the_checker_sees_function_level_imports(tmp_path):
                       "def f():\n    from .sibling import _x\n")
     found = list(_imports("pkg.m", source, False))
     assert ("pkg.sibling", ["_x"], 5) in found and all(base != "a" for base, _, _ in found)
+
+
+def test_built_in_formats_use_the_public_format_api():
+    """What a format needs — the space's mutables, marking a model frozen — through public names (item 9)."""
+    offences = []
+    for folder in sorted((ROOT / "plugins").iterdir()):
+        for path in folder.glob("nascore_*/**/*.py"):
+            for number, text in enumerate(path.read_text().splitlines(), 1):
+                if re.search(r"\._mutables\b|\._mark_frozen\b", text):
+                    offences.append(f"{path.relative_to(ROOT)}:{number}: {text.strip()}")
+    assert not offences, "use ExecutableModelSpace.mutables / mark_frozen:\n" + "\n".join(offences)

@@ -74,8 +74,8 @@ class GraphModelSpace(ExecutableModelSpace):
                 mutator.mutate(ir, sample)
             freeze_values(ir, sample)
             prune(ir)
-        frozen = GraphModelSpace(ir, self._mutables, [], self.frozen_evaluator(sample), frontend=self.frontend)
-        return self._mark_frozen(frozen, sample)
+        frozen = GraphModelSpace(ir, self.mutables, [], self.frozen_evaluator(sample), frontend=self.frontend)
+        return self.mark_frozen(frozen, sample)
 
     def _reinstantiated_ir(self, sample: Sample) -> GraphModel:
         """The space's __init__ depends on choices: build the frozen module and convert it."""
@@ -90,9 +90,9 @@ class GraphModelSpace(ExecutableModelSpace):
 
     # ---- a frozen model ------------------------------------------------------------------------------
     def _check_concrete(self) -> None:
-        if self.status is ModelStatus.Initialized and self._mutables:
+        if self.status is ModelStatus.Initialized and self.mutables:
             raise RuntimeError("this graph model space still has choices "
-                               f"({', '.join(sorted(self._mutables))}); call freeze(sample) first")
+                               f"({', '.join(sorted(self.mutables))}); call freeze(sample) first")
 
     def code(self) -> tuple:
         if self._code is None:
@@ -118,7 +118,7 @@ class GraphModelSpace(ExecutableModelSpace):
         return self._model
 
     def to_payload(self) -> Dict[str, Any]:
-        if self.sample is None and self._mutables:
+        if self.sample is None and self.mutables:
             raise RuntimeError("only a frozen model has a payload; call space.freeze(sample) first")
         evaluator = None
         if self.evaluator is not None:

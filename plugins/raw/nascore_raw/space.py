@@ -44,8 +44,8 @@ class RawModelSpace(ExecutableModelSpace):
 
     def _freeze(self, sample: Sample) -> "RawModelSpace":
         # Shares the space and the mutables dict: a frozen model costs little more than its sample.
-        frozen = RawModelSpace(self.model_space, self.frozen_evaluator(sample), self._mutables)
-        return self._mark_frozen(frozen, sample)
+        frozen = RawModelSpace(self.model_space, self.frozen_evaluator(sample), self.mutables)
+        return self.mark_frozen(frozen, sample)
 
     # ---- a frozen model ------------------------------------------------------------------------------
     def executable_model(self) -> Any:

@@ -188,8 +188,8 @@ class SimplifiedModelSpace(ExecutableModelSpace):
         return space
 
     def _freeze(self, sample: Sample) -> "SimplifiedModelSpace":
-        frozen = SimplifiedModelSpace(self.recipe, self._mutables, self.frozen_evaluator(sample))
-        return self._mark_frozen(frozen, sample)
+        frozen = SimplifiedModelSpace(self.recipe, self.mutables, self.frozen_evaluator(sample))
+        return self.mark_frozen(frozen, sample)
 
     # ---- a frozen model ------------------------------------------------------------------------------
     @property
