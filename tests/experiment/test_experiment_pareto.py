@@ -109,3 +109,38 @@ def test_plot_pareto_needs_two_objectives_and_draws_pairs_for_three(tiny, make_c
     typo.run()
     with pytest.raises(ValueError, match="objective 'depth_cost' is missing from every trained model"):
         typo.pareto_front()
+
+
+def test_multi_objective_run_resumes_with_its_objectives_profiles_and_state(tiny, make_config):
+    from nascore import hookimpl
+    from nascore.plugins import get_plugin_manager
+
+    class StopAfterThree:
+        @hookimpl
+        def nascore_experiment_started(self, experiment):
+            self.experiment = experiment
+
+        @hookimpl
+        def nascore_model_finished(self, model):
+            if model.model_id == 3:
+                self.experiment.stop()
+
+    get_plugin_manager().register(StopAfterThree(), "test-stop-three")
+    try:
+        exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), NSGA2(seed=0, population_size=4),
+                            make_config(objectives=OBJECTIVES, constraints=["params <= 4"], max_trial_number=7))
+        assert exp.run() == "stopped"
+    finally:
+        get_plugin_manager().unregister("test-stop-three")
+    first = {r.id: (r.final, r.profile) for r in ExperimentStore.open(exp.directory).models()}
+    assert len(first) == 3
+
+    resumed = NasExperiment.resume(exp.directory, run=False)
+    assert resumed.config.objectives == OBJECTIVES and type(resumed.strategy) is NSGA2
+    assert resumed.run() == "done"
+    records = ExperimentStore.open(exp.directory).models()
+    assert len(records) == 7 and {r.id: (r.final, r.profile) for r in records if r.id in first} == first
+    assert all(r.profile["params"] <= 4 for r in records)  # the constraint holds in the resumed session too
+    assert len({tuple(sorted(r.sample.items())) for r in records}) == 7
+    # the strategy's results carry each objective's value, earlier sessions included
+    assert sorted(len(r["values"]) for r in resumed.strategy.results) == [2] * 7
