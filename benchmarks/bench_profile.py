@@ -77,8 +77,26 @@ def run() -> List[Dict]:
         first.append(_ms(lambda: values.update(profiler.profile(model, ["params", "flops", "macs"]))))
         repeat.append(_ms(lambda: profiler.profile(model, ["params", "flops", "macs"])))
     first_ms, repeat_ms = statistics.median(first), statistics.median(repeat)
+    noise = _latency_noise()
     return [{"case": "resnet18_params_flops", "input_shape": list(SHAPE), "params": values["params"],
              "macs": values["macs"], "profile_ms": round(first_ms, 2), "target_ms": 50,
              "cached_repeat_ms": round(repeat_ms, 4), "forward_ms": round(forward, 2),
              "profile_to_forward": round(first_ms / forward, 3),
-             "load_average_1min": round(os.getloadavg()[0], 1), "cpus": os.cpu_count()}]
+             "load_average_1min": round(os.getloadavg()[0], 1), "cpus": os.cpu_count()}, noise]
+
+
+def _latency_noise() -> Dict:
+    """How much ``latency_ms`` of one model varies between measurements (fresh profilers, no cache): a small
+    conv net on 1x3x32x32, the built-in profiler's default of 20 timed runs, measured 7 times."""
+    from torch import nn
+
+    from nascore.profilers import ModelProfiler, ProfileContext
+    module = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, stride=2, padding=1),
+                           nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+    model, context = _Frozen(module), ProfileContext(input_shape=(1, 3, 32, 32))
+    values = [ModelProfiler.from_plugins(context).profile(model, ["latency_ms"])["latency_ms"] for _ in range(7)]
+    median = statistics.median(values)
+    return {"case": "latency_noise", "runs_per_measurement": context.latency_runs, "measurements": len(values),
+            "median_ms": round(median, 4), "spread_pct": round(100 * (max(values) - min(values)) / median, 1),
+            "stdev_pct": round(100 * statistics.stdev(values) / median, 1),
+            "load_average_1min": round(os.getloadavg()[0], 1)}

@@ -38,23 +38,48 @@ class _EvalMode:
 
 
 def count_flops(module: torch.nn.Module, context: ProfileContext) -> Dict[str, float]:
-    """``flops`` of one forward pass on ``context.input_shape`` as counted by ``torch.utils.flop_counter``
+    """``flops`` of one forward pass on ``context.input_shape`` with the formulas of ``torch.utils.flop_counter``
     (a multiply-add is 2 FLOPs), and ``macs`` = flops / 2.
 
     The pass runs on the ``meta`` device (shapes only, no arithmetic), so counting a large model costs
     milliseconds; a model with an operation that has no meta kernel is counted with a real CPU pass instead."""
-    from torch.utils.flop_counter import FlopCounterMode
     with _EvalMode(module):
-        counter = FlopCounterMode(display=False)
         try:
-            with counter:
-                _meta_forward(module, context)
+            flops = _count(lambda: _meta_forward(module, context))
         except Exception:  # noqa: BLE001 - e.g. an op without a meta kernel, data-dependent control flow
-            counter = FlopCounterMode(display=False)
-            with counter:
-                module(context.example_input())
-    flops = float(counter.get_total_flops())
-    return {"flops": flops, "macs": flops / 2}
+            x = context.example_input()
+            flops = _count(lambda: module(x))
+    return {"flops": float(flops), "macs": flops / 2}
+
+
+def _count(forward: Any) -> int:
+    """FLOPs of the aten operations ``forward()`` runs, by ``torch.utils.flop_counter``'s formulas. A bare
+    dispatch mode: ``FlopCounterMode`` also tracks every module with hooks, which doubles the cost of a pass
+    on meta tensors, for a per-module breakdown we do not use."""
+    from torch.utils.flop_counter import flop_registry
+    try:
+        from torch.utils._python_dispatch import TorchDispatchMode
+    except ImportError:  # a torch without it: the public counter
+        from torch.utils.flop_counter import FlopCounterMode
+        counter = FlopCounterMode(display=False)
+        with counter:
+            forward()
+        return counter.get_total_flops()
+
+    class Counter(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                Counter.total += formula(*args, **kwargs, out_val=out)
+            return out
+
+    with Counter():
+        forward()
+    return Counter.total
 
 
 def _meta_forward(module: torch.nn.Module, context: ProfileContext) -> None:
