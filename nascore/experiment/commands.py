@@ -158,8 +158,10 @@ def _view(args: argparse.Namespace) -> int:
             print(_fit("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1], columns))
         counts = store.counts()
         distinct = len({json.dumps(r.sample, sort_keys=True, default=repr) for r in records})
+        rejected = store.get_meta("models_rejected") or 0
         print(f"{len(records)} trial(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-              + f"; {distinct} distinct architecture(s)")
+              + f"; {distinct} distinct architecture(s)"
+              + (f"; {rejected} model(s) rejected before training by constraints" if rejected else ""))
         if args.pareto:
             print(f"{len(records)} model(s) on the Pareto front of " + ", ".join(str(o) for o in objectives))
             return 0

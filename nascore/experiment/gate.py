@@ -14,6 +14,7 @@ from nascore.constraints import Constraint, InfeasibleModelError, parse_constrai
 from nascore.objectives import Objective
 from nascore.profilers.context import ProfileContext
 from nascore.profilers.runner import ModelProfiler
+from nascore.suggest import did_you_mean
 
 __all__ = ["ModelGate"]
 
@@ -52,6 +53,11 @@ class ModelGate:
         for constraint in constraints:
             stage = constraint.resolve_stage(known_before_training)
             (model_stage if stage == "model" else trained_stage).append(constraint)
+            close = did_you_mean(constraint.metric, known_before_training) if stage == "trained" else None
+            if close is not None:  # likely a typo: a trained-metric constraint only filters the front at the end
+                _logger.warning("constraint '%s' names %r, which is known only after training (it filters the "
+                                "Pareto front, it rejects nothing before training); did you mean %r?",
+                                constraint.text, constraint.metric, close)
         profiler.check_metrics([n for n in wanted + [n for c in model_stage for n in c.names] if n not in declared])
         return cls(profiler, model_stage, trained_stage, wanted)
 

@@ -21,7 +21,14 @@ def test_infeasible_models_cost_no_trial_and_never_train(tiny, make_config, stra
         assert r.profile["params"] <= 3 and r.sample["depth"] != 3
 
 
-def test_grid_trains_exactly_the_feasible_models(tiny, make_config):
+def test_a_constraint_that_looks_like_a_typo_is_warned_about(tiny, make_config, caplog):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
+                        make_config(constraints=["parms <= 3"], max_trial_number=1))
+    exp.run()
+    assert "names 'parms', which is known only after training" in caplog.text and "did you mean 'params'" in caplog.text
+
+
+def test_grid_trains_exactly_the_feasible_models(tiny, make_config, capsys):
     exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
                         make_config(constraints=["params <= 3", lambda v: v["depth"] >= 2]))
     exp.run()
@@ -29,6 +36,10 @@ def test_grid_trains_exactly_the_feasible_models(tiny, make_config):
     assert samples == [(1, 2), (1, 3), (2, 2), (2, 3)]
     assert all(m.metrics.profile == {"params": m.sample["width"] + 1} for m in exp.list_models())
     assert ExperimentStore.open(exp.directory).get_meta("models_rejected") == 8
+    from nascore.cli import main
+    assert main(["view", str(exp.directory)]) == 0
+    assert "4 trial(s): 4 trained; 4 distinct architecture(s); 8 model(s) rejected before training by constraints" \
+        in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("strategy", [GridSearch(), Random(seed=0)], ids=["grid", "random"])
