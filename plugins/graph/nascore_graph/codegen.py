@@ -73,8 +73,8 @@ def _signature(graph: Graph, imports: Imports) -> List[str]:
             parts.append(f"{name}={value}")
             test = "is not" if p["fixed"] is None or isinstance(p["fixed"], bool) else "!="
             guards += [f"        if {name} {test} {value}:",
-                       f"            raise ValueError('{name}: this model was generated for {name}={value} (convert "
-                       "with example_inputs that pass it to keep it an argument)')"]
+                       f"            raise ValueError('this model was generated for {name}={value}; convert the "
+                       f"original with example_inputs that pass the {name} you need')"]
         elif "default" in p:
             parts.append(f"{name}={render_value(p['default'], {}, imports)}")
         else:

@@ -36,14 +36,19 @@ def convert_to_ir(module: nn.Module, frontend: str = "fx", example_inputs: Optio
     nones = [p.name for p in root_params(module) if p.name in optional and p.default is None]
     if nones and _Converter(frontend).branches_on_none(module, nones):
         fixed.update({n: None for n in nones})
-    try:
-        return _Converter(frontend).run(module, fixed, examples)
-    except GraphConversionError:
-        # a default kept as an argument may be used as a constant (range(n), if flag): specialise it
-        rest = {p.name: p.default for p in root_params(module) if p.name in optional and p.name not in fixed}
-        if not rest:
-            raise
-        return _Converter(frontend).run(module, {**fixed, **rest}, examples)
+    # a default kept as an argument may be used as a constant (range(n), if flag): specialise such ones,
+    # flags and counts first, then every default
+    rest = {p.name: p.default for p in root_params(module) if p.name in optional and p.name not in fixed}
+    counts = {k: v for k, v in rest.items() if not isinstance(v, float)}
+    attempts = [fixed] + ([{**fixed, **counts}] if counts and len(counts) < len(rest) else []) + (
+        [{**fixed, **rest}] if rest else [])
+    for i, attempt in enumerate(attempts):
+        try:
+            return _Converter(frontend).run(module, attempt, examples)
+        except GraphConversionError:
+            if i == len(attempts) - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 class _Converter:

@@ -79,6 +79,7 @@ class _Object:
         self.qualname, self.attrs = qualname, {}
 
 
+_MAX_UNROLL = 10_000
 _OBJECT_KINDS = ("prim::CreateObject", "prim::SetAttr", "prim::GetAttr", "prim::CallMethod")
 
 
@@ -137,6 +138,25 @@ class _Translator:
         for value, arg in zip(method_graph.inputs(), args):
             inner.env[value.unique()] = arg
         return inner.block(method_graph.nodes(), list(method_graph.outputs()))
+
+    def unroll(self, n: Any, ins: List[Any]) -> List[Any]:
+        """A loop whose trip count and condition are known here (``for _ in range(self.n)``, ``while i <
+        self.steps``) is unrolled, as fx does; one that depends on tensor values or sizes is rejected."""
+        trip, cond, values = ins[0], ins[1], list(ins[2:])
+        if not (isinstance(trip, _Const) and isinstance(cond, _Const)):
+            self.fail("a loop whose length is not known when converting (it depends on tensor sizes or values)", n)
+        body = list(n.blocks())[0]
+        params, step = list(body.inputs()), 0
+        while cond.value and step < trip.value:
+            if step >= _MAX_UNROLL:
+                self.fail(f"a loop of more than {_MAX_UNROLL} iterations", n)
+            for param, value in zip(params, [_Const(step)] + values):
+                self.env[param.unique()] = value
+            cond, *values = self.block(body.nodes(), list(body.outputs()))
+            if not isinstance(cond, _Const):
+                self.fail("a loop whose condition depends on tensor values", n)
+            step += 1
+        return values
 
     def object_node(self, n: Any, kind: str, ins: List[Any], set_out: Any) -> bool:
         """Objects of TorchScript classes (``Stats(mean, std)`` in forward): their attributes are tracked
@@ -318,6 +338,9 @@ class _Translator:
                 set_out(v, i)
         elif kind in ("prim::unchecked_cast", "aten::detach_") and len(ins) == 1:
             set_out(ins[0])
+        elif kind == "prim::Loop":
+            for i, v in enumerate(self.unroll(n, ins)):
+                set_out(v, i)
         elif kind == "prim::RaiseException":
             self.fail("a raise that cannot be ruled out at conversion time", n)
         elif kind in ("prim::dtype", "prim::device", "prim::layout"):

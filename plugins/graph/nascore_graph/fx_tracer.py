@@ -52,6 +52,15 @@ def _has_proxy(value: Any) -> bool:
     return bool(found)
 
 
+def _chunk_count(node: fx.Node) -> Optional[int]:
+    """``n`` of ``x.chunk(n)`` / ``torch.chunk(x, n)`` / ``x.tensor_split(n)`` when it is a literal."""
+    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", None)
+    if node.op not in ("call_method", "call_function") or name not in ("chunk", "tensor_split"):
+        return None
+    n = node.args[1] if len(node.args) > 1 else node.kwargs.get("chunks", node.kwargs.get("sections"))
+    return n if isinstance(n, int) and not isinstance(n, bool) else None
+
+
 class Proxy(fx.Proxy):
     """A proxy that can be assigned into and, with an example value, iterated and used as a shape."""
 
@@ -65,6 +74,9 @@ class Proxy(fx.Proxy):
             else code[frame.f_lasti // 2]
         if inst.opname == "UNPACK_SEQUENCE":  # `a, b = x.chunk(2)`: the count is in the code
             return iter([self[i] for i in range(inst.argval)])
+        chunks = _chunk_count(self.node)
+        if chunks is not None:  # x.chunk(n): at most n parts; indexing a missing one raises, never guesses
+            return iter([self[i] for i in range(chunks)])
         value = _shape_example(self)
         if isinstance(value, torch.Tensor):
             return iter([self[i] for i in range(value.shape[0])])

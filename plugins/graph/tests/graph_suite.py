@@ -26,8 +26,6 @@ LIMITS = {
     "torchscript": {
         "flow_data_dependent": "data-dependent control flow",
         "default_kwonly_child": "keyword-only arguments with defaults",
-        "flow_range_loop": "prim::Loop: Python loops stay loops under TorchScript",
-        "flow_while_loop": "prim::Loop", "default_numbers": "prim::Loop (range(n))",
         "shape_iterate_chunks": "prim::Loop over a list of chunks", "arch_lstm_cell_unroll": "prim::Loop over unbind",
         "shape_split_comprehension": "prim::Loop (a comprehension over split())",
         "arch_fpn": "a loop over range(len(list))", "shape_view_star": "TorchScript cannot compile *args",

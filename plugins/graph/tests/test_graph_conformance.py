@@ -17,12 +17,6 @@ from graph_models import MODEL_CASES  # noqa: E402
 
 CASES = FN_CASES + LAYERS + MODEL_CASES
 
-# cases the TorchScript frontend cannot handle, and why (also listed in README.md)
-TS_LIMITS = {
-    "model_loop": "prim::Loop: TorchScript keeps Python loops as loops; the fx frontend unrolls them",
-}
-
-
 def _outputs(value):
     flat, spec = tree_flatten(value)
     return flat, spec
@@ -30,16 +24,11 @@ def _outputs(value):
 
 @pytest.mark.parametrize("frontend", ["fx", "torchscript"])
 @pytest.mark.parametrize("case_id,factory,inputs", CASES, ids=[c[0] for c in CASES])
-def test_round_trip(frontend, case_id, factory, inputs, request):
+def test_round_trip(frontend, case_id, factory, inputs):
     torch.manual_seed(0)
     original = factory().eval()
     args = inputs()
-    try:
-        space = convert(original, frontend=frontend)
-    except Exception as exc:
-        if frontend == "torchscript":
-            pytest.xfail(f"torchscript frontend: {TS_LIMITS.get(case_id, type(exc).__name__ + ': ' + str(exc)[:200])}")
-        raise
+    space = convert(original, frontend=frontend)  # both frontends: loops with a known trip count unroll
     generated = space.executable_model().eval()
     fresh = type(generated)()
     fresh.load_state_dict(original.state_dict())  # no key mapping: same names and shapes
