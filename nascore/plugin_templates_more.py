@@ -2,6 +2,8 @@
 others are in :mod:`nascore.plugin_templates`)."""
 from __future__ import annotations
 
+from nascore.plugin_templates_base import hooks_with_config
+
 __all__ = ["FORMAT", "MIDDLEWARE", "OPTIMIZER", "PROFILER"]
 
 FORMAT = {
@@ -67,25 +69,8 @@ def test_grid_search_finds_the_best_model():
 }
 
 MIDDLEWARE = {
-    "$package/hooks.py": '''"""Entry point of $dist: registers middleware "$name" (over the sequential engine)."""
-from typing import Literal
-
-from nascore import hookimpl
-from nascore.experiment.config import ComponentConfig
-from nascore.specs import MiddlewareSpec
-
-
-class ${Class}Config(ComponentConfig):
-    """Settings of middleware "$name"."""
-
-    name: Literal["$name"] = "$name"
-
-
-@hookimpl
-def nascore_middlewares():
-    return [MiddlewareSpec(name="$name", factory="$package.middleware:$Class", config_model=${Class}Config,
-                           engine="sequential", description="$summary")]
-''',
+    "$package/hooks.py": hooks_with_config("MiddlewareSpec", "nascore_middlewares", "middleware",
+                                           ', engine="sequential"'),
     "$package/middleware.py": '''"""$Class: passes models to the engine it wraps and counts them. A middleware sees every model on its way in
 (``submit_models``) and every event on its way out (``handle_inner_event``)."""
 from nascore.engine import Middleware

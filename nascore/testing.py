@@ -38,14 +38,19 @@ import pytest
 from nascore.plugins import PluginManager, create_plugin_manager, set_plugin_manager
 
 
-@pytest.fixture
-def nascore_plugin_manager() -> Iterator[PluginManager]:
-    manager = create_plugin_manager(load_entrypoints=False)
+def _process_wide(load_entrypoints: bool) -> Iterator[PluginManager]:
+    manager = create_plugin_manager(load_entrypoints=load_entrypoints)
     previous = set_plugin_manager(manager)
     try:
         yield manager
     finally:
         set_plugin_manager(previous)
+
+
+@pytest.fixture
+def nascore_plugin_manager() -> Iterator[PluginManager]:
+    """A fresh manager with no entry points loaded, installed as the process-wide manager for the test."""
+    yield from _process_wide(load_entrypoints=False)
 
 
 @pytest.fixture(autouse=True)
@@ -64,12 +69,7 @@ def nascore_installed_plugins() -> Iterator[PluginManager]:
     """A fresh manager that loaded every installed plugin (entry points), installed as the process-wide
     manager for the test: register the plugin under test on it with ``.register(obj, name)`` to test it beside
     the built-in ones (``NasExperimentConfig("cgo", "graph", "local")`` keeps working)."""
-    manager = create_plugin_manager(load_entrypoints=True)
-    previous = set_plugin_manager(manager)
-    try:
-        yield manager
-    finally:
-        set_plugin_manager(previous)
+    yield from _process_wide(load_entrypoints=True)
 
 
 @pytest.fixture
