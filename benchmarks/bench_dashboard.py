@@ -141,12 +141,12 @@ def _live_overhead() -> Dict[str, object]:
         torch.manual_seed(0)
         x = torch.randn(256, 32)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-        for step in range(40):  # about 20-40 ms of training with 10 reports, like a short real trial
+        for step in range(200):  # a short trial (~0.1-0.2 s of training, 10 reports)
             loss = model(x).pow(2).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            if step % 4 == 3:
+            if step % 20 == 19:
                 nascore.report_intermediate_result(-loss.item())
         nascore.report_final_result(-loss.item())
 

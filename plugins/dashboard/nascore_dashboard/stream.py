@@ -22,15 +22,22 @@ __all__ = ["event_stream", "POLL"]
 
 POLL = 0.25  # seconds between looks at the store
 _KEEPALIVE = 15.0  # a comment line now and then so proxies keep the connection open
+_STATUS_EVERY = 4  # polls between looks at the status when nothing happened (once a second)
 
 
-def _changes(dashboard: Any, reader: StoreReader, seq: int, model_id: int, last_status: Any) -> dict:
+def _changes(dashboard: Any, reader: StoreReader, seq: int, model_id: int, last_status: Any,
+             look_at_status: bool) -> dict:
+    """New events and models; the summary when something changed, or (``look_at_status``) now and then, to
+    catch a status change that comes without an event (the run stopped, its process died)."""
     events = reader.events_since(seq)
     models = reader.models_since(model_id)
     changed_ids = {e["id"] for e in events if e["type"] == "end"} - {m["id"] for m in models}
+    update = {"events": events, "models": models, "rows": reader.rows_by_id(sorted(changed_ids)),
+              "_key": last_status}
+    if not (events or models or look_at_status):
+        return update
     live = dashboard.live_for(reader.directory.name)
     summary = summarize(reader, live=live is not None and live.running)
-    update = {"events": events, "models": models, "rows": reader.rows_by_id(sorted(changed_ids))}
     key = (summary["status"], summary["trials"], summary["finished"], (summary.get("best") or {}).get("id"))
     if key != last_status or events or models:
         update["summary"] = summary
@@ -45,8 +52,11 @@ def event_stream(request: Request, dashboard: Any, reader: StoreReader, seq: int
         last_key: Any = None
         quiet = 0.0
         yield "retry: 1000\n\n"
+        polls = 0
         while not dashboard.closing and not await request.is_disconnected():
-            update = await run_in_threadpool(_changes, dashboard, reader, seq, model_id, last_key)
+            update = await run_in_threadpool(_changes, dashboard, reader, seq, model_id, last_key,
+                                             polls % _STATUS_EVERY == 0)
+            polls += 1
             last_key = update.pop("_key")
             if update["events"]:
                 seq = update["events"][-1]["seq"]
