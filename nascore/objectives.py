@@ -115,3 +115,22 @@ def objective_scores(objectives: Sequence[Objective], metrics: Mapping[str, floa
     """Each objective's value oriented so that higher is better (for :mod:`nascore.pareto`)."""
     values = objective_values(objectives, metrics)
     return None if values is None else tuple(o.score(v) for o, v in zip(objectives, values))
+
+
+def objectives_problem(metrics: Any, objectives: Sequence[Objective], default_name: str) -> Optional[str]:
+    """Why a trained model's ``metrics`` (final metric and profile) cannot be placed on the objectives' front —
+    an objective with no finite value — or None. Names exactly: the ``"default"`` entry stands only for the
+    evaluator's own metric (``default_name``), never for another objective."""
+    from nascore.metric import NO_USABLE_FINAL
+    if metrics.final is None:
+        return (f"{NO_USABLE_FINAL}: the trial reported none (call nascore.report_final_result(value), or return "
+                f"the metric from the evaluator)")
+    values = named_metrics(metrics.final, metrics.profile, default_name)
+    for objective in objectives:
+        value = values.get(objective.name)
+        if value is None or not math.isfinite(value):
+            what = "has no value" if value is None else f"is {value}"
+            return (f"{NO_USABLE_FINAL}: objective {objective.name!r} {what} (named metrics: "
+                    f"{', '.join(sorted(values)) or 'none'}); report it as an entry of the final metric dict")
+    return None
+

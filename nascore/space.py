@@ -71,9 +71,12 @@ def _check_metric(metric: Any) -> MetricType:
     if number is not None:
         return number
     if isinstance(metric, dict):
-        default = _as_number(metric.get("default"))
-        if default is None:
-            raise TypeError(f"a dict metric needs a numeric 'default' entry, got {_describe(metric)}")
+        # named metrics: the evaluator's own metric is read by its name (or the "default" entry)
+        if "default" in metric and _as_number(metric["default"]) is None:
+            raise TypeError(f"the 'default' entry of a dict metric must be a number, got {_describe(metric)}")
+        if not any(_as_number(value) is not None for value in metric.values()):
+            raise TypeError(f"a dict metric holds named numbers, e.g. {{'val_acc': 0.9, 'latency_ms': 3.1}}; got "
+                            f"{_describe(metric)}")
         return {key: (value if _as_number(value) is None else _as_number(value)) for key, value in metric.items()}
     hint = ""
     if hasattr(metric, "item") and callable(metric.item):
@@ -82,7 +85,7 @@ def _check_metric(metric: Any) -> MetricType:
         hint = "; report the number itself, e.g. float(text)"
     elif metric is None:
         hint = "; report the value the model scored"
-    raise TypeError(f"a metric is a number or a dict with a numeric 'default' entry, got {_describe(metric)}{hint}")
+    raise TypeError(f"a metric is a number or a dict of named numbers, got {_describe(metric)}{hint}")
 
 
 class Metrics:

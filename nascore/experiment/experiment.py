@@ -164,7 +164,8 @@ class NasExperiment(ExperimentResults):
                                          max_trial_number=self.config.max_trial_number,
                                          on_model_finished=self._model_finished, gate=gate,
                                          on_store_error=self._store_failed,
-                                         objective=objective)
+                                         objective=objective,
+                                         objectives=self.objectives if self.config.objectives else None)
             engine.load_previous([r for r in previous if not self._retried(r)])
         except BaseException:
             if inner is not None:  # workers it started must not outlive a run that never began

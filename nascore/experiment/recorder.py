@@ -11,12 +11,13 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional
 
+from nascore.constraints import InfeasibleModelError
 from nascore.engine import (ExecutionEngine, FinalMetricEvent, IntermediateMetricEvent, Middleware, ModelEvent,
                             TrainingEndEvent)
-from nascore.constraints import InfeasibleModelError
 from nascore.experiment.gate import ModelGate
 from nascore.experiment.store import ExperimentStore, ModelRecord, StoreError, sample_key
 from nascore.metric import Objective, final_metric_problem
+from nascore.objectives import objectives_problem
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
 
@@ -34,8 +35,11 @@ class RecordingMiddleware(Middleware):
                  on_model_finished: Optional[Callable[[ExecutableModelSpace], None]] = None,
                  gate: Optional[ModelGate] = None,
                  on_store_error: Optional[Callable[[Exception], None]] = None,
-                 objective: Optional[Objective] = None) -> None:
+                 objective: Optional[Objective] = None, objectives: Optional[List[Objective]] = None) -> None:
         super().__init__(engine)
+        #: objectives the experiment declares (None: just the evaluator's); a model ending Trained without a
+        #: finite value for each of them (reported, or measured before training) ends Failed instead
+        self.objectives = objectives
         #: told when the store cannot record an event (a full disk): the experiment stops cleanly
         self.on_store_error = on_store_error
         #: profiles and checks models before their trial (None: every model goes straight to its trial)
@@ -150,7 +154,8 @@ class RecordingMiddleware(Middleware):
         recording = id(model) not in self._replaying and model.model_id is not None
         if recording and isinstance(event, TrainingEndEvent) and ModelStatus(event.status) is ModelStatus.Trained:
             # every engine's models pass here: "trained" means a usable final metric, whoever ran the trial
-            problem = final_metric_problem(model.metrics.final, self.objective)
+            problem = (final_metric_problem(model.metrics.final, self.objective) if not self.objectives
+                       else objectives_problem(model.metrics, self.objectives, self.objective.name))
             if problem is not None:
                 _logger.warning("model #%s %s", model.model_id, problem)
                 event.status, event.reason = ModelStatus.Failed, problem

@@ -56,6 +56,11 @@ TINY_SOURCE = textwrap.dedent('''
         return {"default": value_of(model), "depth_cost": float(model.depth)}
 
 
+    def named_only(model):
+        """Named metrics without a "default" entry."""
+        return {"val": value_of(model), "depth_cost": float(model.depth)}
+
+
     def gated(model, log, gate, after):
         """Log every evaluation; from evaluation number `after` + 1 on, block until the file `gate` exists."""
         with open(log, "a") as f:
