@@ -16,6 +16,8 @@ _LAZY = {
     "TPE": "nascore.strategy.tpe",
     "NSGA2": "nascore.strategy.nsga2",
     "MORegularizedEvolution": "nascore.strategy.mo_evolution",
+    "LocalSearch": "nascore.strategy.local_search",
+    "PolicyBasedRL": "nascore.strategy.policy_rl",
 }
 
 __all__ = list(_LAZY)

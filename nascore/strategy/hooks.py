@@ -25,4 +25,8 @@ def nascore_strategies() -> List[StrategySpec]:
                      description="NSGA-II for several objectives (Optuna)"),
         StrategySpec(name="mo_evolution", factory="nascore.strategy.mo_evolution:MORegularizedEvolution",
                      kind="multi-trial", description="regularized evolution ranking by Pareto front and crowding"),
+        StrategySpec(name="local_search", factory="nascore.strategy.local_search:LocalSearch", kind="multi-trial",
+                     description="hill climbing over one-label neighbours with best-first restarts"),
+        StrategySpec(name="policy_rl", factory="nascore.strategy.policy_rl:PolicyBasedRL", kind="multi-trial",
+                     description="policy-gradient RL (PPO) over an autoregressive controller, in torch"),
     ]

@@ -169,6 +169,17 @@ class MultiTrialStrategy(Strategy):
         """Every known result in finishing order: dicts with ``sample``, ``metric`` and ``status``."""
         return self._results
 
+    def trial_budget(self) -> Optional[int]:
+        """The experiment's ``max_trial_number`` as the engine (or the middleware over it) counts it; None when
+        unlimited or unknown. Strategies size their defaults with it (population, start-up trials)."""
+        engine: Any = self._engine
+        while engine is not None:
+            budget = getattr(engine, "budget", None)
+            if budget is not None and getattr(budget, "max_trial_number", None) is not None:
+                return int(budget.max_trial_number)
+            engine = getattr(engine, "engine", None)  # a middleware: look at the engine below
+        return None
+
     def is_tried(self, sample: Sample) -> bool:
         """True when ``sample`` was submitted or has a result (compared by :meth:`key`)."""
         return self.key(sample) in self._tried

@@ -11,7 +11,7 @@ import math
 import random as _random
 from typing import Any, Dict, Iterable, Iterator, List, Optional
 
-from nascore.mutable import (ConstraintViolation, LabeledMutable, MutableSymbol, Numerical, Sample,
+from nascore.mutable import (Categorical, ConstraintViolation, LabeledMutable, MutableSymbol, Numerical, Sample,
                              SampleValidationError)
 
 __all__ = ["sample_key", "SpaceView", "rng_state_to_json", "rng_state_from_json", "SavesRng"]
@@ -21,6 +21,8 @@ MAX_CONSTRAINT_RETRIES = 1000
 COUNT_LIMIT = 20000
 #: grids up to this many points are shuffled exactly
 SHUFFLE_LIMIT = 100000
+#: fresh values drawn for a non-categorical leaf when listing a sample's neighbours
+NEIGHBOUR_DRAWS = 4
 
 
 def sample_key(sample: Sample) -> str:
@@ -113,6 +115,23 @@ class SpaceView:
 
     def resample_leaf(self, label: str, rng: _random.Random) -> Any:
         return self.symbols[label].random_value(rng)
+
+    def neighbours(self, sample: Sample, rng: _random.Random, draws: int = NEIGHBOUR_DRAWS) -> List[Sample]:
+        """Samples differing from ``sample`` in one label that satisfy the constraints, shuffled: every other
+        value of a categorical leaf, ``draws`` fresh values of any other leaf."""
+        found: Dict[str, Sample] = {}
+        own = sample_key(sample)
+        for label, leaf in self.symbols.items():
+            values = leaf.values if isinstance(leaf, Categorical) else \
+                [leaf.random_value(rng) for _ in range(draws)]
+            for value in values:
+                candidate = {**sample, label: value}
+                key = sample_key(candidate)
+                if key != own and key not in found and self.satisfies_checks(candidate):
+                    found[key] = candidate
+        result = list(found.values())
+        rng.shuffle(result)
+        return result
 
     def grid(self, granularity: Optional[int] = None, rng: Optional[_random.Random] = None) -> Iterator[Sample]:
         """Every combination of the leaves' grid values at ``granularity`` that satisfies the constraints, in

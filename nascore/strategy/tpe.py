@@ -118,14 +118,15 @@ class _Codec:
 class TPE(MultiTrialStrategy):
     """Tree-structured Parzen estimator, backed by ``optuna.samplers.TPESampler``.
 
-    The first ``n_startup_trials`` samples are random, then TPE models good and bad regions from the results.
+    The first ``n_startup_trials`` samples are random (None: a tenth of ``max_trial_number``, 5 to 20; 10 without
+    a limit), then TPE models good and bad regions from the results.
     Failed models are told to Optuna as failed. An asked sample that breaks a constraint (or, with ``dedup``,
     repeats a tried one) is told as failed and asked again; after ``max_rejected_asks`` rejections in a row a
     random untried sample is enqueued instead, and when none is left the space is exhausted. Extra keyword
     arguments go to ``TPESampler`` (e.g. ``multivariate=True``). Optuna's per-trial INFO logs are silenced.
     """
 
-    def __init__(self, seed: Optional[int] = None, n_startup_trials: int = 10, dedup: bool = True,
+    def __init__(self, seed: Optional[int] = None, n_startup_trials: Optional[int] = None, dedup: bool = True,
                  max_rejected_asks: int = 20, **sampler_kwargs: Any) -> None:
         super().__init__(dedup=dedup)
         import random as _random
@@ -158,8 +159,11 @@ class TPE(MultiTrialStrategy):
 
     def _create_study(self, seed: Optional[int]) -> "optuna.Study":
         """The Optuna study and sampler (subclasses swap the sampler: see ``NSGA2``)."""
-        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.n_startup_trials,
-                                             **self.sampler_kwargs)
+        startup = self.n_startup_trials
+        if startup is None:
+            budget = self.trial_budget()
+            startup = 10 if budget is None else max(5, min(20, budget // 10))
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, **self.sampler_kwargs)
         return optuna.create_study(direction=self.metric_direction, sampler=sampler)
 
     def _encode(self, sample: Sample) -> Optional[Dict[str, Any]]:
