@@ -84,8 +84,12 @@ def _mean_std(values: List[float]) -> Dict[str, float]:
 
 def regret_of(strategy_name: str, dataset: str, seeds: int = SEEDS, budget: int = BUDGET) -> Dict:
     """One result line: ``strategy_name`` on ``dataset`` over ``seeds`` seeds."""
+    import torch
+
     from benchmarks.tabular import best_so_far, make_strategy, run_on_table
     from nascore_nasbench import load_table
+
+    torch.set_num_threads(1)  # two worker processes share the cores; strategies' tensors are tiny
 
     table = load_table(dataset)
     optimum = table.optimum.valid_accuracy

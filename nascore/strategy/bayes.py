@@ -17,7 +17,7 @@ import torch
 
 from nascore.mutable import Numerical, Sample
 from nascore.strategy.multi_trial import MultiTrialStrategy
-from nascore.strategy.sampling import SavesRng, sample_key
+from nascore.strategy.sampling import SavesRng, single_thread
 
 __all__ = ["BayesOpt"]
 
@@ -104,9 +104,9 @@ class BayesOpt(SavesRng, MultiTrialStrategy):
 
     def propose(self) -> Optional[Sample]:
         assert self.space is not None
-        with self._lock:
+        with self.lock:
             finished = [r for r in self.results]
-            if len(self._tried) < self._initial() or len(finished) < 2:
+            if self.num_tried < self._initial() or len(finished) < 2:
                 return self.draw_untried(self.rng)
             scores = [self.score(r["metric"]) for r in finished]
             finite = [s for s in scores if s != -math.inf]
@@ -118,13 +118,17 @@ class BayesOpt(SavesRng, MultiTrialStrategy):
             pool = {}
             for i in sorted(range(len(samples)), key=lambda i: -y[i].item())[:self.top_k]:
                 for neighbour in self.space.neighbours(samples[i], self.rng):
-                    pool[sample_key(neighbour)] = neighbour
+                    pool[self.key(neighbour)] = neighbour
             for _ in range(self.random_candidates):
                 sample = self.space.draw(self.rng)
-                pool[sample_key(sample)] = sample
-            candidates = [s for key, s in pool.items() if not (self.dedup and key in self._tried)]
+                pool[self.key(sample)] = sample
+            candidates = [s for s in pool.values() if not (self.dedup and self.is_tried(s))]
         if not candidates:
             return self.draw_untried(self.rng)
+        with single_thread():
+            return self._best_candidate(samples, candidates, y)
+
+    def _best_candidate(self, samples: List[Sample], candidates: List[Sample], y: torch.Tensor) -> Sample:
         mean, std = y.mean(), y.std() + 1e-12
         y_norm = (y - mean) / std
         encoded = self._encode(samples)

@@ -27,8 +27,9 @@ class RegularizedEvolution(SavesRng, MultiTrialStrategy):
     ``population_size`` and ``sample_size`` default to sizes fitted to the budget (None): a fifth of
     ``max_trial_number`` (10 to 100; 100 without a limit) and a quarter of that, so a small budget still evolves
     most of the time instead of spending it on the random phase. The first ``population_size`` models are random.
-    After that each new model is a mutation of the best of ``sample_size`` members drawn from the population (the last ``population_size`` finished models): every
-    label is re-drawn with probability ``mutation_prob`` and at least one label changes. With ``crossover``,
+    After that each new model is a mutation of the best of ``sample_size`` members drawn from the population (the
+    last ``population_size`` finished models): every label is re-drawn with probability ``mutation_prob`` and at
+    least one label changes. With ``crossover``,
     a second tournament winner is mixed in label by label first. Failed models and models without a metric
     count as the worst. Mutants that break a constraint are discarded; with ``dedup`` so are repeats.
     """

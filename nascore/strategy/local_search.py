@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from nascore.mutable import Sample
 from nascore.strategy.multi_trial import MultiTrialStrategy
-from nascore.strategy.sampling import SavesRng, sample_key
+from nascore.strategy.sampling import SavesRng
 
 __all__ = ["LocalSearch"]
 
@@ -57,14 +57,14 @@ class LocalSearch(SavesRng, MultiTrialStrategy):
 
     def on_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool) -> None:
         score = self.score(metric)
-        self._scores[sample_key(sample)] = (score, dict(sample))
+        self._scores[self.key(sample)] = (score, dict(sample))
         if self._centre is not None and score > self._centre[0]:
             self._move_to(score, sample)  # first improvement
 
     def _move_to(self, score: float, sample: Sample) -> None:
         assert self.space is not None
         self._centre = (score, dict(sample))
-        self._expanded.add(sample_key(sample))
+        self._expanded.add(self.key(sample))
         self._queue = self.space.neighbours(sample, self.rng)
 
     def _next_centre(self) -> bool:
@@ -79,8 +79,8 @@ class LocalSearch(SavesRng, MultiTrialStrategy):
     # ---- proposing ---------------------------------------------------------------------------------------
     def propose(self) -> Optional[Sample]:
         while not self.stopped:
-            with self._lock:
-                if len(self._tried) < self._initial():
+            with self.lock:
+                if self.num_tried < self._initial():
                     return self.draw_untried(self.rng)
                 if self._centre is None and not self._next_centre():
                     if self.num_pending() == 0:

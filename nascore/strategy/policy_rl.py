@@ -3,11 +3,13 @@
 A controller (a GRU cell reading the previous choice, one linear head per label, as in ENAS) samples one label
 after another; each finished model's score is the reward of its episode. Every ``samples_per_update`` rewards
 the policy takes a few PPO steps (clipped probability ratio, advantage = reward minus the batch mean over its
-spread, entropy bonus). Only categorical leaves are searched (as NNI's); the ``score`` folds the metric's
-direction in, so higher is always better.
+spread, entropy bonus). The ``score`` folds the metric's
+direction in, so higher is always better. Categorical choices are actions as they are; other leaves (numerical,
+multiple choice) are discretised to their grid at ``granularity``.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import random as _random
 from typing import Any, Dict, List, Optional, Tuple
@@ -17,14 +19,16 @@ from torch import nn
 
 from nascore.mutable import Categorical, Sample
 from nascore.strategy.multi_trial import MultiTrialStrategy
-from nascore.strategy.sampling import SavesRng, sample_key
+from nascore.strategy.sampling import SavesRng, single_thread
 
 __all__ = ["PolicyBasedRL"]
 
 _logger = logging.getLogger(__name__)
 
+#: most actions per label (a discretised leaf with more grid points keeps the first ones)
+MAX_ACTIONS = 1000
 #: proposals tried before a random untried sample is taken instead (repeats and constraint breaks)
-MAX_REJECTED = 50
+MAX_REJECTED = 20
 
 
 class _Controller(nn.Module):
@@ -61,14 +65,16 @@ class PolicyBasedRL(SavesRng, MultiTrialStrategy):
 
     ``samples_per_update``: rewards per policy update (None: a twentieth of ``max_trial_number``, 4 to 20; 20
     without a limit, NNI's default). ``update_epochs``, ``learning_rate``, ``clip`` and ``entropy_weight`` are the
-    PPO settings; ``hidden_size`` the controller's width. A proposal already tried is not run again: its known
+    PPO settings; ``hidden_size`` the controller's width; ``granularity`` how finely non-categorical leaves are
+    discretised. A proposal already tried is not run again: its known
     reward joins the next update and the controller samples anew; a proposal that breaks a constraint gets the
     worst reward seen so far.
     """
 
     def __init__(self, samples_per_update: Optional[int] = None, update_epochs: int = 5,
                  learning_rate: float = 0.01, clip: float = 0.2, entropy_weight: float = 0.01,
-                 hidden_size: int = 32, dedup: bool = True, seed: Optional[int] = None) -> None:
+                 hidden_size: int = 32, granularity: int = 4, dedup: bool = True,
+                 seed: Optional[int] = None) -> None:
         super().__init__(dedup=dedup)
         if samples_per_update is not None and samples_per_update < 1:
             raise ValueError(f"samples_per_update must be >= 1 (or None to size it to the budget), "
@@ -79,6 +85,7 @@ class PolicyBasedRL(SavesRng, MultiTrialStrategy):
         self.clip = clip
         self.entropy_weight = entropy_weight
         self.hidden_size = hidden_size
+        self.granularity = granularity
         self.seed = seed
         self.rng = _random.Random(seed)
         self._labels: List[str] = []
@@ -94,11 +101,12 @@ class PolicyBasedRL(SavesRng, MultiTrialStrategy):
         assert self.space is not None
         self._labels, self._values = [], []
         for label, leaf in self.space.symbols.items():
-            if not isinstance(leaf, Categorical):
-                raise TypeError(f"PolicyBasedRL searches categorical choices only; leaf {label!r} is a "
-                                f"{type(leaf).__name__} (use TPE, RegularizedEvolution or Random for it)")
+            values = list(leaf.values) if isinstance(leaf, Categorical) else \
+                list(itertools.islice(leaf.grid_values(self.granularity), MAX_ACTIONS))
+            if not values:
+                raise ValueError(f"PolicyBasedRL found no value to choose for leaf {label!r}")
             self._labels.append(label)
-            self._values.append(list(leaf.values))
+            self._values.append(values)
         seed = self.rng.randrange(2 ** 31)
         self._generator.manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
@@ -152,19 +160,22 @@ class PolicyBasedRL(SavesRng, MultiTrialStrategy):
     def rebuild(self) -> None:
         self._build()
         self._rewards, self._batch = {}, []
-        for record in self.results:
-            self.on_result(record["sample"], record["metric"], record["status"], replayed=True)
+        with single_thread():
+            for record in self.results:
+                self.on_result(record["sample"], record["metric"], record["status"], replayed=True)
 
     def on_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool) -> None:
         if self._controller is None:
             return  # before initialize: rebuild() replays every result
         score = self.score(metric)
-        self._rewards[sample_key(sample)] = score
-        self._learn(sample, score if score != float("-inf") else self._worst())
+        self._rewards[self.key(sample)] = score
+        with single_thread():
+            self._learn(sample, score if score != float("-inf") else self._worst())
 
     def propose(self) -> Optional[Sample]:
         assert self._controller is not None and self.space is not None
-        with self._lock:
+        with self.lock, single_thread():
+            taught = set()
             for _ in range(MAX_REJECTED):
                 with torch.no_grad():
                     actions, _, _ = self._controller(None, self._generator)
@@ -172,9 +183,10 @@ class PolicyBasedRL(SavesRng, MultiTrialStrategy):
                 if not self.space.satisfies_checks(sample):
                     self._learn(sample, self._worst())
                     continue
-                key = sample_key(sample)
+                key = self.key(sample)
                 if self.dedup and self.is_tried(sample):
-                    if key in self._rewards:
+                    if key in self._rewards and key not in taught:
+                        taught.add(key)
                         self._learn(sample, self._rewards[key])  # a known result teaches without a trial
                     continue
                 return sample

@@ -6,6 +6,7 @@ same model in every format, so drawing from the leaves is equivalent to ``model_
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random as _random
@@ -40,6 +41,19 @@ def rng_state_from_json(rng: _random.Random, state: List[Any]) -> None:
     """Restore a ``random.Random`` from :func:`rng_state_to_json`'s data."""
     version, internal, gauss = state
     rng.setstate((version, tuple(internal), gauss))
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block: a strategy's tiny tensors (a controller, a GP over ~100 points)
+    are slower with a thread pool, and the cores belong to the trials."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class SavesRng:

@@ -8,7 +8,8 @@ import pytest
 
 from nascore.mutable import (Categorical, CategoricalMultiple, ExpressionConstraint, MutableDict, Numerical)
 from nascore.space import ModelStatus
-from nascore.strategy import TPE, GridSearch, Random, RegularizedEvolution
+from nascore.strategy import TPE, GridSearch, LocalSearch, PolicyBasedRL, Random, RegularizedEvolution
+from nascore.strategy.bayes import BayesOpt
 from nascore.strategy.sampling import sample_key
 
 from strategy_kit import DictSpace, FunctionEngine, make_space, peak
@@ -27,6 +28,9 @@ STRATEGIES = {
     "grid": lambda seed: GridSearch(shuffle=True, seed=seed),
     "evolution": lambda seed: RegularizedEvolution(population_size=4, sample_size=2, mutation_prob=0.3, seed=seed),
     "tpe": lambda seed: TPE(seed=seed, n_startup_trials=3),
+    "local_search": lambda seed: LocalSearch(initial_samples=3, seed=seed),
+    "policy_rl": lambda seed: PolicyBasedRL(samples_per_update=4, seed=seed),
+    "bayes": lambda seed: BayesOpt(initial_samples=3, random_candidates=50, seed=seed),
 }
 
 
