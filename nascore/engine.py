@@ -45,6 +45,9 @@ class ModelEvent:
 @dataclass
 class IntermediateMetricEvent(ModelEvent):
     metric: MetricType = None  # type: ignore[assignment]
+    #: which run of the trial reported it (0 first; a trial re-run after its machine died counts up). A new
+    #: attempt's first metric starts the model's curve afresh: curves of two processes are never stitched.
+    attempt: int = 0
     event_type = ModelEventType.IntermediateMetric
 
 
@@ -216,6 +219,9 @@ class ExecutionEngine(ABC):
         """The default handler: record the metric or the final status on the model."""
         model = event.model
         if isinstance(event, IntermediateMetricEvent):
+            if event.attempt > getattr(model, "attempt", 0):  # a re-run: its curve replaces the dead run's
+                model.metrics.intermediates.clear()
+                model.attempt = event.attempt  # type: ignore[attr-defined]
             model.metrics.add_intermediate(event.metric)
         elif isinstance(event, FinalMetricEvent):
             model.metrics.final = event.metric

@@ -109,6 +109,8 @@ class TrialMetric:
     trial_id: str
     kind: Literal["intermediate", "final"]
     metric: Any
+    #: 0 for the first run of the trial; a service that re-runs it (its machine died) counts up
+    attempt: int = 0
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ class RecordingMiddleware(Middleware):
     def _record(self, event: ModelEvent) -> None:
         model_id = event.model.model_id
         if isinstance(event, IntermediateMetricEvent):
-            self.store.add_intermediate(model_id, event.metric)
+            self.store.add_intermediate(model_id, event.metric, attempt=event.attempt)
         elif isinstance(event, FinalMetricEvent):
             self.store.set_final(model_id, event.metric)
         elif isinstance(event, TrainingEndEvent):

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS events (
     model_id INTEGER NOT NULL,
     time REAL NOT NULL,
     type TEXT NOT NULL,
-    value TEXT
+    value TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS events_model ON events (model_id);
 """
@@ -163,6 +164,9 @@ class ExperimentStore:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.executescript(_SCHEMA)
+                columns = {r[1] for r in self._conn.execute("PRAGMA table_info(events)")}
+                if "attempt" not in columns:  # a store written before attempts were numbered
+                    self._conn.execute("ALTER TABLE events ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0")
         except sqlite3.DatabaseError as exc:
             raise StoreError(damage_message(self.path, exc)) from exc
 
@@ -339,9 +343,30 @@ class ExperimentStore:
         return {row["model_id"]: _loads(row["value"]) for row in self._execute(
             f"SELECT model_id, value FROM events WHERE type = 'profile' {where} ORDER BY seq", params)}
 
-    def add_intermediate(self, model_id: int, metric: Any) -> None:
-        self._write("INSERT INTO events (model_id, time, type, value) VALUES (?, ?, 'intermediate', ?)",
-                    (model_id, time.time(), _dumps(metric)))
+    def add_intermediate(self, model_id: int, metric: Any, attempt: int = 0) -> None:
+        """Record an intermediate metric of ``attempt`` (a trial re-run after its machine died counts up; the
+        model's curve is its last attempt's, earlier ones stay in the events table)."""
+        self._write("INSERT INTO events (model_id, time, type, value, attempt) VALUES (?, ?, 'intermediate', ?, ?)",
+                    (model_id, time.time(), _dumps(metric), int(attempt)))
+
+    def _attempt_column(self) -> str:
+        """``attempt``, or ``0`` for a read-only store written before attempts were numbered."""
+        if not hasattr(self, "_has_attempt"):
+            self._has_attempt = any(r[1] == "attempt" for r in self._execute("PRAGMA table_info(events)"))
+        return "attempt" if self._has_attempt else "0"
+
+    @staticmethod
+    def _last_attempt(rows: List[Any]) -> Dict[int, List[Any]]:
+        """``{model_id: intermediates of its last attempt}`` from rows (model_id, value, attempt) in order."""
+        result: Dict[int, List[Any]] = {}
+        attempts: Dict[int, int] = {}
+        for row in rows:
+            model_id, attempt = row["model_id"], row["attempt"]
+            if attempt > attempts.get(model_id, -1):
+                attempts[model_id], result[model_id] = attempt, []
+            if attempt == attempts[model_id]:
+                result[model_id].append(_loads(row["value"]))
+        return result
 
     def set_final(self, model_id: int, metric: Any) -> None:
         try:
@@ -374,10 +399,9 @@ class ExperimentStore:
         return ids
 
     def _intermediates(self) -> Dict[int, List[Any]]:
-        result: Dict[int, List[Any]] = {}
-        for row in self._execute("SELECT model_id, value FROM events WHERE type = 'intermediate' ORDER BY seq"):
-            result.setdefault(row["model_id"], []).append(_loads(row["value"]))
-        return result
+        return self._last_attempt(self._execute(
+            f"SELECT model_id, value, {self._attempt_column()} AS attempt FROM events "
+            "WHERE type = 'intermediate' ORDER BY seq"))
 
     def models(self, status: Optional[str] = None) -> List[ModelRecord]:
         """Every model in submission order (optionally only those with ``status``)."""
@@ -393,8 +417,9 @@ class ExperimentStore:
         row = self._execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
         if row is None:
             raise StoreError(f"no model #{model_id} in {self.path}")
-        values = [_loads(r["value"]) for r in self._execute(
-            "SELECT value FROM events WHERE model_id = ? AND type = 'intermediate' ORDER BY seq", (model_id,))]
+        values = self._last_attempt(self._execute(
+            f"SELECT model_id, value, {self._attempt_column()} AS attempt FROM events "
+            "WHERE model_id = ? AND type = 'intermediate' ORDER BY seq", (model_id,))).get(model_id, [])
         return self._record(row, values, self._profiles(model_id).get(model_id))
 
     @staticmethod

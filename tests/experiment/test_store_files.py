@@ -104,3 +104,20 @@ def test_damaged_store_names_the_file_and_what_is_readable(tmp_path, capsys, dam
             assert "still readable: meta (3 rows), events (400 rows); unreadable: models" in err
         else:
             assert "database disk image is malformed" in err
+
+
+def test_a_rerun_trial_keeps_its_attempts_apart_and_shows_the_last(tmp_path):
+    from nascore.conformance import ConformanceModel
+    from nascore.engine import ExecutionEngine, IntermediateMetricEvent
+    store = ExperimentStore.create(tmp_path / "exp")
+    model_id = store.add_model({"x": 1}, session=1)
+    for metric, attempt in ((0.1, 0), (0.2, 0), (0.5, 1), (0.6, 1), (0.7, 1)):
+        store.add_intermediate(model_id, metric, attempt=attempt)
+    assert store.model(model_id).intermediates == [0.5, 0.6, 0.7]  # the last attempt's curve, not a stitch
+    assert store.models()[0].intermediates == [0.5, 0.6, 0.7]
+    rows = store._execute("SELECT attempt, COUNT(*) AS n FROM events GROUP BY attempt").fetchall()
+    assert [(r["attempt"], r["n"]) for r in rows] == [(0, 2), (1, 3)]  # the dead run's metrics are kept apart
+    model = ConformanceModel({"x": 1})
+    for metric, attempt in ((0.1, 0), (0.2, 0), (0.5, 1)):  # the same on the model object
+        ExecutionEngine.apply_event(IntermediateMetricEvent(model, metric, attempt=attempt))
+    assert model.metrics.intermediates == [0.5]

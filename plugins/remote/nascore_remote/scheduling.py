@@ -28,8 +28,7 @@ class TrialState:
     remote_id: str = ""
     attempt: int = 0
     gpus: Optional[List[int]] = None
-    intermediates: int = 0  # delivered so far: a re-run skips that many, so none is reported twice
-    skip: int = 0
+    intermediates: int = 0  # delivered so far (this attempt's and earlier ones')
     final_sent: bool = False
     ended: bool = False
 

@@ -72,7 +72,7 @@ class RemoteTrainingService(TrainingService):
                     for i, m in enumerate(self.settings.machine_list)]
         owner = experiment_owner_key(self.log_directory)
         for machine in machines:
-            machine.owner = owner
+            machine.owner = f"{owner}-{machine.index}"  # two entries may name one host (other GPUs, say)
             machine.connection.pinned = self.log_directory.parent / "known_hosts"
         hellos = bring_up(machines, code, plugin_requirements(self.config))
         for machine in machines:
@@ -136,8 +136,7 @@ class RemoteTrainingService(TrainingService):
                 if slot is None:
                     failed.append(state)
                 else:
-                    state.attempt += 1
-                    state.skip = state.intermediates
+                    state.attempt += 1  # its metrics are kept apart from the dead run's (attempt number)
                     sends.append((slot, self._placement.place(state, slot)))
         for slot, message in sends:
             _logger.warning("remote: re-running trial %s on %s", message["trial_id"], slot.machine.address)
@@ -170,16 +169,13 @@ class RemoteTrainingService(TrainingService):
             return
         if event["event"] == "metric":
             if event["kind"] == "intermediate":
-                if state.skip > 0:
-                    state.skip -= 1
-                    return
                 state.intermediates += 1
             elif state.final_sent:
                 return
             else:
                 state.final_sent = True
             self._listener.on_trial_metric(  # type: ignore[union-attr]
-                TrialMetric(state.request.trial_id, event["kind"], event["metric"]))
+                TrialMetric(state.request.trial_id, event["kind"], event["metric"], state.attempt))
         elif event["event"] == "end":
             if self.log_directory is not None:
                 try:

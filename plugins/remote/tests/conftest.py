@@ -65,6 +65,12 @@ class Recorder:
         from nascore.training_service import TrialMetric
         return [(e.kind, e.metric) for e in self.events if isinstance(e, TrialMetric) and e.trial_id == trial_id]
 
+    def attempts(self, trial_id: str):
+        """``(kind, metric, attempt)`` of every metric of ``trial_id``, in order."""
+        from nascore.training_service import TrialMetric
+        return [(e.kind, e.metric, e.attempt) for e in self.events
+                if isinstance(e, TrialMetric) and e.trial_id == trial_id]
+
     def wait(self, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
         # woken by events, and re-checked every 20 ms for conditions that are not events (machine status)
         deadline = time.monotonic() + timeout

@@ -67,8 +67,9 @@ def test_machine_gone_for_good_trials_move(start_service, machine, tmp_path, cap
         _open(gate + "a", 0)
         _open(gate + "a", 1)
         rec.wait_ended("a", "b")
-        # re-run on the other machine; the intermediate already reported is not reported twice
-        assert rec.metrics("b") == [("intermediate", 0.0), ("intermediate", 1.0), ("final", 2.0)]
+        # re-run on the other machine as attempt 1: its curve is reported whole, apart from the dead run's
+        assert rec.attempts("b") == [("intermediate", 0.0, 0), ("intermediate", 0.0, 1), ("intermediate", 1.0, 1),
+                                     ("final", 2.0, 1)]
         assert rec.ends()["b"].status is ModelStatus.Trained
         assert service.capacity() == 2
         service.submit(TrialRequest("c", script_payload("noop")))
@@ -88,7 +89,8 @@ def test_agent_killed_trial_reruns(start_service, machine, tmp_path):
         os.kill(pid, signal.SIGKILL)
     _open(gate, 1)
     rec.wait_ended("t")
-    assert rec.metrics("t") == [("intermediate", 0.0), ("intermediate", 1.0), ("final", 2.0)]
+    assert rec.attempts("t") == [("intermediate", 0.0, 0), ("intermediate", 0.0, 1), ("intermediate", 1.0, 1),
+                                 ("final", 2.0, 1)]
     assert rec.ends()["t"].status is ModelStatus.Trained
 
 

@@ -154,8 +154,10 @@ class TrainingServiceEngine(ExecutionEngine):
             model = self._running.get(event.trial_id)
             if model is None:
                 return  # the trial already ended (e.g. shut down while a metric was in flight)
-            cls = IntermediateMetricEvent if event.kind == "intermediate" else FinalMetricEvent
-            self.dispatch_model_event(cls(model, event.metric))
+            if event.kind == "intermediate":
+                self.dispatch_model_event(IntermediateMetricEvent(model, event.metric, attempt=event.attempt))
+            else:
+                self.dispatch_model_event(FinalMetricEvent(model, event.metric))
 
     def on_trial_end(self, event: TrialEnd) -> None:
         with self._lock:
