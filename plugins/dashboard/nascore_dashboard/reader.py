@@ -2,9 +2,10 @@
 
 The dashboard never writes, creates or locks anything in an experiment directory: while no process has the
 store open (no ``-wal`` file), it is read as immutable, which creates no side files; once a writer appears the
-connection is reopened with ``mode=ro`` over the writer's own log, so a running experiment is seen live. Queries go to the store's public schema (tables ``meta``, ``models``, ``events``)
-directly rather than through :class:`~nascore.experiment.store.ExperimentStore` so a page of 50 trials out of
-10,000 costs one indexed query, not a load of every model with its curve. Columns added to the schema later are
+connection is reopened with ``mode=ro`` over the writer's own log, so a running experiment is seen live.
+Queries go to the store's public schema (tables ``meta``, ``models``, ``events``) directly rather than through
+:class:`~nascore.experiment.store.ExperimentStore`, so a page of 50 trials out of 10,000 costs a slice of a
+cached ordering, not a load of every model with its curve. Columns added to the schema later are
 passed through untouched (``extra`` of a trial) rather than guessed at.
 """
 from __future__ import annotations
@@ -19,13 +20,15 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from nascore.experiment.store import DB_NAME
 
+from nascore_dashboard.query import TrialQuery, label_path
+
 __all__ = ["StoreReader", "TrialQuery", "metric_columns"]
 
 _KNOWN_COLUMNS = {"id", "session", "sample", "sample_key", "payload", "status", "final", "final_value",
                   "failure_reason", "submit_time", "start_time", "end_time", "log_path"}
-_ROW_COLUMNS = "id, session, sample, status, final, final_value, failure_reason, submit_time, start_time, end_time, log_path"
-_SORTABLE = {"id": "id", "status": "status", "metric": "final_value", "duration": "(end_time - start_time)",
-             "start": "start_time", "worker": "log_path"}
+_ROW_COLUMNS = ("id, session, sample, status, final, final_value, failure_reason, submit_time, start_time, end_time, "
+                "log_path")
+_CACHED_ORDERS = 8  # table orderings kept (sort x filters); 10,000 trials: 80 kB each
 
 
 def _loads(text: Optional[str]) -> Any:
@@ -48,64 +51,6 @@ def metric_columns(final: Any) -> Dict[str, Optional[float]]:
     return {"metric": _number(final)}
 
 
-class TrialQuery:
-    """One page of the trials table: ``sort`` (a column or ``label:NAME``), ``status``, ``label=value``
-    filters, a free-text ``search``, ``offset`` and ``limit``."""
-
-    def __init__(self, sort: str = "id", descending: bool = False, status: Optional[str] = None,
-                 filters: Iterable[str] = (), search: str = "", offset: int = 0, limit: int = 50) -> None:
-        self.sort, self.descending, self.status = sort, descending, status or None
-        self.filters = [f for f in filters if f]
-        self.search = search.strip()
-        self.offset, self.limit = max(0, int(offset)), max(1, min(500, int(limit)))
-
-    def where(self) -> Tuple[str, List[Any]]:
-        clauses: List[str] = []
-        params: List[Any] = []
-        if self.status:
-            clauses.append("status = ?")
-            params.append(self.status)
-        for text in self.filters:
-            label, sep, value = text.partition("=")
-            if not sep or not label.strip():
-                raise ValueError(f"filter {text!r} is not label=value (e.g. width=16)")
-            clauses.append("json_extract(sample, ?) = json_extract(?, '$')")
-            params += [_label_path(label.strip()), _json_literal(value.strip())]
-        if self.search:
-            clauses.append("(sample LIKE ? OR IFNULL(failure_reason, '') LIKE ? OR CAST(id AS TEXT) = ?)")
-            pattern = "%" + self.search.replace("%", "").replace("_", "") + "%"
-            params += [pattern, pattern, self.search]
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-    def order(self, metric_sql: str = "final_value") -> Tuple[str, List[Any]]:
-        direction = "DESC" if self.descending else "ASC"
-        if self.sort.startswith("label:"):
-            return f" ORDER BY json_extract(sample, ?) {direction}, id", [_label_path(self.sort[6:])]
-        if self.sort.startswith("metric:"):
-            return f" ORDER BY json_extract(final, ?) {direction}, id", [_label_path(self.sort[7:])]
-        if self.sort not in _SORTABLE:
-            raise ValueError(f"cannot sort by {self.sort!r}; use one of {', '.join(_SORTABLE)}, label:NAME or "
-                             "metric:NAME")
-        if self.sort == "id":  # the primary key: no sort at all
-            return f" ORDER BY id {direction}", []
-        nulls = "IS NULL" + (" DESC" if not self.descending else "")  # missing values last either way
-        column = metric_sql if self.sort == "metric" else _SORTABLE[self.sort]
-        return f" ORDER BY {column} {nulls}, {column} {direction}, id {direction}", []
-
-
-def _label_path(label: str) -> str:
-    return '$."' + label.replace('"', '\\"') + '"'
-
-
-def _json_literal(value: str) -> str:
-    """``16`` → number, ``true`` → bool, anything else → the string itself (as JSON)."""
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        parsed = value
-    return json.dumps(parsed)
-
-
 class StoreReader:
     """Read-only access to one experiment directory's store. Thread-safe; one connection."""
 
@@ -116,6 +61,7 @@ class StoreReader:
         self._lock = threading.Lock()
         self._immutable = False
         self._conn = self._connect()
+        self._orders: Dict[Tuple[str, tuple], Tuple[Tuple[int, int], List[int]]] = {}
 
     def _connect(self) -> sqlite3.Connection:
         self._immutable = not self._wal.exists()
@@ -165,7 +111,7 @@ class StoreReader:
         name = self.objective()[0]
         if name == "default":
             return "final_value"
-        return "json_extract(final, '" + _label_path(name).replace("'", "''") + "')"
+        return "json_extract(final, '" + label_path(name).replace("'", "''") + "')"
 
     def counts(self) -> Dict[str, int]:
         return {r["status"]: r["n"] for r in self._rows("SELECT status, COUNT(*) AS n FROM models GROUP BY status")}
@@ -201,12 +147,24 @@ class StoreReader:
     def trials(self, query: TrialQuery) -> Dict[str, Any]:
         where, params = query.where()
         order, order_params = query.order(self._metric_sql())
-        total = self._rows(f"SELECT COUNT(*) AS n FROM models{where}", params)[0]["n"]
-        # ids first: the sorter then carries one integer per trial, not every trial's sample and metrics
-        ids = [r["id"] for r in self._rows(f"SELECT id FROM models{where}{order} LIMIT ? OFFSET ?",
-                                           [*params, *order_params, query.limit, query.offset])]
+        ordered = self._ordered_ids(f"SELECT id FROM models{where}{order}", [*params, *order_params])
+        ids = ordered[query.offset:query.offset + query.limit]
         by_id = {row["id"]: row for row in self.rows_by_id(ids)}
-        return {"total": total, "offset": query.offset, "rows": [by_id[i] for i in ids]}
+        return {"total": len(ordered), "offset": query.offset, "rows": [by_id[i] for i in ids]}
+
+    def _ordered_ids(self, sql: str, params: List[Any]) -> List[int]:
+        """Every matching id in order, cached until the store records something new (an event or a model), so
+        paging, and a live page asking again, cost a slice instead of a sort of every trial."""
+        version = (self.last_seq(), self.last_model_id())
+        key = (sql, tuple(params))
+        cached = self._orders.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        ids = [r[0] for r in self._rows(sql, params, plain=True)]  # one integer per trial through the sorter
+        self._orders[key] = (version, ids)
+        while len(self._orders) > _CACHED_ORDERS:
+            self._orders.pop(next(iter(self._orders)))
+        return ids
 
     @staticmethod
     def row(r: sqlite3.Row) -> Dict[str, Any]:
