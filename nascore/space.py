@@ -161,6 +161,8 @@ class ExecutableModelSpace(Mutable):
         self.model_id: Optional[int] = None
         #: why the model failed (an exception summary), when it did
         self.failure_reason: Optional[str] = None
+        #: where the trial saves the trained ``state_dict`` (set by the experiment; None: not kept)
+        self.weights_path: Optional[str] = None
 
     # ---- what a format implements ---------------------------------------------------------------
     @classmethod
@@ -189,6 +191,13 @@ class ExecutableModelSpace(Mutable):
         process raise NotSerializableError.
         """
         raise NotSerializableError(f"model format '{cls.format_name}' cannot be deserialized")
+
+    def save_weights(self, module: Any) -> None:
+        """Save the trained ``module``'s ``state_dict`` to :attr:`weights_path` (nothing when unset). Called in
+        the trial once the evaluator returns; a format whose trial trains several models at once overrides it."""
+        if self.weights_path:
+            from nascore.weights import save_state_dict
+            save_state_dict(module, self.weights_path)
 
     # ---- shared behaviour -----------------------------------------------------------------------------
     @staticmethod

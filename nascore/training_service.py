@@ -179,6 +179,8 @@ def build_payload(model: Any) -> Dict[str, Any]:
         body = model.to_payload()
         payload = {"format": cls.format_name, "format_class": f"{cls.__module__}:{cls.__qualname__}",
                    "model": body}
+        if getattr(model, "weights_path", None):  # where the trial saves the trained state_dict
+            payload["weights_path"] = str(model.weights_path)
         json.dumps(payload)
     except Exception as exc:  # noqa: BLE001 - whatever the format raised, the user needs the same advice
         raise TrialPayloadError(
@@ -201,7 +203,9 @@ def load_model(payload: Dict[str, Any]) -> Any:
         if not payload.get("format_class"):
             raise
         cls = resolve_reference(payload["format_class"])
-    return cls.from_payload(payload["model"])
+    model = cls.from_payload(payload["model"])
+    model.weights_path = payload.get("weights_path")
+    return model
 
 
 def run_trial(payload: Dict[str, Any], emit: Callable[[TrialEvent], None], trial_id: str = "") -> TrialEnd:

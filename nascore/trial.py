@@ -102,3 +102,15 @@ def run_model(model: Any, on_intermediate: Callable[[Any], None], on_final: Call
                 raise TypeError(f"{context.name}: the evaluator returned a value that is not a metric and reported "
                                 f"no final metric: {exc}") from None
             report_final_result(metric)
+    _save_weights(model, module, context.name)
+
+
+def _save_weights(model: Any, module: Any, name: str) -> None:
+    # the run's results stand without the file: a full disk costs the weights, not the trial
+    save = getattr(model, "save_weights", None)
+    if not callable(save):
+        return
+    try:
+        save(module)
+    except Exception as exc:  # noqa: BLE001
+        _logger.warning("%s: could not save the trained weights: %s: %s", name, type(exc).__name__, exc)

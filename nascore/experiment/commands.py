@@ -235,23 +235,29 @@ def _export_code(store: Any, records: List[Any], outdir: Path) -> int:
     from nascore.experiment.experiment import model_code
     from nascore.experiment.resume import restore_import_paths
     from nascore.plugins import UnknownComponentError, get_plugin_manager
+    from nascore.weights import weights_file, with_weights_loader
     format_name = store.get_meta("model_format")
     try:
         format_cls = get_plugin_manager().get_model_format(format_name).load()
     except UnknownComponentError as exc:
         return _error(str(exc))
-    if not callable(getattr(format_cls, "to_code", None)):
-        try:
-            model_code(object(), format_name)
-        except ConfigError as exc:
-            return _error(str(exc))
     restore_import_paths(store)
     outdir.mkdir(parents=True, exist_ok=True)
     for r in records:
         if r.payload is None:
             return _error(f"model #{r.id} has no stored payload, so its code cannot be generated")
+        try:
+            code = model_code(format_cls.from_payload(r.payload), format_name)
+        except ConfigError as exc:
+            return _error(str(exc))
+        weights = weights_file(store.directory, r.id)
+        if weights.is_file():  # next to the code, which loads it: load_trained()
+            shutil.copyfile(weights, outdir / weights.name)
+        else:
+            print(f"nascore: model #{r.id}: its trained weights were not kept (keep_weights); the code builds it "
+                  "untrained", file=sys.stderr)
         path = outdir / f"model_{r.id}.py"
-        path.write_text(model_code(format_cls.from_payload(r.payload), format_name))
+        path.write_text(with_weights_loader(code, weights if weights.is_file() else None, relative=True))
         print(path)
     return 0
 

@@ -111,6 +111,9 @@ class NasExperimentConfig(ObjectiveSettings):
         default=None, description="only where the evaluator declares no direction (its objective); default "
                                   "maximize. 'max' / 'min' are accepted")
     stop_on_failure: bool = False
+    keep_weights: Union[Literal["all", "none"], int] = Field(
+        default=3, description="whose trained weights (state_dict) trials keep: 'all', 'none', or the best k by "
+                               "the objective (files of models that drop out of the best k are deleted)")
     #: the strategy by registered name, ``"random"`` or ``{"name": "evolution", "population_size": 20}``; used
     #: when ``NasExperiment`` is given no strategy (a strategy passed there wins)
     strategy: Optional[Union[str, Dict[str, Any]]] = None
@@ -139,6 +142,13 @@ class NasExperimentConfig(ObjectiveSettings):
         from nascore.components import parse_named
         name, kwargs = parse_named(value, "strategy")
         return name if not kwargs else {"name": name, **kwargs}
+
+    @field_validator("keep_weights")
+    @classmethod
+    def _keep_weights(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"keep_weights is 'all', 'none' or a number of models >= 0, got {value}")
+        return value
 
     @field_validator("metric_direction", mode="before")
     @classmethod

@@ -32,6 +32,7 @@ from nascore.interrupts import handle_signals, signal_received
 from nascore.logs import configure_logging
 from nascore.metric import NO_USABLE_FINAL, Objective, resolve_objective
 from nascore.plugins import get_plugin_manager
+from nascore.weights import keep_count, prune_weights, weights_usage
 from nascore.space import ExecutableModelSpace, ModelStatus
 
 __all__ = ["NasExperiment"]
@@ -165,7 +166,8 @@ class NasExperiment(ExperimentResults):
                                          on_model_finished=self._model_finished, gate=gate,
                                          on_store_error=self._store_failed,
                                          objective=objective,
-                                         objectives=self.objectives if self.config.objectives else None)
+                                         objectives=self.objectives if self.config.objectives else None,
+                                         keep_weights=keep_count(self.config.keep_weights))
             engine.load_previous([r for r in previous if not self._retried(r)])
         except BaseException:
             if inner is not None:  # workers it started must not outlive a run that never began
@@ -420,8 +422,23 @@ class NasExperiment(ExperimentResults):
             self._live[model.model_id] = model
         if self._progress is not None:
             self._progress.trial_finished(model)
+        self._prune_weights()
         if self._store is not None and time.monotonic() - self._last_state_save > _STATE_SAVE_INTERVAL:
             self._save_strategy_state(self._store)
+
+    def _prune_weights(self) -> None:
+        """Keep the weight files of the best ``keep_weights`` models only (disk use stays bounded)."""
+        keep = keep_count(self.config.keep_weights)
+        store = self._store
+        if keep is None or store is None:
+            return
+        try:
+            best = [r.id for r in store.top_models(keep, self.objective)] if keep else []
+            engine = self._engine
+            running = [m.model_id for m in engine.list_models() if not m.status.completed()] if engine else []
+            prune_weights(self.directory, best, running)
+        except Exception:  # noqa: BLE001 - bookkeeping of files must not stop the run
+            _logger.warning("could not prune the kept weights", exc_info=True)
 
     def _finish(self, engine: RecordingMiddleware, store: ExperimentStore, status: str) -> None:
         try:
@@ -466,6 +483,7 @@ class NasExperiment(ExperimentResults):
                  "best": objective.value(top[0].final) if top else None,
                  "best_id": top[0].id if top else None, "budget": self.config.max_trial_number,
                  "time_budget": self.config.max_experiment_duration}
+        stats["weights"] = weights_usage(self.directory)
         stats["finished"] = sum(n for status, n in counts.items() if status not in ("training", "frozen",
                                                                                       "initialized"))
         return stats

@@ -18,6 +18,7 @@ from nascore.experiment.gate import ModelGate
 from nascore.experiment.store import ExperimentStore, ModelRecord, StoreError, sample_key
 from nascore.metric import Objective, final_metric_problem
 from nascore.objectives import objectives_problem
+from nascore.weights import weights_file
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
 
@@ -35,7 +36,8 @@ class RecordingMiddleware(Middleware):
                  on_model_finished: Optional[Callable[[ExecutableModelSpace], None]] = None,
                  gate: Optional[ModelGate] = None,
                  on_store_error: Optional[Callable[[Exception], None]] = None,
-                 objective: Optional[Objective] = None, objectives: Optional[List[Objective]] = None) -> None:
+                 objective: Optional[Objective] = None, objectives: Optional[List[Objective]] = None,
+                 keep_weights: Optional[int] = 0) -> None:
         super().__init__(engine)
         #: objectives the experiment declares (None: just the evaluator's); a model ending Trained without a
         #: finite value for each of them (reported, or measured before training) ends Failed instead
@@ -46,6 +48,8 @@ class RecordingMiddleware(Middleware):
         self.gate = gate
         #: a model ending Trained without a finite final metric for this objective ends Failed instead
         self.objective = objective or Objective()
+        #: how many models' trained weights to keep (None: all, 0: none); trials save them in the store's folder
+        self.keep_weights = keep_weights
         self.store = store
         self.session = session
         self.serializable = serializable
@@ -120,6 +124,8 @@ class RecordingMiddleware(Middleware):
             self.store.restart_model(model_id, self.session)
         if model.metrics.profile:
             self.store.set_profile(model.model_id, model.metrics.profile)
+        if self.keep_weights != 0:
+            model.weights_path = str(weights_file(self.store.directory, model.model_id))
         model._nascore_submitted = time.time()  # type: ignore[attr-defined]
         get_plugin_manager().notify("nascore_model_submitted", model=model)
 

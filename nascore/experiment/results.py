@@ -8,6 +8,8 @@ from nascore.experiment.config import ConfigError, NasExperimentConfig
 from nascore.experiment.store import DB_NAME, ExperimentStore, ModelRecord
 from nascore.metric import Objective
 from nascore.plugins import get_plugin_manager
+from nascore.specs import ModelFormatSpec
+from nascore.weights import load_trained, weights_file, with_weights_loader
 from nascore.space import ExecutableModelSpace, Metrics, ModelStatus
 
 __all__ = ["ExperimentResults", "model_code"]
@@ -36,13 +38,19 @@ class ExperimentResults:
         wanted = None if status is None else ModelStatus(status).value
         return [self._model_object(r) for r in self.store.models(wanted)]
 
-    def export_top_models(self, top_k: int = 1, formatter: Optional[str] = None, *, pareto: bool = False) -> List[Any]:
+    def export_top_models(self, top_k: int = 1, formatter: Optional[str] = None, *, pareto: bool = False,
+                          trained: bool = True) -> List[Any]:
         """The ``top_k`` best trained models by final metric and :attr:`objective` (failed models, and NaN or
         infinite metrics, are never ranked). ``pareto=True``: every model of :meth:`pareto_front` instead
         (``top_k`` then does not apply).
 
         ``formatter``: None → the models (``ExecutableModelSpace``); ``"dict"`` → their samples;
-        ``"instance"`` → built ``nn.Module``s; ``"code"`` → PyTorch source (formats that generate code).
+        ``"instance"`` → built ``nn.Module``s with their trained weights; ``"code"`` → PyTorch source (formats
+        that generate code), with a ``load_trained()`` function that builds the model and loads its weights.
+        Each model's ``weights_path`` names its kept ``state_dict`` file (None when not kept). ``trained``: a
+        model whose weights were not kept (``keep_weights``) raises
+        :class:`~nascore.weights.WeightsUnavailableError`; ``trained=False`` returns the instances the format
+        builds without loading weights (freshly initialised, unless this process trained them).
         """
         if formatter not in _FORMATTERS:
             raise ValueError(f"unknown formatter {formatter!r}; use None, 'dict', 'instance' or 'code'")
@@ -50,7 +58,7 @@ class ExperimentResults:
             return self.pareto_front(formatter)
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
-        return self._formatted(self.store.top_models(top_k, self.objective), formatter)
+        return self._formatted(self.store.top_models(top_k, self.objective), formatter, trained)
 
     def pareto_front(self, formatter: Optional[str] = None) -> List[Any]:
         """The trained models no other trained model beats on every objective (``config.objectives``; one
@@ -69,14 +77,20 @@ class ExperimentResults:
                                  parse_constraints(self.config.constraints))
         return self._formatted(records, formatter)
 
-    def _formatted(self, records: List[ModelRecord], formatter: Optional[str]) -> List[Any]:
+    def _formatted(self, records: List[ModelRecord], formatter: Optional[str], trained: bool = True) -> List[Any]:
         if formatter == "dict":
             return [dict(r.sample) for r in records]
         models = [self._model_object(r) for r in records]
+        for model in models:
+            path = weights_file(self.directory, model.model_id)
+            model.weights_path = str(path) if path.is_file() else None
         if formatter == "instance":
-            return [m.executable_model() for m in models]
+            if not trained:
+                return [m.executable_model() for m in models]
+            return [load_trained(m.executable_model(), m.weights_path, f"model #{m.model_id}") for m in models]
         if formatter == "code":
-            return [model_code(m, self.config.model_format.name) for m in models]
+            return [with_weights_loader(model_code(m, self.config.model_format.name), m.weights_path)
+                    for m in models]
         return models
 
     def _model_object(self, record: ModelRecord) -> ExecutableModelSpace:
@@ -106,10 +120,24 @@ class ExperimentResults:
 
 
 def model_code(model: Any, format_name: str) -> str:
-    """The PyTorch source of a frozen model, for formats that generate code."""
+    """The PyTorch source of a frozen model (defining ``build()``): its own format's code, or — for a format
+    that generates none, such as ``simplified`` or ``raw`` — the built module turned into code by an installed
+    format that generates code (``graph``: ``from_model(module).to_code()``)."""
     to_code = getattr(model, "to_code", None)
-    if not callable(to_code):
-        raise ConfigError(f"formatter 'code' needs model format 'graph' (install nascore-graph and use "
-                          f"NasExperimentConfig(..., 'graph')); this experiment uses '{format_name}': export "
-                          f"with formatter 'dict' or 'instance' instead")
-    return to_code()
+    if callable(to_code):
+        return to_code()
+    pm = get_plugin_manager()
+    coders = [name for name in pm.names(ModelFormatSpec.component)
+              if callable(getattr(pm.get_model_format(name).load(), "to_code", None))]
+    if not coders:
+        raise ConfigError(f"formatter 'code' for a '{format_name}' model needs a model format that generates code "
+                          f"(pip install nascore-graph); export with formatter 'dict' or 'instance' instead")
+    module = model.executable_model()
+    problems = []
+    for name in coders:
+        try:
+            return pm.get_model_format(name).load().from_model(module).to_code()
+        except Exception as exc:  # noqa: BLE001 - say why each one could not, below
+            problems.append(f"format '{name}': {type(exc).__name__}: {exc}")
+    raise ConfigError(f"the '{format_name}' model could not be turned into code ({'; '.join(problems)}); export "
+                      f"with formatter 'dict' or 'instance' instead")

@@ -95,6 +95,12 @@ class MergedModelSpace(ExecutableModelSpace):
             self._module = namespace["build"]([m.executable_model() for m in self.models])
         return self._module
 
+    def save_weights(self, module: Any) -> None:
+        """Each original model saves its own part (``model_<i>``) of the trained merged module: a model trained
+        merged keeps the same weights file as one trained alone."""
+        for i, model in enumerate(self.models):
+            model.save_weights(getattr(module, f"model_{i}"))
+
     def to_payload(self) -> Dict[str, Any]:
         from nascore.training_service import build_payload
         models = []

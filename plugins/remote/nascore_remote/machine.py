@@ -237,6 +237,20 @@ class RemoteMachine:
             except IOError:
                 (local_dir / f"{name}.log").touch()
 
+    def fetch_file(self, remote: str, local: str) -> None:
+        """Copy ``remote`` (a file on the machine) to ``local`` here, written whole or not at all."""
+        target = Path(local)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        try:
+            self.connection.sftp().get(remote, str(partial))
+        except IOError as exc:
+            partial.unlink(missing_ok=True)
+            if getattr(exc, "errno", None) == 2:
+                raise FileNotFoundError(remote) from exc
+            raise
+        partial.replace(target)
+
     def close(self) -> None:
         channel, self.channel = self.channel, None
         if channel is not None:

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 
 from nascore.training_service import TrialRequest
 from nascore_remote.config import RemoteConfig
-from nascore_remote.machine import RemoteMachine
+from nascore_remote.machine import RemoteMachine, trial_dir_name
 from nascore_training_service.gpu import GpuScheduler, cuda_env
 
 __all__ = ["TrialState", "MachineSlot", "Placement"]
@@ -31,6 +31,8 @@ class TrialState:
     intermediates: int = 0  # delivered so far (this attempt's and earlier ones')
     final_sent: bool = False
     ended: bool = False
+    #: (path on the machine, path here) of each weights file the trial saves: copied back when it ends
+    weights: List[tuple] = field(default_factory=list)
 
 
 @dataclass
@@ -121,7 +123,9 @@ class Placement:
         state.remote_id = state.request.trial_id if state.attempt == 0 else \
             f"{state.request.trial_id}.retry{state.attempt}"
         slot.trials[state.remote_id] = state
-        return {"op": "submit", "trial_id": state.remote_id, "payload": state.request.payload, "env": env,
+        folder = f"{slot.machine.run_dir}/trials/{trial_dir_name(state.remote_id)}"
+        payload, state.weights = remote_weights(state.request.payload, folder)
+        return {"op": "submit", "trial_id": state.remote_id, "payload": payload, "env": env,
                 "threads": self.threads(slot), "timeout": state.request.timeout,
                 "log_limit": int((self.settings.trial_log_limit_mb or 0) * 1024 * 1024) or None}
 
@@ -133,3 +137,24 @@ class Placement:
             if slot.gpus is not None:
                 slot.gpus.release(state.request.trial_id)
         state.machine = None
+
+
+def remote_weights(payload: Any, folder: str) -> tuple:
+    """``payload`` with each ``weights_path`` (a path on this machine, where the experiment keeps the trained
+    weights; a merged CGO payload has one per model) replaced by a file in the trial's ``folder`` on the remote
+    machine, and the ``(remote, local)`` pairs to copy back when the trial ends."""
+    pairs: List[tuple] = []
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {k: walk(v) for k, v in value.items()}
+        local = value.get("weights_path")
+        if isinstance(local, str) and local:
+            remote = f"{folder}/weights_{len(pairs)}.pt"
+            pairs.append((remote, local))
+            out["weights_path"] = remote
+        return out
+    return walk(payload), pairs

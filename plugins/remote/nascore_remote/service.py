@@ -183,6 +183,14 @@ class RemoteTrainingService(TrainingService):
                 except Exception as exc:  # noqa: BLE001 - losing a log must not lose the result
                     _logger.warning("remote: could not fetch logs of %s from %s: %s", state.request.trial_id,
                                     slot.machine.address, exc)
+            for remote, local in state.weights:  # trained weights come home before the trial counts as ended
+                try:
+                    slot.machine.fetch_file(remote, local)
+                except FileNotFoundError:
+                    pass  # the trial failed before saving them
+                except Exception as exc:  # noqa: BLE001 - the result stands without its weights
+                    _logger.warning("remote: could not fetch the weights of %s from %s: %s",
+                                    state.request.trial_id, slot.machine.address, exc)
             slot.machine.send({"op": "ack", "seq": seq})
             self._end(state, ModelStatus(event["status"]), event.get("reason"))
 
