@@ -66,6 +66,10 @@ def test_experiment_records_the_run_and_exports_inherited_instance(tmp_path):
         # the instance holds the supernet's weights: same tensors as the supernet's chosen candidate
         assert torch.equal(instance.body[0].weight, space.body[1][0].weight)
         assert (tmp_path / exp.id / "strategy" / "supernet.pt").is_file()
+        # reopened elsewhere with an untrained space: the exported subnet still has the trained weights
+        again = NasExperiment.resume(tmp_path / exp.id, XorNet(), evaluator, type(strategy)(seed=0), run=False)
+        reopened = again.export_top_models(formatter="instance")[0]
+        assert torch.equal(reopened.body[0].weight, space.body[1][0].weight)
 
 
 def test_strategy_resumes_from_its_checkpoint(tmp_path):
