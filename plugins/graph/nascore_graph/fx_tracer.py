@@ -204,7 +204,7 @@ class Tracer(fx.Tracer):
     def patched(self, module: nn.Module) -> Iterator[None]:
         """Factories and ``len`` record a node when given a proxy (only while tracing ``module``)."""
         saved = {name: getattr(torch, name) for name in FACTORIES}
-        fn_globals = type(module).forward.__globals__
+        fn_globals = getattr(type(module).forward, "__globals__", {})
         had_len = "len" in fn_globals
         old_len = fn_globals.get("len")
         for name, fn in saved.items():

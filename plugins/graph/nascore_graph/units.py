@@ -95,6 +95,9 @@ def unit_entry(module: nn.Module, path: str) -> Dict[str, Any]:
         cls = module._nascore_wrapped or module.trace_symbol
         return {"kind": "unit", "cls": qualified_name(cls), "args": list(module.trace_args),
                 "kwargs": {k: _as_arg(v) for k, v in module.trace_kwargs.items()}}
+    wrappers = _reparametrizations(module, path)
+    if wrappers:
+        return _wrapped_entry(module, path, wrappers)
     cls = type(module)
     special = _SPECIAL.get(cls)
     kwargs = special(module, path) if special else _kwargs_from_attributes(module, path)
@@ -106,6 +109,55 @@ def unit_entry(module: nn.Module, path: str) -> Dict[str, Any]:
         else:
             _verify(module, cls, kwargs, path)
     return {"kind": "unit", "cls": qualified_name(cls), "args": [], "kwargs": kwargs}
+
+
+def _reparametrizations(module: nn.Module, path: str) -> list:
+    """``[(function path, kwargs)]`` re-applying weight/spectral norm to a layer (new parametrizations or
+    the older forward-pre-hook versions), in the order they were applied."""
+    from torch.nn.utils import parametrize
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    from torch.nn.utils.weight_norm import WeightNorm
+    out = []
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, WeightNorm):
+            out.append(("torch.nn.utils.weight_norm", {"name": hook.name, "dim": hook.dim}))
+        elif isinstance(hook, SpectralNorm):
+            out.append(("torch.nn.utils.spectral_norm", {"name": hook.name, "n_power_iterations":
+                        hook.n_power_iterations, "eps": hook.eps, "dim": hook.dim}))
+    if parametrize.is_parametrized(module):
+        for name, plist in module.parametrizations.items():
+            for p in plist:
+                kind = type(p).__name__
+                if kind == "_WeightNorm":
+                    out.append(("torch.nn.utils.parametrizations.weight_norm", {"name": name, "dim": p.dim}))
+                elif kind == "_SpectralNorm":
+                    out.append(("torch.nn.utils.parametrizations.spectral_norm", {
+                        "name": name, "n_power_iterations": p.n_power_iterations, "eps": p.eps, "dim": p.dim}))
+                else:
+                    raise GraphConversionError(
+                        f"cannot rebuild parametrization {kind} of {name!r}", path=path, construct="parametrized layer",
+                        fix="wrap the layer in a module of your own, or make it a ParameterizedModule")
+    return out
+
+
+def _wrapped_entry(module: nn.Module, path: str, wrappers: list) -> Dict[str, Any]:
+    """The plain layer's entry wrapped in calls that re-apply its weight/spectral norm."""
+    from torch.nn.utils import parametrize
+    cls = type(module).__bases__[0] if parametrize.is_parametrized(module) else type(module)
+    entry = {"kind": "unit", "cls": qualified_name(cls), "args": [], "kwargs": _kwargs_from_attributes(module, path)}
+    for fn, kwargs in wrappers:
+        entry = {"kind": "unit", "cls": fn, "args": [entry], "kwargs": kwargs}
+    try:
+        with torch.device("meta"):
+            probe = build_value(entry)
+        ok = probe.extra_repr() == module.extra_repr() and [(k, v.shape) for k, v in probe.state_dict().items()] \
+            == [(k, v.shape) for k, v in module.state_dict().items()]
+    except Exception:  # noqa: BLE001 - the recovered arguments do not rebuild it
+        ok = False
+    if not ok:
+        raise GraphConversionError(f"cannot rebuild the reparametrized {cls.__name__}", path=path,
+                                   construct="weight/spectral norm", fix="wrap it in a module of your own")
+    return entry
 
 
 def is_unit_value(value: Any) -> bool:

@@ -417,3 +417,43 @@ CASES = [
     ("arch_siamese", Siamese, lambda: (torch.randn(2, 4), torch.randn(2, 4))),
     ("arch_autoencoder", Autoencoder, t(2, 1, 4, 4)), ("arch_wide_resnet", WideResNet, t(1, 3, 8, 8)),
 ]
+
+
+class SNDiscriminator(nn.Module):
+    """SN-GAN style: spectral norm (parametrizations) and an old-style weight-normed layer."""
+
+    def __init__(self):
+        super().__init__()
+        sn = nn.utils.parametrizations.spectral_norm
+        self.conv1 = sn(nn.Conv2d(1, 4, 4, 2, 1))
+        self.conv2 = nn.utils.spectral_norm(nn.Conv2d(4, 8, 4, 2, 1))
+        self.fc = nn.utils.weight_norm(nn.Linear(8, 1))
+
+    def forward(self, x):
+        x = F.leaky_relu(self.conv2(F.leaky_relu(self.conv1(x), 0.2)), 0.2)
+        return self.fc(x.mean((2, 3)))
+
+
+class TemporalBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, dilation: int):
+        super().__init__()
+        self.pad = (3 - 1) * dilation
+        self.conv = nn.utils.parametrizations.weight_norm(nn.Conv1d(cin, cout, 3, padding=self.pad, dilation=dilation))
+        self.down = nn.Conv1d(cin, cout, 1) if cin != cout else None
+
+    def forward(self, x):
+        y = F.relu(self.conv(x)[:, :, :-self.pad])
+        return F.relu(y + (x if self.down is None else self.down(x)))
+
+
+class TCN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(TemporalBlock(2, 4, 1), TemporalBlock(4, 4, 2))
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.head(self.blocks(x)[:, :, -1])
+
+
+CASES += [("arch_sn_discriminator", SNDiscriminator, t(2, 1, 16, 16)), ("arch_tcn_weight_norm", TCN, t(2, 2, 10))]
