@@ -2,6 +2,8 @@
 weights staying shared in generated code."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Optional
 
 import pytest
@@ -10,6 +12,9 @@ import torch.nn as nn
 
 import nascore.nn as snn
 from nascore_graph import GraphModelSpace, convert
+
+sys.path.insert(0, str(Path(__file__).parent))
+from suite_flow import TiedEmbedding  # noqa: E402
 
 FRONTENDS = ["fx", "torchscript"]
 
@@ -67,20 +72,9 @@ def test_example_inputs_decide_which_arguments_are_given(frontend):
         assert torch.allclose(generated(x, y), model(x, y))
 
 
-class TiedLM(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.embed = nn.Embedding(10, 4)
-        self.head = nn.Linear(4, 10, bias=False)
-        self.head.weight = self.embed.weight
-
-    def forward(self, tokens):
-        return self.head(self.embed(tokens))
-
-
 @pytest.mark.parametrize("frontend", FRONTENDS)
 def test_tied_parameters_stay_tied(frontend):
-    generated = convert(TiedLM(), frontend).executable_model()
+    generated = convert(TiedEmbedding(), frontend).executable_model()
     assert generated.head.weight is generated.embed.weight
     assert len(list(generated.parameters())) == 1  # training updates one weight
 
