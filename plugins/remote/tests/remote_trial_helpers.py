@@ -62,6 +62,11 @@ class _Run:
                 _wait_for(a["gate"])
                 os._exit(3)
             time.sleep(600)
+        if self.action == "flood":  # a trial that writes far more than its log may keep
+            for i in range(a["lines"]):
+                print(f"{i:08d} " + "x" * 1000)
+            print("the last line")
+            return 1.0
         if self.action == "crash":
             print("about to crash", file=sys.stderr, flush=True)
             os._exit(3)

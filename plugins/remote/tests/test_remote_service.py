@@ -90,3 +90,13 @@ def test_unchanged_code_is_not_uploaded_again(start_service, machine):
     second.submit(TrialRequest("n", script_payload("noop")))
     rec.wait_ended("n")
     assert rec.metrics("n") == [("final", 1.0)]
+
+
+def test_a_flooding_trial_log_is_capped_on_the_machine(start_service, machine):
+    service, rec = start_service([machine(0)], trial_log_limit_mb=0.25)
+    service.submit(TrialRequest("f", script_payload("flood", lines=3000)))  # 3 MB of output
+    rec.wait_ended("f")
+    assert rec.ends()["f"].status is ModelStatus.Trained
+    text = service.log_paths("f").stdout.read_text()
+    assert len(text.encode()) <= 0.3 * 1024 * 1024 and text.rstrip().endswith("the last line")
+    assert text.startswith("[nascore: ") and "bytes cut from the start of this log" in text

@@ -24,27 +24,6 @@ def model(function, **sample):
     return ConformanceModel(sample, f"ts_helpers:{function}")
 
 
-@pytest.fixture
-def make_engine(tmp_path):
-    engines = []
-
-    def make(concurrency=2, preload=(), **settings):
-        local = {k: settings.pop(k) for k in ("reuse_worker", "trial_gpu_number") if k in settings}
-        config = NasExperimentConfig("ts", None, "local", experiment_working_directory=str(tmp_path),
-                                     trial_concurrency=concurrency, **settings)
-        config.training_service.preload = list(preload)
-        for key, value in local.items():
-            setattr(config.training_service, key, value)
-        engine = TrainingServiceEngine(config)
-        engine.log_directory = tmp_path / "trials"
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        engine.shutdown()
-
-
 def run(engine, *models, timeout=60):
     engine.submit_models(*models)
     assert engine.wait_models(*models, timeout=timeout)

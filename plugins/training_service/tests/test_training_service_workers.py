@@ -1,30 +1,6 @@
 """Worker processes import what the experiment imports, and a worker that fails says why in the trial's reason."""
-import pytest
-
 from nascore.conformance import ConformanceModel
-from nascore.experiment.config import NasExperimentConfig
 from nascore.space import ModelStatus
-from nascore_training_service.engine import TrainingServiceEngine
-
-
-@pytest.fixture
-def engine_here(tmp_path):
-    engines = []
-
-    def make(**service):
-        config = NasExperimentConfig("ts", None, "local", experiment_working_directory=str(tmp_path),
-                                     trial_concurrency=1)
-        config.training_service.preload = []
-        for key, value in service.items():
-            setattr(config.training_service, key, value)
-        engine = TrainingServiceEngine(config)
-        engine.log_directory = tmp_path / "trials"
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        engine.shutdown()
 
 
 def _run(engine, model):
@@ -32,24 +8,24 @@ def _run(engine, model):
     assert engine.wait_models(model, timeout=120)
 
 
-def test_a_nascore_folder_in_the_working_directory_does_not_shadow_the_package(engine_here, tmp_path, monkeypatch):
+def test_a_nascore_folder_in_the_working_directory_does_not_shadow_the_package(make_engine, tmp_path, monkeypatch):
     clone = tmp_path / "clone"  # e.g. the user runs from a checkout of nascore's sources
     (clone / "nascore").mkdir(parents=True)
     (clone / "nascore" / "__init__.py").write_text("raise ImportError('the nascore folder in the cwd was used')\n")
     (clone / "nascore_training_service").mkdir()
     (clone / "nascore_training_service" / "__init__.py").write_text("raise ImportError('shadowed plugin')\n")
     monkeypatch.chdir(clone)
-    engine = engine_here()
+    engine = make_engine(concurrency=1)
     model = ConformanceModel({"x": 3})
     _run(engine, model)
     assert model.status is ModelStatus.Trained, model.failure_reason
 
 
-def test_a_worker_that_cannot_start_puts_its_error_in_the_reason(engine_here, tmp_path):
+def test_a_worker_that_cannot_start_puts_its_error_in_the_reason(make_engine, tmp_path):
     python = tmp_path / "python-without-torch"  # a wrong interpreter: it dies before running any trial
     python.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'nascore'\" >&2\nexit 1\n")
     python.chmod(0o755)
-    engine = engine_here(python_interpreter=str(python))
+    engine = make_engine(concurrency=1, python_interpreter=str(python))
     model = ConformanceModel({"x": 1})
     _run(engine, model)
     assert model.status is ModelStatus.Failed
@@ -58,8 +34,8 @@ def test_a_worker_that_cannot_start_puts_its_error_in_the_reason(engine_here, tm
     assert "/workers/worker-" in model.failure_reason
 
 
-def test_a_flooding_trial_log_is_capped_keeping_its_end(engine_here):
-    engine = engine_here(trial_log_limit_mb=1.0)
+def test_a_flooding_trial_log_is_capped_keeping_its_end(make_engine):
+    engine = make_engine(concurrency=1, trial_log_limit_mb=1.0)
     model = ConformanceModel({"mb": 6}, "ts_helpers:flood")
     _run(engine, model)
     assert model.status is ModelStatus.Trained
@@ -70,11 +46,11 @@ def test_a_flooding_trial_log_is_capped_keeping_its_end(engine_here):
     assert text.rstrip().endswith("the last line")
 
 
-def test_worker_start_up_is_not_charged_to_the_trial(engine_here, tmp_path, monkeypatch):
+def test_worker_start_up_is_not_charged_to_the_trial(make_engine, tmp_path, monkeypatch):
     import time
     (tmp_path / "nascore_slow_import.py").write_text("import time\ntime.sleep(2.0)  # a heavy import\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    engine = engine_here(preload=["nascore_slow_import"])
+    engine = make_engine(concurrency=1, preload=["nascore_slow_import"])
     model = ConformanceModel({"x": 1})
     submitted = time.time()
     _run(engine, model)
@@ -83,9 +59,9 @@ def test_worker_start_up_is_not_charged_to_the_trial(engine_here, tmp_path, monk
     assert model.timings["end"] - model.timings["start"] < 1.0  # the trial itself: its duration
 
 
-def test_a_warm_worker_runs_the_next_trial_as_a_fresh_one(engine_here):
+def test_a_warm_worker_runs_the_next_trial_as_a_fresh_one(make_engine):
     import resource
-    engine = engine_here(preload=["torch"])
+    engine = make_engine(concurrency=1, preload=["torch"])
     first = ConformanceModel({}, "ts_helpers:change_process_state")
     second = ConformanceModel({"soft": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}, "ts_helpers:process_state")
     _run(engine, first)

@@ -29,26 +29,6 @@ def thread_env(env, threads):
     return env
 
 
-def cap_log(path, limit):
-    """Keep a log under ``limit`` bytes: cut its start, keep the last half (as nascore.training_service.cap_log;
-    the agent imports nothing from nascore)."""
-    try:
-        size = os.path.getsize(path)
-        if size <= limit:
-            return
-        keep = max(1, limit // 2)
-        with open(path, "r+b") as f:
-            f.seek(size - keep)
-            tail = f.read()
-            f.seek(0)
-            f.truncate()
-            f.write(b"[nascore: %d bytes cut from the start of this log (trial_log_limit_mb); its end follows]\n"
-                    % (size - keep))
-            f.write(tail)
-    except OSError:
-        pass
-
-
 class Worker:
     """One ``worker`` process; ``events`` is the read end of its event pipe."""
 
@@ -127,12 +107,17 @@ class TrialRunner:
         info["end"] = (status, reason)
         info["worker"].kill()
 
+    def cap_logs(self, trial_id, info):
+        """Keep the trial's logs under the client's ``log_limit`` (while it runs, and at its end)."""
+        if info.get("log_limit"):
+            from nascore.training_service import cap_log  # nascore is there: the machine's check said so
+            for name in ("stdout", "stderr"):
+                cap_log(os.path.join(self.trial_dir(trial_id), name), info["log_limit"])
+
     def check_deadlines(self):
         now = time.time()
         for trial_id, info in list(self.trials.items()):
-            if info.get("log_limit"):
-                for name in ("stdout", "stderr"):
-                    cap_log(os.path.join(self.trial_dir(trial_id), name), info["log_limit"])
+            self.cap_logs(trial_id, info)
             if info["deadline"] is not None and now > info["deadline"]:
                 self.stop(trial_id, "failed", "exceeded max_trial_duration (%ss)" % info["timeout"])
 
@@ -151,6 +136,7 @@ class TrialRunner:
             self.idle.remove(worker)
         if worker.trial is not None:
             info = self.trials.pop(worker.trial)
+            self.cap_logs(worker.trial, info)
             status, reason = info["end"] or ("failed", "trial process exited with code %s%s" % (
                 code, self._stderr_tail(worker.trial)))
             self.emit(self._attach_logs({"event": "end", "trial_id": worker.trial, "status": status,
@@ -161,6 +147,7 @@ class TrialRunner:
         if trial_id is None or self.trials[trial_id]["end"] is not None:
             return  # a cancelled trial may still flush a line before it dies
         if event.get("event") == "end":
+            self.cap_logs(trial_id, self.trials[trial_id])
             self._attach_logs(event)
             del self.trials[trial_id]
             worker.trial = None
