@@ -34,12 +34,12 @@ def _changes(dashboard: Any, reader: StoreReader, seq: int, model_id: int, last_
     changed_ids = {e["id"] for e in events if e["type"] == "end"} - {m["id"] for m in models}
     update = {"events": events, "models": models, "rows": reader.rows_by_id(sorted(changed_ids)),
               "_key": last_status}
-    if not (events or models or look_at_status):
-        return update
+    if not (models or look_at_status or any(e["type"] != "intermediate" for e in events)):
+        return update  # intermediate metrics change no count, best or status
     live = dashboard.live_for(reader.directory.name)
     summary = summarize(reader, live=live is not None and live.running)
     key = (summary["status"], summary["trials"], summary["finished"], (summary.get("best") or {}).get("id"))
-    if key != last_status or events or models:
+    if key != last_status or models:
         update["summary"] = summary
     update["_key"] = key
     return update
