@@ -9,11 +9,17 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from nascore.experiment.config import ConfigError
 from nascore_ray.config import RayConfig
+from nascore_ray.processes import PRIVATE_MARKER, kill_marked, processes_with_env
 
 __all__ = ["Connection", "connect", "fitting_trials", "session_processes"]
 
@@ -22,17 +28,22 @@ _logger = logging.getLogger(__name__)
 
 @dataclass
 class Connection:
-    address: str  # the GCS address, or "private" / "existing"
+    address: str  # the GCS address, or "existing"
     private: bool  # we started the instance: close() stops it
     owned: bool  # we called ray.init: close() calls ray.shutdown
     session_dir: str = ""
+    marker: str = ""  # a private instance's processes carry NASCORE_RAY_PRIVATE=<marker> in their environment
+    reaper: Optional[subprocess.Popen] = None
 
     def close(self) -> None:
         import ray
-        started = session_processes() if self.private else []
         if self.owned and ray.is_initialized():
             ray.shutdown()  # for a private instance this stops the raylet, GCS and workers it started
-        _kill_leftovers(started)  # whatever did not exit with them (a worker that ignored its raylet's death)
+        if self.private:
+            kill_marked(PRIVATE_MARKER, self.marker)  # what did not exit with them (Ray's agents may linger)
+        if self.reaper is not None:
+            self.reaper.kill()
+            self.reaper.wait()
 
 
 def connect(settings: RayConfig, runtime_env: Dict[str, Any]) -> Connection:
@@ -44,19 +55,41 @@ def connect(settings: RayConfig, runtime_env: Dict[str, Any]) -> Connection:
                         "runtime_env, not the trial code directory, is what the trials get)")
         return Connection("existing", private=False, owned=False)
     options: Dict[str, Any] = {"log_to_driver": False, "configure_logging": False, "runtime_env": runtime_env}
-    if settings.address is None:
-        options.update(address="local", include_dashboard=False, num_cpus=settings.num_cpus,
-                       num_gpus=settings.num_gpus)
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    else:
-        options["address"] = settings.address
+    if settings.address is not None:
+        try:
+            ray.init(address=settings.address, **options)
+        except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, AuthenticationError, RuntimeError...
+            raise ConfigError(_connect_advice(settings.address, exc)) from exc
+        return Connection(settings.address, private=False, owned=True, session_dir=_session_dir())
+    return _start_private(settings, options)
+
+
+def _start_private(settings: RayConfig, options: Dict[str, Any]) -> Connection:
+    """``ray.init`` a new local instance whose processes (a) carry a marker in their environment, so a reaper
+    process kills them when this process dies, even by SIGKILL, and (b) ignore SIGINT, so Ctrl-C reaches only the
+    experiment, which then stops its trials in order and the instance with them."""
+    import ray
+    marker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    reaper = subprocess.Popen([sys.executable, "-m", "nascore_ray.processes", str(os.getpid()), PRIVATE_MARKER,
+                               marker], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    main = threading.current_thread() is threading.main_thread()
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # inherited across exec
+    os.environ[PRIVATE_MARKER] = marker
     try:
-        ray.init(**options)
-    except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, AuthenticationError, RuntimeError...
-        raise ConfigError(_connect_advice(settings.address, exc)) from exc
-    if settings.address is None:
-        return Connection(ray.get_runtime_context().gcs_address, private=True, owned=True, session_dir=_session_dir())
-    return Connection(settings.address, private=False, owned=True, session_dir=_session_dir())
+        ray.init(address="local", include_dashboard=False, num_cpus=settings.num_cpus, num_gpus=settings.num_gpus,
+                 **options)
+    except Exception as exc:  # noqa: BLE001
+        kill_marked(PRIVATE_MARKER, marker)
+        reaper.kill()
+        raise ConfigError(_connect_advice(None, exc)) from exc
+    finally:
+        os.environ.pop(PRIVATE_MARKER, None)
+        if main:
+            signal.signal(signal.SIGINT, saved)
+    return Connection(ray.get_runtime_context().gcs_address, private=True, owned=True, session_dir=_session_dir(),
+                      marker=marker, reaper=reaper)
 
 
 def _connect_advice(address: Any, exc: BaseException) -> str:
@@ -85,28 +118,9 @@ def _session_dir() -> str:
         return ""
 
 
-def session_processes() -> List[int]:
-    """Pids of the Ray processes this process started (a private instance: GCS, raylet, agents, workers)."""
-    import psutil
-    found = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if "ray" in " ".join(proc.cmdline()):
-                found.append(proc.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return found
-
-
-def _kill_leftovers(pids: List[int]) -> None:
-    import psutil
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            proc.kill()
-            proc.wait(2)
-        except (psutil.NoSuchProcess, psutil.TimeoutExpired, psutil.AccessDenied):
-            pass
+def session_processes(connection: Connection) -> List[int]:
+    """Pids of the processes of a private instance (GCS, raylet, agents, workers): those carrying its marker."""
+    return processes_with_env(PRIVATE_MARKER, connection.marker) if connection.private else []
 
 
 def fitting_trials(request: Dict[str, float]) -> int:

@@ -321,7 +321,11 @@ class RayTrainingService(TrainingService):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
         if node_id is None:
             return True, None
-        if not any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes()):
+        try:
+            if not any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes()):
+                return False, None
+        except Exception as exc:  # noqa: BLE001 - the cluster itself is unreachable: nothing runs there any more
+            _logger.debug("ray: cannot list nodes: %s", exc)
             return False, None
         probe = self._read_logs.options(num_cpus=0, max_retries=0,
                                         scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
+
+from nascore_ray.processes import kill_marked, processes_with_env
 
 __all__ = ["LocalRayCluster", "RayNode", "free_port", "processes_with_env", "MARKER"]
 
@@ -35,22 +35,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def processes_with_env(name: str, value_prefix: str) -> List[int]:
-    """Pids whose environment has ``name`` starting with ``value_prefix`` (this process excluded)."""
-    needle = f"{name}={value_prefix}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if any(item.startswith(needle) for item in environ.split(b"\0")):
-            found.append(int(entry.name))
-    return found
 
 
 @dataclass
@@ -158,16 +142,4 @@ class LocalRayCluster:
 
     @staticmethod
     def _kill(prefix: str) -> List[int]:
-        killed: List[int] = []
-        for _ in range(20):  # a dying raylet may still be starting workers: sweep until none is left
-            pids = processes_with_env(MARKER, prefix)
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.05)
-        return killed
+        return kill_marked(MARKER, prefix)

@@ -9,7 +9,7 @@ from nascore.space import ModelStatus
 pytest.importorskip("nascore_cgo")
 CGO_TESTS = Path(__file__).resolve().parents[2] / "cgo" / "tests"  # its helpers travel as the code directory
 if str(CGO_TESTS) not in sys.path:
-    sys.path.insert(0, str(CGO_TESTS))
+    sys.path.append(str(CGO_TESTS))  # last: its conftest must not shadow anything
 pytestmark = pytest.mark.slow
 
 
@@ -57,7 +57,7 @@ def test_a_trial_sees_exactly_the_gpu_ray_gives(tmp_path):
         pytest.skip("needs a CUDA GPU")
     from nascore.conformance import ConformanceModel
     from nascore_training_service.engine import TrainingServiceEngine
-    from conftest import ray_config
+    from ray_helpers import ray_config
     config = ray_config(tmp_path, None)
     config.training_service.trial_gpus = 1
     engine = TrainingServiceEngine(config)

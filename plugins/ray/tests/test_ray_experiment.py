@@ -1,5 +1,5 @@
-"""Experiments from the public API on Ray: a node killed mid-trial, a private instance, a SIGKILLed experiment
-resumed, CGO. The session cluster (conftest) plus nodes a test adds."""
+"""Experiments from the public API on Ray: a node killed mid-trial (the session cluster plus two nodes the test
+adds), a private instance killed or interrupted (and resumed)."""
 import os
 import signal
 import subprocess
@@ -17,7 +17,7 @@ from nascore.experiment.store import ExperimentStore
 from nascore.strategy import GridSearch
 
 import ray_space
-from conftest import HERE
+from ray_helpers import HERE
 
 pytestmark = pytest.mark.slow
 
@@ -76,75 +76,60 @@ def test_a_node_killed_mid_trial_reruns_it_elsewhere_without_losing_or_repeating
     assert "died during attempt 1 of this trial" in stderr
 
 
-def test_private_instance_runs_the_experiment_and_leaves_no_ray_process(tmp_path, monkeypatch, ray_cluster):
-    from nascore_ray import cluster
-    seen = []
-    close = cluster.Connection.close
-
-    def spy(self):
-        seen.extend(cluster.session_processes())  # what this experiment's private instance runs, just before
-        close(self)
-
-    monkeypatch.setattr(cluster.Connection, "close", spy)
-    config = _config(tmp_path, None)
-    config.training_service.num_cpus = 1
-    exp = NasExperiment(ray_space.TinyNet(), FunctionalEvaluator(ray_space.gated), GridSearch(), config)
-    assert exp.run() == "done"
-    records = sorted(ExperimentStore.open(exp.directory).models(), key=lambda r: r.sample["width"])
-    assert [(r.status, r.intermediates, r.final) for r in records] == \
-        [("trained", [2.0, 4.0, 6.0], 20.0), ("trained", [4.0, 8.0, 12.0], 40.0)]
-    assert len(seen) >= 3, seen  # GCS, raylet, the trial actor's worker...
-    assert not [(pid, _cmdline(pid)[:80]) for pid in seen if _alive(pid)]
-
-
-RESUME_SCRIPT = """
-import sys
+PRIVATE_SCRIPT = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises, even in a background job
 sys.path.insert(0, {here!r})
 import ray_space
 from nascore.evaluator import FunctionalEvaluator
 from nascore.experiment import NasExperiment
 from nascore.experiment.config import NasExperimentConfig
 from nascore.strategy import GridSearch
-config = NasExperimentConfig("ts", "simplified", "ray", experiment_working_directory={runs!r}, trial_concurrency=1,
-                             experiment_name="killed")
+config = NasExperimentConfig("ts", "simplified", "ray", experiment_working_directory={runs!r}, experiment_name="p")
 service = config.training_service
-service.address, service.preload, service.trial_code_directory = {address!r}, [], {here!r}
+service.num_cpus, service.preload, service.trial_code_directory = 1, [], {here!r}
 service.runtime_env = {{"env_vars": {env!r}}}
-NasExperiment(ray_space.TinyNet(widths=(1, 2, 3)), FunctionalEvaluator(ray_space.gated), GridSearch(), config).run()
+print(NasExperiment(ray_space.TinyNet(), FunctionalEvaluator(ray_space.gated), GridSearch(), config).run(), flush=True)
 """
 
 
-def test_a_sigkilled_experiment_resumes_and_ray_drops_its_actors(ray_cluster, tmp_path):
-    markers, gate = tmp_path / "markers", tmp_path / "gate"
+@pytest.mark.parametrize("how", ["sigkill", "ctrl-c"])
+def test_a_private_instance_leaves_no_process_when_the_experiment_is_killed_or_interrupted(tmp_path, how):
+    """Killed (SIGKILL) or interrupted (Ctrl-C), the experiment's private Ray instance goes with it; a SIGKILLed
+    experiment then resumes (on a new private instance): the trial finished before the kill is not re-run, the
+    interrupted ones run again, and that instance too is gone afterwards."""
+    from nascore_ray.processes import PRIVATE_MARKER, processes_with_env
+    markers = tmp_path / "markers"
     markers.mkdir()
-    env = {"NASCORE_TEST_MARKERS": str(markers), "NASCORE_TEST_GATE": str(gate), "NASCORE_TEST_GATED": "2"}
-    script = RESUME_SCRIPT.format(here=str(HERE), runs=str(tmp_path / "runs"), address=ray_cluster.address, env=env)
-    before = set(ray_cluster.pids())
-    proc = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy())
+    env = {"NASCORE_TEST_MARKERS": str(markers), "NASCORE_TEST_GATE": str(tmp_path / "never"),
+           "NASCORE_TEST_GATED": "4"}
+    script = PRIVATE_SCRIPT.format(here=str(HERE), runs=str(tmp_path / "runs"), env=env)
+    # a session of its own, like a shell job: SIGINT goes to its whole process group, as Ctrl-C does
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=os.environ.copy(),
+                            start_new_session=True)
     try:
-        _wait(lambda: (markers / "2").exists() or proc.poll() is not None)  # trial 1 done, trial 2 blocked
+        _wait(lambda: (markers / "4").exists() or proc.poll() is not None)  # width 2 done, width 4 running
         assert proc.poll() is None
-        actors = set(ray_cluster.pids()) - before
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-        _wait(lambda: not [p for p in actors if _alive(p) and "TrialActor" in _cmdline(p)], 60)
+        instance = processes_with_env(PRIVATE_MARKER, f"{proc.pid}-")
+        assert len(instance) >= 3  # GCS, raylet, the trial's actor...
+        os.killpg(proc.pid, signal.SIGKILL if how == "sigkill" else signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        if how == "ctrl-c":
+            assert proc.returncode == 0 and out.splitlines()[-1] == "interrupted", out
+            records = ExperimentStore.open(tmp_path / "runs" / "p").models()
+            assert sorted((r.sample["width"], r.status, r.failure_reason) for r in records) == \
+                [(2, "trained", None), (4, "interrupted", "training service shut down")]
+        _wait(lambda: not [p for p in processes_with_env(PRIVATE_MARKER, f"{proc.pid}-") if _alive(p)], 30)
     finally:
         proc.kill()
-    gate.touch()
-    directory = tmp_path / "runs" / "killed"
-    before_resume = {r.sample["width"]: r for r in ExperimentStore.open(directory).models()}
-    assert before_resume[1].status == "trained"
-    resumed = NasExperiment.resume(directory)
-    assert resumed.status == "done"
+    if how == "ctrl-c":
+        return
+    directory = tmp_path / "runs" / "p"
+    before = {r.sample["width"]: r for r in ExperimentStore.open(directory).models()}
+    (tmp_path / "never").touch()  # the gate opens: the resumed trials finish
+    assert NasExperiment.resume(directory).status == "done"
     records = {r.sample["width"]: r for r in ExperimentStore.open(directory).models()}
-    assert sorted(records) == [1, 2, 3] and all(r.status == "trained" for r in records.values())
-    assert [records[w].final for w in (1, 2, 3)] == [10.0, 20.0, 30.0]
-    assert records[1].log_path == before_resume[1].log_path  # finished before the kill: not re-run
-    assert records[2].intermediates == [2.0, 4.0, 6.0]
-
-
-def _cmdline(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""
+    assert [(w, r.status, r.intermediates, r.final) for w, r in sorted(records.items())] == \
+        [(2, "trained", [2.0, 4.0, 6.0], 20.0), (4, "trained", [4.0, 8.0, 12.0], 40.0)]
+    assert before[2].status == "trained" and records[2].log_path == before[2].log_path  # not re-run
+    assert not [p for p in processes_with_env(PRIVATE_MARKER, f"{os.getpid()}-") if _alive(p)]

@@ -10,7 +10,7 @@ from nascore.engine import ModelEventType
 from nascore.space import ModelStatus
 from nascore_training_service.engine import TrainingServiceEngine
 
-from conftest import ray_config
+from ray_helpers import ray_config
 
 pytestmark = pytest.mark.slow
 
