@@ -355,6 +355,12 @@ def _dashboard(args: argparse.Namespace) -> int:
     spec = get_plugin_manager().get_dashboard()
     if spec is None:
         return _error("no dashboard is installed; pip install nascore-dashboard")
-    server = spec.load()(directory, port=args.port, host=args.host)
-    server.serve_forever()
+    try:
+        server = spec.load()(directory, port=args.port, host=args.host)
+    except (OSError, RuntimeError) as exc:  # a busy port, an address that cannot be bound: said plainly
+        return _error(str(exc))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C is how a viewer is closed: a normal end
+        pass
     return 0

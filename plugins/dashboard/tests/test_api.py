@@ -89,9 +89,12 @@ def test_viewer_never_changes_the_store(tmp_path, call):
     assert after == before
 
 
-def test_busy_port_is_named(stored_server, stored_root, call):
+def test_busy_port_is_named(stored_server, stored_root, capsys):
     with pytest.raises(DashboardError, match=f"port {stored_server.port} on 127.0.0.1 is in use"):
         DashboardServer(stored_root, port=stored_server.port, quiet=True)
+    from nascore.cli import main
+    assert main(["dashboard", str(stored_root), "--port", str(stored_server.port)]) == 2
+    assert f"dashboard port {stored_server.port} on 127.0.0.1 is in use" in capsys.readouterr().err
 
 
 def test_dead_run_reads_interrupted(tmp_path):
@@ -127,3 +130,24 @@ def test_single_objective_has_no_pareto_view(tmp_path, call):
         assert call(server.url + "api/experiments/one/pareto") == (200, {"pareto": None})
     finally:
         server.stop()
+
+
+def test_nascore_dashboard_command_serves_until_ctrl_c(stored_root, free_port, call):
+    import signal
+    import subprocess
+    import sys
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "nascore", "dashboard", str(stored_root), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # printed once the port is bound
+        assert line.startswith(f"nascore dashboard: http://127.0.0.1:{port}/?token="), line
+        token = line.split("token=")[1].split()[0]
+        status, body = call(f"http://127.0.0.1:{port}/api/experiments")
+        assert status == 200 and [e["id"] for e in body["experiments"]] == ["stored-exp"]
+        status, _ = call(f"http://127.0.0.1:{port}/api/experiments/stored-exp/stop", "POST", token=token)
+        assert status == 409  # the token is accepted; a stored experiment is not this process's to stop
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
