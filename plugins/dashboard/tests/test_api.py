@@ -151,3 +151,26 @@ def test_nascore_dashboard_command_serves_until_ctrl_c(stored_root, free_port, c
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
+
+
+def test_run_on_a_busy_port_fails_before_any_trial(tmp_path, stored_server):
+    import nascore
+    from nascore import NasExperiment, NasExperimentConfig
+    from nascore.evaluator import FunctionalEvaluator
+    from nascore.experiment import ExperimentStore
+    from nascore.mutable import Categorical
+    from nascore.nn import Linear, ModelSpace
+    from nascore.strategy import GridSearch
+
+    class Net(ModelSpace):
+        def __init__(self):
+            super().__init__()
+            self.lin = Linear(2, Categorical([1, 2], label="out"))
+
+    config = NasExperimentConfig("sequential", "simplified", experiment_working_directory=str(tmp_path))
+    exp = NasExperiment(Net(), FunctionalEvaluator(lambda model: nascore.report_final_result(1.0)), GridSearch(),
+                        config)
+    with pytest.raises(DashboardError, match=f"port {stored_server.port} on 127.0.0.1 is in use"):
+        exp.run(port=stored_server.port)
+    with ExperimentStore.open(exp.directory) as store:
+        assert store.status() == "failed" and store.models() == []
