@@ -163,6 +163,8 @@ class ExecutableModelSpace(Mutable):
         self.failure_reason: Optional[str] = None
         #: where the trial saves the trained ``state_dict`` (set by the experiment; None: not kept)
         self.weights_path: Optional[str] = None
+        #: the trial's random seed (set by the experiment from its ``seed``; None: not seeded)
+        self.seed: Optional[int] = None
 
     # ---- what a format implements ---------------------------------------------------------------
     @classmethod

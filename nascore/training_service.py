@@ -181,6 +181,8 @@ def build_payload(model: Any) -> Dict[str, Any]:
                    "model": body}
         if getattr(model, "weights_path", None):  # where the trial saves the trained state_dict
             payload["weights_path"] = str(model.weights_path)
+        if getattr(model, "seed", None) is not None:  # the trial seeds its generators with it
+            payload["seed"] = int(model.seed)
         json.dumps(payload)
     except Exception as exc:  # noqa: BLE001 - whatever the format raised, the user needs the same advice
         raise TrialPayloadError(
@@ -205,6 +207,7 @@ def load_model(payload: Dict[str, Any]) -> Any:
         cls = resolve_reference(payload["format_class"])
     model = cls.from_payload(payload["model"])
     model.weights_path = payload.get("weights_path")
+    model.seed = payload.get("seed")
     return model
 
 

@@ -92,6 +92,9 @@ def run_model(model: Any, on_intermediate: Callable[[Any], None], on_final: Call
     model_id = getattr(model, "model_id", None)
     name = name or (f"trial #{model_id}" if model_id is not None else None)
     context = TrialContext(on_intermediate, on_final, sample=model.sample, name=name)
+    if getattr(model, "seed", None) is not None:  # before the build: initial weights, shuffles, dropout
+        from nascore.seeding import seed_everything
+        seed_everything(model.seed)
     with trial_context(context):
         module = model.executable_model()
         result = model.evaluator.evaluate(module)

@@ -111,6 +111,9 @@ class NasExperimentConfig(ObjectiveSettings):
         default=None, description="only where the evaluator declares no direction (its objective); default "
                                   "maximize. 'max' / 'min' are accepted")
     stop_on_failure: bool = False
+    seed: Optional[int] = Field(
+        default=None, description="makes the run reproducible: seeds the strategy (unless it has its own seed) and "
+                                  "every trial (a seed per canonical sample, derived from this one)")
     keep_weights: Union[Literal["all", "none"], int] = Field(
         default=3, description="whose trained weights (state_dict) trials keep: 'all', 'none', or the best k by "
                                "the objective (files of models that drop out of the best k are deleted)")

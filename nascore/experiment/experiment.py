@@ -32,6 +32,7 @@ from nascore.interrupts import handle_signals, signal_received
 from nascore.logs import configure_logging
 from nascore.metric import NO_USABLE_FINAL, Objective, resolve_objective
 from nascore.plugins import get_plugin_manager
+from nascore.seeding import seed_strategy
 from nascore.weights import keep_count, prune_weights, weights_usage
 from nascore.space import ExecutableModelSpace, ModelStatus
 
@@ -167,7 +168,8 @@ class NasExperiment(ExperimentResults):
                                          on_store_error=self._store_failed,
                                          objective=objective,
                                          objectives=self.objectives if self.config.objectives else None,
-                                         keep_weights=keep_count(self.config.keep_weights))
+                                         keep_weights=keep_count(self.config.keep_weights),
+                                         seed=self.config.seed)
             engine.load_previous([r for r in previous if not self._retried(r)])
         except BaseException:
             if inner is not None:  # workers it started must not outlive a run that never began
@@ -196,6 +198,7 @@ class NasExperiment(ExperimentResults):
                     if hasattr(self.strategy, "objective") or hasattr(self.strategy, "metric_direction"):
                         self._give_objective(self._strategy_objective(objective))
                     self.strategy.working_directory = str(Path(self.directory) / "strategy")
+                    seed_strategy(self.strategy, self.config.seed)
                     self._restore_strategy_state(store, previous)
                     self._rerun_unfinished(engine, previous)
                     self.strategy.initialize(self._format_space, engine)

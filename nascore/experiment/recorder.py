@@ -18,6 +18,7 @@ from nascore.experiment.gate import ModelGate
 from nascore.experiment.store import ExperimentStore, ModelRecord, StoreError, sample_key
 from nascore.metric import Objective, final_metric_problem
 from nascore.objectives import objectives_problem
+from nascore.seeding import trial_seed
 from nascore.weights import weights_file
 from nascore.plugins import get_plugin_manager
 from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
@@ -37,7 +38,7 @@ class RecordingMiddleware(Middleware):
                  gate: Optional[ModelGate] = None,
                  on_store_error: Optional[Callable[[Exception], None]] = None,
                  objective: Optional[Objective] = None, objectives: Optional[List[Objective]] = None,
-                 keep_weights: Optional[int] = 0) -> None:
+                 keep_weights: Optional[int] = 0, seed: Optional[int] = None) -> None:
         super().__init__(engine)
         #: objectives the experiment declares (None: just the evaluator's); a model ending Trained without a
         #: finite value for each of them (reported, or measured before training) ends Failed instead
@@ -50,6 +51,8 @@ class RecordingMiddleware(Middleware):
         self.objective = objective or Objective()
         #: how many models' trained weights to keep (None: all, 0: none); trials save them in the store's folder
         self.keep_weights = keep_weights
+        #: the experiment seed: each model gets a trial seed derived from it and its sample
+        self.seed = seed
         self.store = store
         self.session = session
         self.serializable = serializable
@@ -126,6 +129,8 @@ class RecordingMiddleware(Middleware):
             self.store.set_profile(model.model_id, model.metrics.profile)
         if self.keep_weights != 0:
             model.weights_path = str(weights_file(self.store.directory, model.model_id))
+        if self.seed is not None:
+            model.seed = trial_seed(self.seed, model.sample or {})
         model._nascore_submitted = time.time()  # type: ignore[attr-defined]
         get_plugin_manager().notify("nascore_model_submitted", model=model)
 

@@ -73,6 +73,19 @@ TINY_SOURCE = textwrap.dedent('''
         return value_of(model)
 
 
+    def noisy(model):
+        """A few SGD steps on random data: the metric depends on every random generator of the trial."""
+        import torch
+        x, y = torch.randn(32, model.width), torch.randn(32, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(5):
+            loss = ((model.lin(x) - y) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return float(loss)
+
+
     def gated(model, log, gate, after):
         """Log every evaluation; from evaluation number `after` + 1 on, block until the file `gate` exists."""
         with open(log, "a") as f:

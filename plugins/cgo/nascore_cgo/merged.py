@@ -92,7 +92,7 @@ class MergedModelSpace(ExecutableModelSpace):
                 _check_device(torch, device)
             namespace: Dict[str, Any] = {"__name__": "nascore_cgo_generated"}
             exec(compile(self.to_code(), "<nascore-cgo merged model>", "exec"), namespace)
-            self._module = namespace["build"]([m.executable_model() for m in self.models])
+            self._module = namespace["build"]([_built(m) for m in self.models])
         return self._module
 
     def save_weights(self, module: Any) -> None:
@@ -131,6 +131,15 @@ class MergedModelSpace(ExecutableModelSpace):
 
     def __repr__(self) -> str:
         return f"<MergedModelSpace of {len(self.models)} models on {self.devices}>"
+
+
+def _built(model: ExecutableModelSpace) -> Any:
+    """``model``'s module, built under its own trial seed (when it has one): the same initial weights as when it
+    is trained alone."""
+    if model.seed is not None:
+        from nascore.seeding import seed_everything
+        seed_everything(model.seed)
+    return model.executable_model()
 
 
 def _check_device(torch: Any, device: str) -> None:
