@@ -121,10 +121,12 @@ def test_live_pages_follow_the_experiment_and_stop_needs_the_token(live, page):
     page.select_option("#status-filter", "training")
     expect(page.locator("#trials tbody")).not_to_contain_text("trained")
 
-    page.goto(base + f"#/e/{exp.id}/t/1")
-    expect(page.locator("#outcome")).to_contain_text("trained")
+    page.goto(base + f"#/e/{exp.id}/t/4")  # the running trial: its page follows it to the end
+    expect(page.locator("#status")).to_contain_text("training")
     expect(page.locator("#arch .tree")).to_contain_text("Linear")
-    expect(page.locator("#stdout")).to_be_visible()
+    gate.permits.release()
+    expect(page.locator("#status")).to_contain_text("trained", timeout=LIVE_WAIT)
+    expect(page.locator("#outcome")).to_contain_text("metric")
     _shot(page, "trial")
 
     page.goto(base + f"#/e/{exp.id}")

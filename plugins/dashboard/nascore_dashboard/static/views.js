@@ -208,7 +208,7 @@ const views = {
     if (t.code) { main.querySelector("#code-panel").hidden = false; main.querySelector("#code").textContent = t.code; }
     const arch = main.querySelector("#arch");
     if (t.architecture.tree) {
-      const node = n => n.children.length ? `<details ${n.name === "model" ? "open" : ""}><summary>${esc(n.name)}: <b>${esc(n.type)}</b> <span class="muted">${n.params === null ? "" : n.params.toLocaleString() + " params"}</span></summary>${n.children.map(node).join("")}</details>`
+      const node = (n, depth = 0) => n.children.length ? `<details ${depth < 2 ? "open" : ""}><summary>${esc(n.name)}: <b>${esc(n.type)}</b> <span class="muted">${n.params === null ? "" : n.params.toLocaleString() + " params"}</span></summary>${n.children.map(c => node(c, depth + 1)).join("")}</details>`
         : `<div class="leaf">${esc(n.name)}: <b>${esc(n.type)}</b> <span class="muted">${n.params === null ? "" : n.params.toLocaleString() + " params"}</span></div>`;
       arch.innerHTML = `<div class="tree">${node(t.architecture.tree)}</div>`;
     } else if (!t.graph) {
