@@ -165,21 +165,13 @@ def bench_one_second_trials(directory: Path, cluster) -> Dict[str, Any]:
 def run() -> List[Dict[str, Any]]:
     from nascore_ray.testing import LocalRayCluster
     cluster = LocalRayCluster(fast_failure_detection=False)
-    saved = {k: os.environ.get(k) for k in cluster.driver_env()}
     try:
         cluster.start(head_cpus=2)
-        os.environ.update(cluster.driver_env())
-        with tempfile.TemporaryDirectory(prefix="nascore-bench-ray-") as tmp:
+        with cluster.driver(), tempfile.TemporaryDirectory(prefix="nascore-bench-ray-") as tmp:
             directory = Path(tmp)
             return [bench_throughput(directory, cluster), bench_one_second_trials(directory, cluster)]
     finally:
         cluster.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
 
 if __name__ == "__main__":
     for result in run():

@@ -15,13 +15,13 @@ import sys
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from nascore.experiment.config import ConfigError
 from nascore_ray.config import RayConfig
 from nascore_ray.processes import PRIVATE_MARKER, kill_marked, processes_with_env
 
-__all__ = ["Connection", "connect", "fitting_trials", "session_processes"]
+__all__ = ["Connection", "connect", "fitting_trials", "session_processes", "node_answers", "cluster_summary"]
 
 _logger = logging.getLogger(__name__)
 
@@ -146,3 +146,29 @@ def cluster_summary() -> str:
                      + "".join(f", {res[k]:g} {k}" for k in sorted(res) if k not in ("CPU", "GPU", "memory",
                                "object_store_memory") and not k.startswith("node:") and not k.startswith("accel")))
     return "; ".join(parts) or "no live node"
+
+
+_PROBE_TIMEOUT = 120.0  # seconds to hear from the node of an actor that died before calling the node lost
+
+
+def node_answers(read_logs: Any, node_id: Optional[str], run_id: str, trial_id: str
+                 ) -> Tuple[bool, Optional[Dict[str, str]]]:
+    """Whether the node of an actor that died is alive -- a zero-CPU task pinned there (``read_logs``, the remote
+    :func:`~nascore_ray.actor.read_node_logs`) answers -- and the trial's node-local logs it returns."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    if node_id is None:
+        return True, None
+    try:
+        if not any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes()):
+            return False, None
+    except Exception as exc:  # noqa: BLE001 - the cluster itself is unreachable: nothing runs there any more
+        _logger.debug("ray: cannot list nodes: %s", exc)
+        return False, None
+    probe = read_logs.options(num_cpus=0, max_retries=0,
+                              scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
+    try:
+        return True, ray.get(probe.remote(run_id, trial_id), timeout=_PROBE_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - unschedulable, node died, timeout: the node is gone
+        _logger.debug("ray: node %s did not answer: %s", node_id[:12], exc)
+        return False, None

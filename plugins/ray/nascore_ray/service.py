@@ -23,48 +23,23 @@ import threading
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional
 
 from nascore.experiment.config import ConfigError
 from nascore.space import ModelStatus
 from nascore.training_service import (TrainingService, TrialEnd, TrialListener, TrialLogs, TrialMetric,
                                       TrialRequest, event_from_json)
 from nascore_ray.actor import LOG_TOKEN_FILE, TrialActor, crash_reason, read_node_logs
-from nascore_ray.cluster import Connection, cluster_summary, connect, fitting_trials
+from nascore_ray.cluster import Connection, cluster_summary, connect, fitting_trials, node_answers
 from nascore_ray.code import runtime_env, stage_code
 from nascore_ray.config import RayConfig
+from nascore_ray.trials import RunningTrial, Slot
 
 __all__ = ["RayTrainingService"]
 
 _logger = logging.getLogger(__name__)
 _JOIN_TIMEOUT = 10.0  # seconds shutdown() waits for slot threads to deliver what the killed trials reported
-_PROBE_TIMEOUT = 120.0  # seconds to hear from the node of an actor that died before calling the node lost
-_STDERR_TAIL = 64 * 1024
-
-
-@dataclass(eq=False)
-class _Trial:
-    request: TrialRequest
-    directory: Path
-    payload: str
-    node_failures: int = 0
-    intermediates: int = 0  # intermediate metrics delivered (over every attempt)
-    skip: int = 0  # intermediates of this attempt that an earlier attempt already delivered
-    final_sent: bool = False
-    ending: Optional[Tuple[ModelStatus, str]] = None  # why we are stopping it (timeout, cancel, shutdown)
-    ended: bool = False
-    slot: Optional["_Slot"] = None
-
-
-@dataclass(eq=False)
-class _Slot:
-    index: int
-    actor: Any = None
-    info: Optional[Dict[str, Any]] = None
-    trial: Optional[_Trial] = None
-    thread: Optional[threading.Thread] = None
 
 
 class RayTrainingService(TrainingService):
@@ -79,9 +54,9 @@ class RayTrainingService(TrainingService):
         self._token = uuid.uuid4().hex
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._queue: Deque[_Trial] = collections.deque()
-        self._trials: Dict[str, _Trial] = {}
-        self._slots: List[_Slot] = []
+        self._queue: Deque[RunningTrial] = collections.deque()
+        self._trials: Dict[str, RunningTrial] = {}
+        self._slots: List[Slot] = []
         self._running = 0  # submitted and not ended (queued included)
         self._closed = False
         self._listener: Optional[TrialListener] = None
@@ -127,7 +102,7 @@ class RayTrainingService(TrainingService):
             num_cpus=self.settings.trial_cpus, num_gpus=self.settings.trial_gpus,
             resources=dict(self.settings.trial_resources) or None, max_restarts=0, max_task_retries=0)
         self._read_logs = ray.remote(read_node_logs)
-        self._slots = [_Slot(i) for i in range(self.slots)]
+        self._slots = [Slot(i) for i in range(self.slots)]
         _logger.info("ray: %d trial slot(s) of %s on %s; code %s (%d files)", self.slots, request or "{}",
                      cluster_summary(), code.digest, len(code.files))
 
@@ -140,7 +115,7 @@ class RayTrainingService(TrainingService):
             raise RuntimeError("call start(listener, log_directory) before submit()")
         directory = self.log_directory / trial.trial_id
         directory.mkdir(parents=True, exist_ok=True)
-        state = _Trial(trial, directory, json.dumps(trial.payload))
+        state = RunningTrial(trial, directory, json.dumps(trial.payload))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the ray training service is shut down")
@@ -198,7 +173,7 @@ class RayTrainingService(TrainingService):
             return [dict(s.info) if s.info and s.actor is not None else None for s in self._slots]
 
     # ---- slots ------------------------------------------------------------------------------------------------
-    def _slot_loop(self, slot: _Slot) -> None:
+    def _slot_loop(self, slot: Slot) -> None:
         while not self._closed:
             try:
                 if slot.actor is None and not self._start_actor(slot):
@@ -218,7 +193,7 @@ class RayTrainingService(TrainingService):
                                                  "nascore-ray failed while running the trial (see the log)"))
         self._kill(slot)
 
-    def _start_actor(self, slot: _Slot) -> bool:
+    def _start_actor(self, slot: Slot) -> bool:
         """Start the slot's actor and wait until it runs; on an error that would repeat (runtime_env, import
         failure) the next queued trial fails with it, so a broken set-up ends trials instead of hanging them."""
         import ray
@@ -251,13 +226,13 @@ class RayTrainingService(TrainingService):
             slot.info = info
         return True
 
-    def _next_trial(self) -> Optional[_Trial]:
+    def _next_trial(self) -> Optional[RunningTrial]:
         with self._lock:
             while not self._queue and not self._closed:
                 self._wake.wait()
             return None if self._closed else self._queue.popleft()
 
-    def _run(self, slot: _Slot, state: _Trial) -> None:
+    def _run(self, slot: Slot, state: RunningTrial) -> None:
         import ray
         from ray.exceptions import RayError
         request = state.request
@@ -288,7 +263,7 @@ class RayTrainingService(TrainingService):
                 record = json.loads(line)
                 kind = record.get("event")
                 if kind == "logs":
-                    self._write_logs(state, record)
+                    state.write_logs(record)
                 elif kind == "retire":
                     retire = record.get("reason") or "retired"
                 elif kind == "metric":
@@ -303,47 +278,25 @@ class RayTrainingService(TrainingService):
             node = (slot.info or {}).get("node_id")
             self._kill(slot)
             if state.ending is None:
-                alive, logs = self._ask_node(node, request.trial_id)
+                alive, logs = node_answers(self._read_logs, node, self.run_id, request.trial_id)
                 if not alive:
                     self._node_lost(state, node, died)
                     return
                 if logs:
-                    self._write_logs(state, logs)
-                end = TrialEnd(request.trial_id, ModelStatus.Failed, crash_reason(self._stderr_tail(state)))
+                    state.write_logs(logs)
+                end = TrialEnd(request.trial_id, ModelStatus.Failed, crash_reason(state.stderr_tail()))
         if state.ending is not None:  # we stopped it (timeout, cancel, shutdown): our reason wins
             end = TrialEnd(request.trial_id, *state.ending)
         self._finish(state, end)  # type: ignore[arg-type]
 
     # ---- faults -------------------------------------------------------------------------------------------------
-    def _ask_node(self, node_id: Optional[str], trial_id: str) -> Tuple[bool, Optional[Dict[str, str]]]:
-        """Whether the node of a dead actor is alive (and the trial's node-local logs, if it kept any)."""
-        import ray
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-        if node_id is None:
-            return True, None
-        try:
-            if not any(n.get("NodeID") == node_id and n.get("Alive") for n in ray.nodes()):
-                return False, None
-        except Exception as exc:  # noqa: BLE001 - the cluster itself is unreachable: nothing runs there any more
-            _logger.debug("ray: cannot list nodes: %s", exc)
-            return False, None
-        probe = self._read_logs.options(num_cpus=0, max_retries=0,
-                                        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
-        try:
-            return True, ray.get(probe.remote(self.run_id, trial_id), timeout=_PROBE_TIMEOUT)
-        except Exception as exc:  # noqa: BLE001 - unschedulable, node died, timeout: the node is gone
-            _logger.debug("ray: node %s did not answer: %s", node_id[:12], exc)
-            return False, None
-
-    def _node_lost(self, state: _Trial, node: Optional[str], error: BaseException) -> None:
+    def _node_lost(self, state: RunningTrial, node: Optional[str], error: BaseException) -> None:
         state.node_failures += 1
         trial_id = state.request.trial_id
         limit = self.settings.max_node_failures_per_trial
         with self._lock:
             self.node_failures += 1
-        note = f"\nnascore-ray: node {str(node)[:12]} died during attempt {state.node_failures} of this trial\n"
-        with open(state.directory / "stderr.log", "a") as f:
-            f.write(note)
+        state.note(f"node {str(node)[:12]} died during attempt {state.node_failures} of this trial")
         if state.node_failures > limit:
             self._finish(state, TrialEnd(trial_id, ModelStatus.Failed,
                                          f"its Ray node died {state.node_failures} time(s) while it ran "
@@ -380,7 +333,7 @@ class RayTrainingService(TrainingService):
         elif slot is not None:
             self._kill(slot)  # the slot thread sees the actor die and ends the trial with our reason
 
-    def _kill(self, slot: _Slot) -> None:
+    def _kill(self, slot: Slot) -> None:
         with self._lock:
             actor, slot.actor = slot.actor, None
         if actor is not None:
@@ -391,21 +344,11 @@ class RayTrainingService(TrainingService):
                 pass
 
     # ---- events -------------------------------------------------------------------------------------------------
-    def _deliver_metric(self, state: _Trial, event: TrialMetric) -> None:
-        if state.ended or state.ending is not None:
-            return
-        if event.kind == "intermediate":
-            if state.skip > 0:  # an earlier attempt (on a node that died) delivered it already
-                state.skip -= 1
-                return
-            state.intermediates += 1
-        elif state.final_sent:
-            return
-        else:
-            state.final_sent = True
-        self._listener.on_trial_metric(event)  # type: ignore[union-attr]
+    def _deliver_metric(self, state: RunningTrial, event: TrialMetric) -> None:
+        if state.accept(event):
+            self._listener.on_trial_metric(event)  # type: ignore[union-attr]
 
-    def _finish(self, state: _Trial, end: TrialEnd) -> None:
+    def _finish(self, state: RunningTrial, end: TrialEnd) -> None:
         with self._lock:  # free the slot first: the listener may submit the next trial right away
             if state.ended:
                 return
@@ -417,23 +360,6 @@ class RayTrainingService(TrainingService):
             self._listener.on_trial_end(end)  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - the other slots must go on
             _logger.exception("listener failed on %s", end)
-
-    @staticmethod
-    def _write_logs(state: _Trial, logs: Dict[str, Any]) -> None:
-        for stream in ("stdout", "stderr"):
-            text = logs.get(stream) or ""
-            if text:
-                with open(state.directory / f"{stream}.log", "a", errors="replace") as f:
-                    f.write(text)
-
-    @staticmethod
-    def _stderr_tail(state: _Trial) -> str:
-        try:
-            with open(state.directory / "stderr.log", "rb") as f:
-                f.seek(max(0, f.seek(0, 2) - _STDERR_TAIL))
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
 
 
 def _shutdown_ref(ref: "weakref.ref[RayTrainingService]") -> None:

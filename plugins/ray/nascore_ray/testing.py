@@ -11,6 +11,7 @@ a node starts inherits, so nothing else on the machine (other Ray clusters inclu
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -20,7 +21,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 from nascore_ray.processes import kill_marked, processes_with_env
 
@@ -79,6 +80,20 @@ class LocalRayCluster:
     def driver_env(self) -> Dict[str, str]:
         """What a driver needs to attach: the same auth mode and token as every node."""
         return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token}
+
+    @contextlib.contextmanager
+    def driver(self) -> Iterator["LocalRayCluster"]:
+        """This process as a driver of the cluster: :meth:`driver_env` set in ``os.environ``, restored after."""
+        saved = {key: os.environ.get(key) for key in self.driver_env()}
+        os.environ.update(self.driver_env())
+        try:
+            yield self
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     def __enter__(self) -> "LocalRayCluster":
         return self

@@ -2,7 +2,6 @@
 and a worker node, 1 CPU each, the worker with 2 logical GPUs), attached by address; token authentication on."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -18,16 +17,10 @@ if str(HERE) not in sys.path:  # helper modules: importable here, and shipped to
 def ray_cluster() -> Iterator["LocalRayCluster"]:
     from nascore_ray.testing import LocalRayCluster
     cluster = LocalRayCluster()
-    saved = {k: os.environ.get(k) for k in cluster.driver_env()}
     try:
         cluster.start(head_cpus=1)
         cluster.add_node(cpus=1, gpus=2)
-        os.environ.update(cluster.driver_env())  # this process is the driver: same auth mode and token
-        yield cluster
+        with cluster.driver():  # this process is the driver: same auth mode and token as the nodes
+            yield cluster
     finally:
         cluster.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
