@@ -137,6 +137,7 @@ def fitting_trials(request: Dict[str, float]) -> int:
 
 
 def cluster_summary() -> str:
+    """One line per alive node of the connected Ray cluster: address, CPUs, GPUs (for messages)."""
     import ray
     nodes = [n for n in ray.nodes() if n.get("Alive")]
     parts = []
