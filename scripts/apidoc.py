@@ -42,7 +42,14 @@ def packages() -> List[str]:
 
 
 def modules(package: str) -> Iterator[Any]:
-    root = importlib.import_module(package)
+    """The package and its public submodules, imported."""
+    try:
+        root = importlib.import_module(package)
+    except ModuleNotFoundError as exc:
+        if exc.name != package:
+            raise
+        raise SystemExit(f"{package} is not installed: run `bash scripts/setup.sh` (it installs every plugin "
+                         "folder), then python scripts/apidoc.py again") from None
     yield root
     for info in pkgutil.walk_packages(root.__path__, package + "."):
         parts = info.name.split(".")
