@@ -220,7 +220,8 @@ def _export(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 return _error(str(exc))
         else:
-            records = store.top_models(args.top_k)
+            from nascore.experiment.front import top_records
+            records = top_records(store, args.top_k, store.objectives())
         if args.formatter == "dict":
             name = store.objective().name
             print(json.dumps([{"id": r.id, "metric": r.metric, "sample": r.sample,

@@ -11,7 +11,7 @@ from nascore.metric import Objective
 from nascore.objectives import objective_scores, objective_values
 from nascore.pareto import pareto_indices
 
-__all__ = ["pareto_records", "record_values"]
+__all__ = ["pareto_records", "record_values", "top_records"]
 
 _logger = logging.getLogger(__name__)
 
@@ -71,3 +71,15 @@ def front_rows(records: Sequence[ModelRecord], objectives: Sequence[Objective],
     """Each record's objective values as reported (None where one is missing)."""
     return [objective_values(objectives, r.named_metrics(metric_name)) if r.status == "trained" else None
             for r in records]
+
+
+def top_records(store: Any, top_k: int, objectives: Sequence[Objective]) -> List[ModelRecord]:
+    """The ``top_k`` best trained records: by the evaluator's metric (the store's ranking), or by the single
+    declared objective when it names another metric (a profile such as ``params`` included)."""
+    from nascore.metric import rank
+    evaluator_objective = store.objective()
+    if len(objectives) != 1 or objectives[0] == evaluator_objective:
+        return store.top_models(top_k, evaluator_objective)
+    name, wanted = evaluator_objective.name, objectives[0]
+    return rank(store.models("trained"), wanted, lambda r: r.named_metrics(name).get(wanted.name))[:top_k]
+

@@ -41,8 +41,9 @@ class ExperimentResults:
     def export_top_models(self, top_k: int = 1, formatter: Optional[str] = None, *, pareto: bool = False,
                           trained: bool = True) -> List[Any]:
         """The ``top_k`` best trained models by final metric and :attr:`objective` (failed models, and NaN or
-        infinite metrics, are never ranked). ``pareto=True``: every model of :meth:`pareto_front` instead
-        (``top_k`` then does not apply).
+        infinite metrics, are never ranked); by the one objective of ``config.objectives`` when that names
+        another metric (a profile such as ``params`` included). ``pareto=True``: every model of
+        :meth:`pareto_front` instead (``top_k`` then does not apply).
 
         ``formatter``: None → the models (``ExecutableModelSpace``); ``"dict"`` → their samples;
         ``"instance"`` → built ``nn.Module``s with their trained weights; ``"code"`` → PyTorch source (formats
@@ -55,15 +56,20 @@ class ExperimentResults:
         if formatter not in _FORMATTERS:
             raise ValueError(f"unknown formatter {formatter!r}; use None, 'dict', 'instance' or 'code'")
         if pareto:
-            return self.pareto_front(formatter)
+            return self.pareto_front(formatter, trained=trained)
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
-        return self._formatted(self.store.top_models(top_k, self.objective), formatter, trained)
+        return self._formatted(self._top_records(top_k), formatter, trained)
 
-    def pareto_front(self, formatter: Optional[str] = None) -> List[Any]:
+    def _top_records(self, top_k: int) -> List[ModelRecord]:
+        from nascore.experiment.front import top_records
+        from nascore.experiment.objective_config import resolve_objectives
+        return top_records(self.store, top_k, resolve_objectives(self.config, self.objective))
+
+    def pareto_front(self, formatter: Optional[str] = None, *, trained: bool = True) -> List[Any]:
         """The trained models no other trained model beats on every objective (``config.objectives``; one
         objective: the best model and its ties), among those meeting every constraint (constraints on trained
-        metrics apply here). Sorted by the first objective, best first; ``formatter`` as for
+        metrics apply here). Sorted by the first objective, best first; ``formatter`` and ``trained`` as for
         :meth:`export_top_models`."""
         from nascore.constraints import parse_constraints
         from nascore.experiment.front import pareto_records
@@ -75,7 +81,7 @@ class ExperimentResults:
         objectives = resolve_objectives(self.config, self.objective)
         records = pareto_records(self.store.models(), objectives, self.objective.name,
                                  parse_constraints(self.config.constraints))
-        return self._formatted(records, formatter)
+        return self._formatted(records, formatter, trained)
 
     def _formatted(self, records: List[ModelRecord], formatter: Optional[str], trained: bool = True) -> List[Any]:
         if formatter == "dict":

@@ -159,3 +159,19 @@ def test_named_metrics_without_default_and_a_missing_objective_fails_the_model(t
     assert [m.status.value for m in failed] == ["failed", "failed"]
     assert "objective 'value' has no value (named metrics: depth_cost, params, val)" in \
         failed[0].failure_reason
+
+
+def test_one_declared_objective_ranks_the_export_and_drives_the_strategy(tiny, make_config, capsys):
+    import json
+
+    from nascore.cli import main
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), TPE(seed=0, n_startup_trials=2),
+                        make_config(objectives={"params": "min"}, max_trial_number=5))
+    exp.run()
+    assert [r["metric"] for r in exp.strategy.results] == [r["sample"]["width"] + 1 for r in exp.strategy.results]
+    top = exp.export_top_models(top_k=2, formatter="dict")
+    widths = sorted(m.sample["width"] for m in exp.list_models())
+    assert [s["width"] for s in top] == widths[:2]  # fewest parameters first, not the evaluator's metric
+    capsys.readouterr()
+    assert main(["export", str(exp.directory), "--top-k", "2"]) == 0
+    assert [e["sample"] for e in json.loads(capsys.readouterr().out)] == top
