@@ -279,6 +279,16 @@ def test_plugins_check_finds_what_listing_calls_active(fake_distribution):
                 pass
         """,
         "sloppy_engine": "class SloppyEngine:\n    pass\n"}).parent
+    fake_distribution("split", version="0.3", entry_points={"split": "split_pkg.hooks"}, modules={
+        "split_pkg.__init__": "",
+        "split_pkg.hooks": "from nascore import hookimpl\n",
+        "split_pkg.observers": """
+            from nascore import hookimpl
+
+            @hookimpl
+            def nascore_model_finished(model):
+                pass
+        """})
     fake_distribution("raising", version="0.2", entry_points={"raising": "raising_hooks"}, modules={
         "raising_hooks": """
             from nascore import hookimpl
@@ -302,12 +312,13 @@ def test_plugins_check_finds_what_listing_calls_active(fake_distribution):
     assert "did you mean 'SloppyEngine'?" in out
     assert "config_model NeedsHost cannot be built from its name alone" in out and "host" in out
     assert "sloppy: nascore_model_finished is not decorated with @nascore.hookimpl" in out
+    assert "split: nascore_model_finished in split_pkg.observers is never called" in out
     assert "raising: failed to load: KeyError" in out
     assert 'raise KeyError("strategy table")' in out and "in helper" in out  # --traceback shows where
     assert "problem(s)" in out
     as_json = json.loads(subprocess.run([sys.executable, "-m", "nascore", "plugins", "--check", "--json"],
                                         capture_output=True, text=True, env=env).stdout)
-    assert {p["plugin"] for p in as_json["problems"]} == {"sloppy", "raising"}
+    assert {p["plugin"] for p in as_json["problems"]} == {"sloppy", "raising", "split"}
 
 
 def test_plugins_check_passes_on_the_installed_plugins():
