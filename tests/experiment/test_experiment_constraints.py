@@ -68,3 +68,18 @@ def test_bad_settings_are_reported_before_anything_runs(tiny, make_config):
                       make_config(constraints=["latency_ms < 5"])).run()
     with pytest.raises(ValueError, match="unknown profiler 'parms'"):
         NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), Random(), make_config(profilers=["parms"])).run()
+
+
+@pytest.mark.slow
+def test_trial_processes_get_only_feasible_models_and_profiles_stay_in_the_store(tiny, make_config):
+    pytest.importorskip("nascore_training_service")
+    from nascore.strategy import NSGA2
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), NSGA2(seed=0, population_size=4),
+                        make_config("ts", "simplified", max_trial_number=6, trial_concurrency=2,
+                                    objectives={"default": "max", "params": "min"}, constraints=["params <= 4"]))
+    assert exp.run() == "done"
+    records = ExperimentStore.open(exp.directory).models()
+    assert len(records) == 6 and all(r.status == "trained" for r in records)
+    assert all(r.profile == {"params": r.sample["width"] + 1} and r.profile["params"] <= 4 for r in records)
+    assert all(r.final == r.sample["width"] * 10 + r.sample["depth"] for r in records)  # trained elsewhere
+    assert exp.pareto_front()
