@@ -109,6 +109,11 @@ def apply_objectives(strategy: Any, objectives: List[Any], weights: Optional[Dic
     """Tell ``strategy`` what it optimises; a single-objective strategy given several objectives and no
     weights is an error saying what to do."""
     from nascore.experiment.errors import ConfigError
+    if len(objectives) > 1 and getattr(strategy, "kind", "") == "one-shot":
+        raise ConfigError(f"{type(strategy).__name__} trains one supernet for one metric and cannot search "
+                          f"{len(objectives)} objectives; declare one objective, and give a cost to the strategy "
+                          "itself (e.g. DARTS(cost_weight=1.0, cost_metric='params')) or a limit as a constraint "
+                          "(constraints=['params <= 1e6'])")
     if len(objectives) > 1 and not weights and not getattr(strategy, "multi_objective", False):
         names = ", ".join(str(o) for o in objectives)
         example = ", ".join(f"'{o.name}': 1.0" for o in objectives)

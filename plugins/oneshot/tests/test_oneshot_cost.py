@@ -81,3 +81,13 @@ def test_darts_cost_runs_through_the_experiment_profilers(tmp_path):
     exp.run()
     assert exp.list_models()[0].sample == {"body": 0}
     assert isinstance(exp.strategy.trainer.cost, ExpectedCost) and exp.strategy.trainer.cost.base_cost == HEAD
+
+
+def test_several_objectives_for_a_one_shot_strategy_say_what_to_do(tmp_path):
+    from nascore.experiment import ConfigError
+    evaluator = Classification(train_dataloaders=xor_loader(64, 0), max_epochs=1)
+    config = NasExperimentConfig(experiment_working_directory=str(tmp_path),
+                                 objectives={"val_acc": "max", "params": "min"}, objective_weights={"params": 1.0})
+    with pytest.raises(ConfigError, match="cannot search 2 objectives.*DARTS\\(cost_weight=1.0"):
+        NasExperiment(XorNet(), evaluator, DARTS(), config).run()
+
