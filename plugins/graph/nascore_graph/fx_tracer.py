@@ -131,6 +131,9 @@ def _eval_mode(module: nn.Module) -> Iterator[None]:
 class Tracer(fx.Tracer):
     """Every submodule is a leaf; tensors that are not the module's own become ``constants``."""
 
+    # buffers are proxies too, so `self.pe[: x.size(0)]` (a slice bounded by a size) is recorded
+    proxy_buffer_attributes = True
+
     def __init__(self, examples: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(autowrap_modules=(math,))
         self.constants: Dict[str, torch.Tensor] = {}

@@ -14,10 +14,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from suite_archs import CASES as ARCH_CASES  # noqa: E402
 from suite_flow import CASES as FLOW_CASES  # noqa: E402
+from suite_idioms import CASES as IDIOM_CASES  # noqa: E402
 from suite_shapes import CASES as SHAPE_CASES  # noqa: E402
 
 Case = Tuple[str, Callable[[], Any], Callable[[], tuple]]
-SUITE: List[Case] = SHAPE_CASES + FLOW_CASES + ARCH_CASES
+SUITE: List[Case] = SHAPE_CASES + FLOW_CASES + ARCH_CASES + IDIOM_CASES
 
 # what each frontend cannot do, by design (also in README.md); every other case must pass
 LIMITS = {
@@ -33,6 +34,8 @@ LIMITS = {
         "container_list_slicing": "TorchScript cannot index a ModuleList with a negative number",
         "container_linear_subclass": "TorchScript cannot compile super().forward()",
         "container_helper_methods": "TorchScript cannot pass a module as an argument",
+        "flatten_params": "TorchScript cannot compile LSTM.flatten_parameters (a set comprehension)",
+        "static_scale": "TorchScript has no Tensor.bool()", "tuple_input": "an unannotated tuple argument",
     },
 }
 
