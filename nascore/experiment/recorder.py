@@ -21,6 +21,7 @@ from nascore.objectives import objectives_problem
 from nascore.seeding import trial_seed
 from nascore.weights import weights_file
 from nascore.plugins import get_plugin_manager
+from nascore.profilers.runner import ProfilerError
 from nascore.space import ExecutableModelSpace, ModelStatus, NotSerializableError
 
 __all__ = ["RecordingMiddleware"]
@@ -87,18 +88,25 @@ class RecordingMiddleware(Middleware):
                     self._models.append(model)
                 self._replay(model, record)
                 continue
+            unmeasurable = None
             if self.gate is not None:
                 try:
                     self.gate.admit(model)
                 except InfeasibleModelError as exc:
                     rejected.append(exc)
                     continue
+                except ProfilerError as exc:  # this model cannot be measured: it fails alone, like a crashed trial
+                    unmeasurable = str(exc)
             with self._lock:
                 self._models.append(model)
                 if self._stopped:
                     raise RuntimeError("the experiment was stopped; no more models are accepted")
                 self._used += 1
             self.record_submission(model)
+            if unmeasurable is not None:
+                _logger.warning("model #%s failed before its trial: %s", model.model_id, unmeasurable)
+                self.dispatch_model_event(TrainingEndEvent(model, status=ModelStatus.Failed, reason=unmeasurable))
+                continue
             fresh.append(model)
         if fresh:
             self.engine.submit_models(*fresh)

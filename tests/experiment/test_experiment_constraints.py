@@ -83,3 +83,33 @@ def test_trial_processes_get_only_feasible_models_and_profiles_stay_in_the_store
     assert all(r.profile == {"params": r.sample["width"] + 1} and r.profile["params"] <= 4 for r in records)
     assert all(r.final == r.sample["width"] * 10 + r.sample["depth"] for r in records)  # trained elsewhere
     assert exp.pareto_front()
+
+
+def test_a_model_a_profiler_cannot_measure_fails_alone(tiny, make_config):
+    from nascore import hookimpl
+    from nascore.plugins import get_plugin_manager
+    from nascore.specs import ProfilerSpec
+
+    def fragile(module, context):
+        if module.width == 2:
+            raise RuntimeError("cannot measure width 2")
+        return {"fragility": float(module.width)}
+
+    class Fragile:
+        @hookimpl
+        def nascore_profilers(self):
+            return [ProfilerSpec(name="fragile", factory=fragile, metrics=("fragility",))]
+
+    get_plugin_manager().register(Fragile(), "test-fragile")
+    try:
+        exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
+                            make_config(profilers=["fragile"], max_trial_number=12))
+        assert exp.run() == "done"
+    finally:
+        get_plugin_manager().unregister("test-fragile")
+    by_width = {}
+    for r in ExperimentStore.open(exp.directory).models():
+        by_width.setdefault(r.sample["width"], set()).add(r.status)
+    assert by_width == {1: {"trained"}, 2: {"failed"}, 3: {"trained"}, 4: {"trained"}}
+    failed = exp.list_models("failed")[0]
+    assert "profiler 'fragile' (test-fragile) failed" in failed.failure_reason and "width 2" in failed.failure_reason
