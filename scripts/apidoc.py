@@ -87,10 +87,28 @@ def _contract_classes() -> List[type]:
     return bases
 
 
+def _document_fields(cls: type, lines: List[str]) -> None:
+    """Settings of a pydantic model (config models): name, type, default and description, one line each."""
+    fields = getattr(cls, "model_fields", None)
+    if not isinstance(fields, dict) or not fields:
+        return
+    lines += ["Settings:", ""]
+    for name, field in fields.items():
+        annotation = field.annotation
+        kind = _ADDRESS.sub("", annotation.__name__ if isinstance(annotation, type) else repr(annotation))
+        kind = re.sub(r"\b(typing|pydantic\.types|pydantic)\.", "", kind)
+        default = "required" if field.is_required() else (
+            "computed" if field.default_factory is not None else f"default `{field.default!r}`")
+        description = f": {field.description}" if field.description else ""
+        lines.append(f"- `{name}` ({kind}, {default}){description}")
+    lines.append("")
+
+
 def _document_class(cls: type, qualified: str, contract: List[type], lines: List[str], missing: List[str]) -> None:
     bases = ", ".join(b.__name__ for b in cls.__bases__ if b is not object)
     lines += [f"### class `{cls.__name__}`" + (f"({bases})" if bases else ""), ""]
     lines += [_doc(cls), ""]
+    _document_fields(cls, lines)
     must = cls.__module__.startswith("nascore.") and any(issubclass(cls, base) for base in contract)
     for name, raw, bound in _members(cls):
         doc = inspect.getdoc(raw) if isinstance(raw, property) else _doc(bound)
