@@ -6,7 +6,8 @@ On one local 2-CPU Ray instance (a head node started with ``ray start``, token a
   200 trials through Ray Tune itself (``reuse_actors=True``, ``max_concurrent_trials=2``, no result loggers,
   ``verbose=0``). Targets: nascore-ray's trials/s (from the first result to the last) >= 3x Ray Tune's; its
   start-up (from the call, connecting included, until the first trial's result arrives) no slower than Ray
-  Tune's. End-to-end seconds are reported too.
+  Tune's. End-to-end seconds are reported too. Each side runs twice (Tune, nascore-ray, nascore-ray, Tune); the
+  best run of each counts.
 * A 1-second trial (sleep) on nascore-ray vs the local training service, 2 at a time, warm: per-trial time on
   Ray <= 1.05x local.
 * Memory (RSS, MB) of the Ray processes: the instance (GCS, raylet, agents) and the trial actors nascore-ray
@@ -127,18 +128,26 @@ def bench_tune(directory: Path, cluster) -> Dict[str, Any]:
 
 
 def bench_throughput(directory: Path, cluster) -> Dict[str, Any]:
-    ours = bench_nascore_ray(directory, cluster)
-    tune = bench_tune(directory, cluster)
+    # Both run twice, in the order Tune, nascore-ray, nascore-ray, Tune (neither gets the fresh cluster alone);
+    # each side's best run counts.
+    runs = {"tune": [], "ours": []}
+    for side in ("tune", "ours", "ours", "tune"):
+        runs[side].append(bench_tune(directory, cluster) if side == "tune" else bench_nascore_ray(directory, cluster))
+    ours = min(runs["ours"], key=lambda r: r["steady_s"])
+    tune = min(runs["tune"], key=lambda r: r["steady_s"])
+    ours_startup = min(r["startup_s"] for r in runs["ours"])
+    tune_startup = min(r["startup_s"] for r in runs["tune"])
     # trials/s once the first result is in (start-up is its own figure), and end to end including start-up
     ours_rate, tune_rate = (NOOP_TRIALS - 1) / ours["steady_s"], (NOOP_TRIALS - 1) / tune["steady_s"]
     return {"name": "ray_vs_tune_noop_trials", "trials": NOOP_TRIALS, "cpus": 2,
             "nascore_ray_trials_per_s": round(ours_rate, 1), "tune_trials_per_s": round(tune_rate, 1),
             "ratio": round(ours_rate / tune_rate, 2), "target_ratio": 3.0,
-            "nascore_ray_end_to_end_s": round(ours["seconds"], 2), "tune_end_to_end_s": round(tune["seconds"], 2),
-            "nascore_ray_startup_s": round(ours["startup_s"], 2), "tune_startup_s": round(tune["startup_s"], 2),
+            "nascore_ray_end_to_end_s": round(min(r["seconds"] for r in runs["ours"]), 2),
+            "tune_end_to_end_s": round(min(r["seconds"] for r in runs["tune"]), 2),
+            "nascore_ray_startup_s": round(ours_startup, 2), "tune_startup_s": round(tune_startup, 2),
             "ray_instance_rss_mb": ours["instance_mb"], "nascore_ray_actors_rss_mb": ours["actors_mb"],
             "nascore_ray_actors": ours["actors"],
-            "ok": ours_rate >= 3 * tune_rate and ours["startup_s"] <= tune["startup_s"]}
+            "ok": ours_rate >= 3 * tune_rate and ours_startup <= tune_startup}
 
 
 def bench_one_second_trials(directory: Path, cluster) -> Dict[str, Any]:

@@ -39,5 +39,6 @@ def runtime_env(settings: RayConfig, code: CodeTree, env_vars: Dict[str, str]) -
     """The actors' runtime_env: the user's additions, our env vars merged into theirs, the code as working_dir."""
     env = dict(settings.runtime_env)
     env["env_vars"] = {**env_vars, **settings.runtime_env.get("env_vars", {})}
-    env["working_dir"] = str(code.root)
+    if code.files:  # nothing to ship: no working_dir (Ray would still pack and unpack an empty one per job)
+        env["working_dir"] = str(code.root)
     return env

@@ -132,9 +132,12 @@ class LocalRayCluster:
             argv.append(f"--address={self.address}")
         env = {**os.environ, **self.driver_env(), **self._extra_env, MARKER: node.name + "/",
                "RAY_USAGE_STATS_ENABLED": "0"}
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180)
-        if done.returncode != 0:
+        for attempt in range(2):  # Ray gives a raylet 30 s to register: on a loaded machine, try once more
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180)
+            if done.returncode == 0:
+                break
             self._kill(node.name + "/")
+        if done.returncode != 0:
             raise RuntimeError(f"ray start ({'head' if head else 'worker'}) failed with exit code "
                                f"{done.returncode}: {(done.stderr or done.stdout).strip()[-1500:]}")
         self.nodes.append(node)
