@@ -34,7 +34,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
     from nascore.specs import (DashboardSpec, EngineSpec, MiddlewareSpec, ModelFormatSpec, OptimizerSpec,
-                               ProfilerSpec, StrategySpec, TrainingServiceSpec)
+                               EarlyStopperSpec, ProfilerSpec, StrategySpec, TrainingServiceSpec)
 
 PROJECT = "nascore"
 _hookspec = pluggy.HookspecMarker(PROJECT)
@@ -137,6 +137,21 @@ def nascore_profilers() -> "List[ProfilerSpec]":
     """
 
 
+@_hookspec
+def nascore_early_stoppers() -> "List[EarlyStopperSpec]":
+    """Register early stoppers: rules that stop running trials from their intermediate metrics.
+
+    Fires once per plugin while the plugin manager is built. Return a list of
+    :class:`~nascore.specs.EarlyStopperSpec`; ``factory`` resolves to a
+    :class:`~nascore.early_stopping.EarlyStopper` subclass built with the keyword arguments of
+    ``NasExperimentConfig(early_stopping={"name": ..., **kwargs})``. The experiment puts the stopper behind an
+    :class:`~nascore.early_stopping.EarlyStoppingMiddleware`, which asks it after every intermediate metric and
+    stops the trial through the engine's ``cancel_model``; the model ends ``early_stopped``. The built-in
+    ``median`` and ``asha`` stoppers are registered through this hook by the built-in plugin
+    ``nascore.early_stopping``.
+    """
+
+
 # ---- observer hooks: every implementation is called; return values are ignored ------------------------
 
 @_hookspec
@@ -187,4 +202,5 @@ REGISTRATION_HOOKS = {
     "nascore_strategies": "strategy",
     "nascore_dashboards": "dashboard",
     "nascore_profilers": "profiler",
+    "nascore_early_stoppers": "early stopper",
 }

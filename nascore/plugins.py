@@ -21,7 +21,7 @@ import pluggy
 
 from nascore import hookspecs
 from nascore.specs import (SPEC_TYPES, DashboardSpec, EngineSpec, MiddlewareSpec, ModelFormatSpec, OptimizerSpec,
-                           ProfilerSpec, StrategySpec, TrainingServiceSpec, _Spec)
+                           EarlyStopperSpec, ProfilerSpec, StrategySpec, TrainingServiceSpec, _Spec)
 from nascore.suggest import did_you_mean
 
 __all__ = ["hookimpl", "PluginInfo", "PluginError", "UnknownComponentError", "PluginManager",
@@ -31,7 +31,8 @@ _logger = logging.getLogger(__name__)
 
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT)
 ENTRY_POINT_GROUP = "nascore"
-BUILTIN_PLUGINS = {"nascore.strategy": "nascore.strategy.hooks", "nascore.profilers": "nascore.profilers.hooks"}
+BUILTIN_PLUGINS = {"nascore.strategy": "nascore.strategy.hooks", "nascore.profilers": "nascore.profilers.hooks",
+                   "nascore.early_stopping": "nascore.early_stopping.hooks"}
 
 _SPEC_BY_HOOK = dict(zip(hookspecs.REGISTRATION_HOOKS, SPEC_TYPES))
 
@@ -294,6 +295,10 @@ class PluginManager:
         if not registry:
             return None
         return registry.get("dashboard") or registry[min(registry)]  # type: ignore[return-value]
+    def get_early_stopper(self, name: str) -> EarlyStopperSpec:
+        """The :class:`~nascore.specs.EarlyStopperSpec` named ``name``."""
+        return self.get(EarlyStopperSpec.component, name)
+
     def get_profiler(self, name: str) -> ProfilerSpec:
         """The :class:`~nascore.specs.ProfilerSpec` named ``name``."""
         return self.get(ProfilerSpec.component, name)

@@ -18,7 +18,10 @@ class NotSerializableError(TypeError):
 
 
 class ModelStatus(str, Enum):
-    """Initialized → Frozen → Training → Trained | Failed | Interrupted | Invalid."""
+    """Initialized → Frozen → Training → Trained | Failed | Interrupted | Invalid | EarlyStopped.
+
+    EarlyStopped: an early stopper ended the trial on purpose; it keeps its intermediate metrics, counts as a
+    result (never re-run) and is ranked by its best intermediate metric."""
 
     Initialized = "initialized"
     Frozen = "frozen"
@@ -27,12 +30,14 @@ class ModelStatus(str, Enum):
     Failed = "failed"
     Interrupted = "interrupted"
     Invalid = "invalid"
+    EarlyStopped = "early_stopped"
 
     def frozen(self) -> bool:
         return self is not ModelStatus.Initialized
 
     def completed(self) -> bool:
-        return self in (ModelStatus.Trained, ModelStatus.Failed, ModelStatus.Interrupted, ModelStatus.Invalid)
+        return self in (ModelStatus.Trained, ModelStatus.Failed, ModelStatus.Interrupted, ModelStatus.Invalid,
+                        ModelStatus.EarlyStopped)
 
 
 def metric_value(metric: Optional[MetricType]) -> Optional[float]:

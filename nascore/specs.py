@@ -130,5 +130,16 @@ class ProfilerSpec(_Spec):
         object.__setattr__(self, "metrics", tuple(self.metrics))
 
 
+@dataclass(frozen=True)
+class EarlyStopperSpec(_Spec):
+    """An early stopper: decides from a running trial's intermediate metrics whether to stop it.
+
+    ``factory`` resolves to a :class:`~nascore.early_stopping.EarlyStopper` subclass (or a callable returning one);
+    ``NasExperimentConfig(early_stopping="asha")`` or ``{"name": "asha", "reduction_factor": 3}`` builds it with
+    those keyword arguments."""
+
+    component: ClassVar[str] = "early_stopper"
+
+
 SPEC_TYPES = (ModelFormatSpec, EngineSpec, MiddlewareSpec, OptimizerSpec, TrainingServiceSpec, StrategySpec,
-              DashboardSpec, ProfilerSpec)
+              DashboardSpec, ProfilerSpec, EarlyStopperSpec)
