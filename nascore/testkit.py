@@ -24,7 +24,7 @@ from nascore.nn import ModelSpace
 from nascore.space import ExecutableModelSpace, ModelStatus
 
 __all__ = ["DictSpace", "FunctionEngine", "make_space", "peak", "TARGET", "search", "ToySpace", "toy_score",
-           "toy_evaluator"]
+           "toy_evaluator", "toy_curve", "toy_curve_evaluator"]
 
 
 class DictSpace(ExecutableModelSpace):
@@ -163,3 +163,26 @@ def toy_evaluator() -> Any:
     """A FunctionalEvaluator of :func:`toy_score` (importable by module path: runs in trial processes too)."""
     from nascore.evaluator import FunctionalEvaluator
     return FunctionalEvaluator(toy_score)
+
+
+def toy_curve(model: Any, epochs: int = 10, seconds_per_epoch: float = 0.0) -> float:
+    """A learning curve for early-stopping tests: one intermediate metric per "epoch", rising towards
+    ``7 + toy_score(model)`` (better models are better at every epoch), optionally sleeping per epoch; the
+    final metric is the last epoch's."""
+    import time
+
+    from nascore.trial import report_final_result, report_intermediate_result
+    value = 0.0
+    for epoch in range(1, epochs + 1):
+        if seconds_per_epoch:
+            time.sleep(seconds_per_epoch)
+        value = (7.0 + toy_score(model)) * (1.0 - 0.7 ** epoch)
+        report_intermediate_result(value)
+    report_final_result(value)
+    return value
+
+
+def toy_curve_evaluator(epochs: int = 10, seconds_per_epoch: float = 0.0) -> Any:
+    """A FunctionalEvaluator of :func:`toy_curve` (runs on every engine)."""
+    from nascore.evaluator import FunctionalEvaluator
+    return FunctionalEvaluator(toy_curve, epochs=epochs, seconds_per_epoch=seconds_per_epoch)

@@ -61,6 +61,10 @@ class ASHA(EarlyStopper):
                     f"{len(recorded)} trials at rung {step}")
         return None
 
+    def to_config(self):
+        return {"name": "asha", "min_resource": self.min_resource, "max_resource": self.max_resource,
+                "reduction_factor": self.reduction_factor}
+
     def state(self):
         return {"rungs": {str(k): len(v) for k, v in sorted(self._rungs.items())}}
 

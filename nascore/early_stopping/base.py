@@ -26,6 +26,11 @@ class EarlyStopper(ABC):
     def trial_ended(self, trial: int, scores: List[float], status: str) -> None:
         """``trial`` ended with ``status`` (trained, early_stopped, failed ...) after reporting ``scores``."""
 
+    def to_config(self) -> Optional[Dict[str, Any]]:
+        """``{"name": registered name, **arguments}`` that rebuilds this stopper (what the store keeps, so a
+        resumed experiment stops trials the same way); None when it cannot be rebuilt by name."""
+        return None
+
     def state(self) -> Dict[str, Any]:
         """What the stopper knows, as JSON (shown in logs and tests)."""
         return {}

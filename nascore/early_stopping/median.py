@@ -50,6 +50,10 @@ class MedianStop(EarlyStopper):
             curve.append(best)
         self._finished.append(curve)
 
+    def to_config(self):
+        return {"name": "median", "grace_period": self.grace_period, "min_trials": self.min_trials,
+                "max_resource": self.max_resource}
+
     def state(self):
         return {"finished": len(self._finished), "running": len(self._running)}
 

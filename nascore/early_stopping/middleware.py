@@ -31,6 +31,7 @@ class EarlyStoppingMiddleware(Middleware):
         self.stopper = stopper
         self.objective = objective or Objective()
         self._ids: Dict[int, int] = {}
+        self._next_id = 0
         self._stopping: Dict[int, str] = {}
         self._skipped: Set[int] = set()
         self._warned = False
@@ -39,7 +40,10 @@ class EarlyStoppingMiddleware(Middleware):
         self.early_stopped = 0
 
     def _trial(self, model: ExecutableModelSpace) -> int:
-        return self._ids.setdefault(id(model), len(self._ids) + 1)
+        if id(model) not in self._ids:
+            self._next_id += 1
+            self._ids[id(model)] = self._next_id
+        return self._ids[id(model)]
 
     def _scores(self, model: ExecutableModelSpace) -> List[float]:
         return [self.objective.score(self.objective.value(m)) for m in model.metrics.intermediates]
@@ -51,7 +55,7 @@ class EarlyStoppingMiddleware(Middleware):
         if isinstance(event, TrainingEndEvent):
             reason = self._stopping.pop(id(model), None)
             if reason is not None and event.status in (ModelStatus.Interrupted, ModelStatus.Failed):
-                event.status, event.reason = ModelStatus.EarlyStopped, f"early stopped: {reason}"
+                event.status, event.reason = ModelStatus.EarlyStopped, reason
             self.dispatch_model_event(event)
             self._ended(model, ModelStatus(event.status))
             return

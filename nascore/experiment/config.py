@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_serializer, field_validator, model_validator
 
 from nascore.experiment.compat import check_combination
 from nascore.experiment.errors import ConfigError, UnknownSettingError
@@ -120,6 +120,9 @@ class NasExperimentConfig(ObjectiveSettings):
     #: the strategy by registered name, ``"random"`` or ``{"name": "evolution", "population_size": 20}``; used
     #: when ``NasExperiment`` is given no strategy (a strategy passed there wins)
     strategy: Optional[Union[str, Dict[str, Any]]] = None
+    #: early stopping of running trials: a registered early stopper's name (``"asha"``, ``"median"``), ``{"name":
+    #: "asha", "max_resource": 20}`` or an :class:`~nascore.early_stopping.EarlyStopper` object; None: none
+    early_stopping: Optional[Any] = None
 
     def __init__(self, execution_engine: Any = None, model_format: Any = None, training_service: Any = None,
                  /, **fields: Any):
@@ -152,6 +155,22 @@ class NasExperimentConfig(ObjectiveSettings):
         if isinstance(value, int) and value < 0:
             raise ValueError(f"keep_weights is 'all', 'none' or a number of models >= 0, got {value}")
         return value
+
+    @field_validator("early_stopping")
+    @classmethod
+    def _early_stopping(cls, value: Any) -> Any:
+        from nascore.early_stopping.base import EarlyStopper
+        if value is None or isinstance(value, EarlyStopper):
+            return value
+        from nascore.components import parse_named
+        name, kwargs = parse_named(value, "early stopper")
+        return name if not kwargs else {"name": name, **kwargs}
+
+    @field_serializer("early_stopping")
+    def _early_stopping_json(self, value: Any) -> Any:
+        if value is None or isinstance(value, (str, dict)):
+            return value
+        return value.to_config() or repr(value)  # a stopper object: its name and arguments when it can say
 
     @field_validator("metric_direction", mode="before")
     @classmethod

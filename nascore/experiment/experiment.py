@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from nascore.constraints import parse_constraints
+from nascore.early_stopping.base import build_early_stopper
+from nascore.early_stopping.middleware import EarlyStoppingMiddleware
 from nascore.engine import ExecutionEngine, Middleware
 from nascore.experiment import persist
 from nascore.experiment.checks import check_experiment_parts
@@ -155,6 +157,9 @@ class NasExperiment(ExperimentResults):
         inner: Optional[ExecutionEngine] = None
         try:
             inner = self._build_engine()
+            stopper = build_early_stopper(self.config.early_stopping)
+            if stopper is not None:  # first to see the engine's events: a stopped trial ends early_stopped
+                inner = EarlyStoppingMiddleware(inner, stopper, objective)
             self._point_logs_here(inner)
             self._warm_up(inner)  # workers import torch while the rest is prepared
             session = self.session = int(store.get_meta("sessions", 0) or 0) + 1
@@ -372,7 +377,7 @@ class NasExperiment(ExperimentResults):
         """Models in flight when an earlier session ended: run them again under their old ids."""
         rerun = []
         for record in previous:
-            if record.status in ("trained", "failed", "invalid") and not self._retried(record):
+            if record.status in ("trained", "failed", "invalid", "early_stopped") and not self._retried(record):
                 continue
             if self._stop_requested or not engine.budget_available():
                 break
@@ -399,7 +404,7 @@ class NasExperiment(ExperimentResults):
         here = f"{type(self.strategy).__module__}:{type(self.strategy).__qualname__}"
         state = store.strategy_state() if saved_class == here else None
         finished = [self._model_object(r) for r in previous
-                    if r.status in ("trained", "failed", "invalid") and not self._retried(r)]
+                    if r.status in ("trained", "failed", "invalid", "early_stopped") and not self._retried(r)]
         try:
             self.strategy.load_state_dict(state, models=finished)
         except TypeError:  # a strategy with the older one-argument signature
@@ -485,7 +490,8 @@ class NasExperiment(ExperimentResults):
                  "no_metric": self._store.count_failed(NO_USABLE_FINAL), "running": counts.get("training", 0),
                  "best": objective.value(top[0].final) if top else None,
                  "best_id": top[0].id if top else None, "budget": self.config.max_trial_number,
-                 "time_budget": self.config.max_experiment_duration}
+                 "time_budget": self.config.max_experiment_duration,
+                 "early_stopped": counts.get("early_stopped", 0)}
         stats["weights"] = weights_usage(self.directory)
         stats["finished"] = sum(n for status, n in counts.items() if status not in ("training", "frozen",
                                                                                       "initialized"))

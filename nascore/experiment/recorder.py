@@ -29,7 +29,8 @@ __all__ = ["RecordingMiddleware"]
 _logger = logging.getLogger(__name__)
 
 # Statuses that count as a used trial when an experiment is resumed (Interrupted models are re-run).
-_COUNTED = (ModelStatus.Trained.value, ModelStatus.Failed.value, ModelStatus.Invalid.value)
+_COUNTED = (ModelStatus.Trained.value, ModelStatus.Failed.value, ModelStatus.Invalid.value,
+            ModelStatus.EarlyStopped.value)
 
 
 class RecordingMiddleware(Middleware):

@@ -10,7 +10,7 @@ from typing import Deque, Optional, Tuple
 
 from nascore.mutable import Sample
 from nascore.space import ModelStatus
-from nascore.strategy.multi_trial import MultiTrialStrategy
+from nascore.strategy.multi_trial import SCORED_STATUSES, MultiTrialStrategy
 from nascore.strategy.sampling import SavesRng, sample_key
 
 __all__ = ["RegularizedEvolution"]
@@ -73,7 +73,7 @@ class RegularizedEvolution(SavesRng, MultiTrialStrategy):
         self._push(sample, metric, status)
 
     def _push(self, sample: Sample, metric: Optional[float], status: str) -> None:
-        score = self.score(metric) if status == ModelStatus.Trained.value else -math.inf
+        score = self.score(metric) if status in SCORED_STATUSES else -math.inf
         self.population.append((dict(sample), score))
         while len(self.population) > self._sizes[0]:
             self.population.popleft()  # aging: the oldest goes, however good it is

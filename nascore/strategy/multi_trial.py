@@ -39,6 +39,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from nascore.constraints import InfeasibleModelError, InfeasibleSpaceError
 from nascore.engine import ExecutionEngine, ModelEvent, ModelEventType
+from nascore.metric import is_valid_metric
 from nascore.mutable import Sample
 from nascore.space import ExecutableModelSpace, ModelStatus
 from nascore.strategy.base import Strategy
@@ -52,7 +53,9 @@ _logger = logging.getLogger(__name__)
 MAX_REJECTIONS = 500
 
 #: statuses that are a result of the sample (never re-run); Interrupted is not one
-RESULT_STATUSES = (ModelStatus.Trained, ModelStatus.Failed, ModelStatus.Invalid)
+RESULT_STATUSES = (ModelStatus.Trained, ModelStatus.Failed, ModelStatus.Invalid, ModelStatus.EarlyStopped)
+#: statuses whose result has a usable metric (an early-stopped model's is its best intermediate metric)
+SCORED_STATUSES = (ModelStatus.Trained.value, ModelStatus.EarlyStopped.value)
 
 
 class MultiTrialStrategy(Strategy):
@@ -272,8 +275,18 @@ class MultiTrialStrategy(Strategy):
                           status: Optional[ModelStatus] = None) -> None:
         status = status or model.status
         trained = status is ModelStatus.Trained
-        self._add_result(model.sample, self.metric_of(model) if trained else None, status.value, replayed,
+        metric = self.metric_of(model) if trained else \
+            self.best_intermediate(model) if status is ModelStatus.EarlyStopped else None
+        self._add_result(model.sample, metric, status.value, replayed,
                          values=self.objective_values(model) if trained else None)
+
+    def best_intermediate(self, model: ExecutableModelSpace) -> Optional[float]:
+        """The best of a model's intermediate metrics by the objective (None when it reported none): what an
+        early-stopped model is ranked by."""
+        objective = self.objective
+        values = [objective.value(m) for m in model.metrics.intermediates]
+        valid = [v for v in values if is_valid_metric(v)]
+        return max(valid, key=objective.score) if valid else None
 
     def _add_result(self, sample: Sample, metric: Optional[float], status: str, replayed: bool,
                     values: Optional[List[float]] = None) -> None:

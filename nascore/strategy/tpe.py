@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 from nascore.metric import is_valid_metric
 from nascore.mutable import Categorical, CategoricalMultiple, MutableSymbol, Numerical, Sample
 from nascore.space import ModelStatus
-from nascore.strategy.multi_trial import MultiTrialStrategy
+from nascore.strategy.multi_trial import SCORED_STATUSES, MultiTrialStrategy
 
 __all__ = ["TPE"]
 
@@ -179,7 +179,7 @@ class TPE(MultiTrialStrategy):
         """What Optuna is told about a result: COMPLETE with the value (a list of values for a
         multi-objective study), or FAIL."""
         metric = record["metric"]
-        if record["status"] == ModelStatus.Trained.value and is_valid_metric(metric):
+        if record["status"] in SCORED_STATUSES and is_valid_metric(metric):
             return TrialState.COMPLETE, float(metric)
         return TrialState.FAIL, None
 

@@ -19,7 +19,7 @@ from nascore.space import ExecutableModelSpace, ModelStatus
 from nascore.trial import run_model
 
 __all__ = ["SequentialExecutionEngine", "BudgetExhaustedError", "EngineStoppedError", "TrialFailedError",
-           "TrialTimeoutError"]
+           "TrialTimeoutError", "TrialCancelled"]
 
 _logger = logging.getLogger(__name__)
 
@@ -34,6 +34,11 @@ class TrialFailedError(RuntimeError):
 
 class TrialTimeoutError(Exception):
     """Raised inside a trial, at the metric it reports after ``max_trial_duration`` has passed."""
+
+
+class TrialCancelled(BaseException):
+    """Raised inside a trial, at the metric it reports after ``cancel_model`` (e.g. an early stopper) asked it to
+    stop. A BaseException, so an evaluator's ``except Exception`` does not swallow it."""
 
 
 class SequentialExecutionEngine(ExecutionEngine):
@@ -56,6 +61,7 @@ class SequentialExecutionEngine(ExecutionEngine):
         self._models: List[ExecutableModelSpace] = []
         self._submitted_ids: set = set()
         self._running: Optional[ExecutableModelSpace] = None
+        self._cancelled: dict = {}  # id(model) -> reason, for the running model
         self._stopped = False
         self._queue: Deque[ExecutableModelSpace] = deque()
         self._draining = False
@@ -103,6 +109,18 @@ class SequentialExecutionEngine(ExecutionEngine):
     def budget_available(self) -> bool:
         return not self._stopped and self.budget.available()
 
+    def cancel_model(self, model: ExecutableModelSpace, reason: str = "cancelled") -> bool:
+        """The running model stops at its next reported metric (a report made from inside the listener that
+        cancels it stops it at once) and ends Interrupted with ``reason``; a queued model ends at once."""
+        if model is self._running:
+            self._cancelled[id(model)] = reason
+            return True
+        if model in self._queue:
+            self._queue.remove(model)
+            self._end(model, ModelStatus.Interrupted, reason)
+            return True
+        return False
+
     def shutdown(self) -> None:
         """Refuse further submissions. A model running in another thread cannot be pre-empted from here; it
         finishes normally (the evaluator is ordinary Python code in this process)."""
@@ -136,16 +154,26 @@ class SequentialExecutionEngine(ExecutionEngine):
             if limit is not None and time.monotonic() - started > limit:
                 raise TrialTimeoutError(f"exceeded max_trial_duration ({limit:g}s)")
 
+        def check_cancelled() -> None:
+            reason = self._cancelled.pop(id(model), None)
+            if reason is not None:
+                raise TrialCancelled(reason)
+
         def on_intermediate(metric: Any) -> None:
             check_time()
+            check_cancelled()
             self.dispatch_model_event(IntermediateMetricEvent(model, metric))
+            check_cancelled()  # a listener (an early stopper) may have cancelled it on this very metric
 
         def on_final(metric: Any) -> None:
             check_time()
+            check_cancelled()
             self.dispatch_model_event(FinalMetricEvent(model, metric))
 
         try:
             run_model(model, on_intermediate, on_final)
+        except TrialCancelled as exc:
+            self._end(model, ModelStatus.Interrupted, str(exc))
         except (KeyboardInterrupt, SystemExit) as exc:
             if not is_user_interrupt(exc):  # the trial's own sys.exit() / raise KeyboardInterrupt: it fails alone
                 self._failed(model, exc, f"{type(exc).__name__}({exc.args[0] if exc.args else ''}) raised by the "
@@ -159,6 +187,7 @@ class SequentialExecutionEngine(ExecutionEngine):
         except Exception as exc:  # noqa: BLE001 - any evaluator error fails this model only
             self._failed(model, exc)
         else:
+            self._cancelled.pop(id(model), None)  # cancelled after its last report: it finished anyway
             self._end(model, ModelStatus.Trained, None)
 
     def _failed(self, model: ExecutableModelSpace, exc: BaseException, reason: Optional[str] = None) -> None:

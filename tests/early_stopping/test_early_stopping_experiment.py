@@ -1,0 +1,71 @@
+"""Early stopping inside real experiments: trials stop for real, end early_stopped with their metrics, are
+ranked by their best intermediate metric, and are never re-run on resume."""
+from __future__ import annotations
+
+import pytest
+
+from nascore import NasExperiment, NasExperimentConfig
+from nascore.early_stopping import ASHA
+from nascore.strategy import GridSearch
+from nascore.testkit import ToySpace, toy_curve_evaluator
+
+EPOCHS = 9
+
+
+def _run(tmp_path, engine="sequential", stopper=None, **fields):
+    config = NasExperimentConfig(engine, "simplified", *(("local",) if engine == "ts" else ()),
+                                 max_trial_number=27, experiment_working_directory=str(tmp_path),
+                                 early_stopping=stopper or {"name": "asha", "max_resource": EPOCHS}, **fields)
+    exp = NasExperiment(ToySpace(), toy_curve_evaluator(epochs=EPOCHS, **fields.pop("evaluator", {})),
+                        GridSearch(), config)
+    exp.run()
+    return exp
+
+
+def test_asha_stops_trials_on_the_sequential_engine(tmp_path):
+    exp = _run(tmp_path)
+    records = exp.store.models()
+    stopped = [r for r in records if r.status == "early_stopped"]
+    trained = [r for r in records if r.status == "trained"]
+    assert len(records) == 27 and stopped and trained
+    assert len(stopped) + len(trained) == 27  # nothing failed or interrupted
+    for record in stopped:
+        assert record.final is None and 1 <= len(record.intermediates) < EPOCHS  # stopped for real, curve kept
+        assert record.failure_reason.startswith("score")
+    assert all(len(r.intermediates) == EPOCHS for r in trained)
+    best = exp.export_top_models(top_k=1, formatter="dict")[0]
+    assert best == {"a": 2, "b": 0, "c": 1}  # the optimum of the toy space is never stopped
+    used = sum(len(r.intermediates) for r in records)
+    assert used < 0.6 * 27 * EPOCHS
+
+
+def test_early_stopped_models_are_results_for_the_strategy_and_resume(tmp_path):
+    exp = _run(tmp_path, stopper=ASHA(max_resource=EPOCHS, reduction_factor=2))
+    models = exp.strategy.list_models()
+    stopped = [m for m in models if m.status.value == "early_stopped"]
+    assert stopped
+    results = {tuple(sorted(r["sample"].items())): r for r in exp.strategy.results}
+    for model in stopped:
+        record = results[tuple(sorted(model.sample.items()))]
+        assert record["status"] == "early_stopped"
+        assert record["metric"] == max(model.metrics.intermediates)  # its best intermediate metric
+    before = {r.id: (r.status, len(r.intermediates)) for r in exp.store.models()}
+    resumed = NasExperiment.resume(exp.directory, run=False)
+    resumed.config.max_trial_number = 27
+    resumed.run()
+    after = {r.id: (r.status, len(r.intermediates)) for r in resumed.store.models()}
+    assert after == before  # every trial had a result: nothing re-run
+
+
+@pytest.mark.slow
+def test_median_stop_cancels_trials_on_the_ts_engine(tmp_path):
+    config = NasExperimentConfig("ts", "simplified", "local", max_trial_number=12, trial_concurrency=2,
+                                 experiment_working_directory=str(tmp_path),
+                                 early_stopping={"name": "median", "grace_period": 2, "min_trials": 2})
+    exp = NasExperiment(ToySpace(), toy_curve_evaluator(epochs=6, seconds_per_epoch=0.3), GridSearch(), config)
+    exp.run()
+    records = exp.store.models()
+    stopped = [r for r in records if r.status == "early_stopped"]
+    assert stopped, [(r.status, len(r.intermediates)) for r in records]
+    assert all(len(r.intermediates) < 6 for r in stopped)
+    assert {r.status for r in records} <= {"trained", "early_stopped"}
