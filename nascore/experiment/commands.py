@@ -105,6 +105,16 @@ def _fmt_metric(value: Optional[float]) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.6g}"
 
 
+def _fmt_count(value: Optional[float]) -> str:
+    """``1234`` → ``1.2k``, ``3.4M``: sizes are read at a glance (``--json`` has the exact number)."""
+    if value is None:
+        return "-"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{unit}"
+    return f"{value:.0f}"
+
+
 def _fmt_duration(seconds: Optional[float]) -> str:
     return "-" if seconds is None else f"{seconds:.1f}s"
 
@@ -144,14 +154,16 @@ def _view(args: argparse.Namespace) -> int:
         prefix = _label_prefix([label for r in records for label in r.sample])
         metric_header = objective.name if objective.name != "default" else "metric"
         headers = [metric_header] if objectives == [objective] else [_header(o) for o in objectives]
-        rows = [("id", "status", *headers, "duration", f"sample ({prefix}...)" if prefix else "sample")]
+        sizes = [name for name in ("params", "flops") if name not in {o.name for o in objectives}
+                 and any(name in r.profile for r in records)]  # what was built, next to how it scored
+        rows = [("id", "status", *headers, *sizes, "duration", f"sample ({prefix}...)" if prefix else "sample")]
         for r in records:
             sample = _compact_sample(r.sample, prefix)
             if r.failure_reason and r.status != "trained":
                 sample += f"  ({r.failure_reason[:80]})"
             named = r.named_metrics(objective.name)
             rows.append((str(r.id), r.status, *(_fmt_metric(named.get(o.name)) for o in objectives),
-                         _fmt_duration(r.duration), sample))
+                         *(_fmt_count(r.profile.get(name)) for name in sizes), _fmt_duration(r.duration), sample))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
         columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
         for row in rows:

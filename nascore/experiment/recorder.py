@@ -18,6 +18,7 @@ from nascore.experiment.gate import ModelGate
 from nascore.experiment.store import ExperimentStore, ModelRecord, StoreError, sample_key
 from nascore.metric import Objective, final_metric_problem
 from nascore.objectives import objectives_problem
+from nascore.experiment.size import parameter_count
 from nascore.seeding import trial_seed
 from nascore.weights import weights_file
 from nascore.plugins import get_plugin_manager
@@ -134,6 +135,10 @@ class RecordingMiddleware(Middleware):
         else:
             model.model_id = model_id
             self.store.restart_model(model_id, self.session)
+        if "params" not in model.metrics.profile:  # every model's size, profiled or not
+            params = parameter_count(model)
+            if params is not None:
+                model.metrics.profile["params"] = params
         if model.metrics.profile:
             self.store.set_profile(model.model_id, model.metrics.profile)
         if self.keep_weights != 0:

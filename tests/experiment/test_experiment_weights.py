@@ -61,3 +61,16 @@ def test_keep_weights_none_says_so(tiny, make_config):
         exp.export_top_models(1, "instance")
     code_dir = exp.directory / "out"
     assert main(["export", str(exp.directory), "--formatter", "code", "-o", str(code_dir)]) in (0, 2)
+
+
+@pytest.mark.parametrize("engine", ["sequential", "ts"])
+def test_every_model_has_its_parameter_count_in_the_store_and_view(tiny, make_config, capsys, engine):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), GridSearch(),
+                        make_config(engine, "simplified", max_trial_number=4))
+    exp.run()
+    records = exp.store.models()
+    assert [r.profile["params"] for r in records] == [r.sample["width"] + 1.0 for r in records]  # Linear(width, 1)
+    capsys.readouterr()
+    assert main(["view", str(exp.directory)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "params" in lines[1] and lines[2].split()[3] == "2"  # model #1: width 1 → 2 parameters
