@@ -68,7 +68,7 @@ def test_view_table_and_json(experiment_dir, capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("experiment cli [done]")
-    assert lines[1].split() == ["id", "status", "metric", "duration", "sample"]
+    assert lines[1].split() == ["id", "status", "metric", "params", "duration", "sample"]
     assert lines[2].split()[:3] == ["1", "trained", "1"] and lines[2].endswith("width=1")
     assert lines[3].split()[:3] == ["2", "failed", "-"] and "ValueError: two is bad" in lines[3]
     assert lines[4].split()[:3] == ["3", "trained", "3"]
