@@ -137,3 +137,14 @@ def test_new_owner_retires_the_agent_an_earlier_run_left(start_service, machine,
         assert agent_processes(new.run_id)
     finally:
         new.shutdown()
+
+
+def test_a_nascore_folder_in_the_uploaded_code_does_not_replace_the_machines(start_service, machine, tmp_path):
+    code = tmp_path / "code"  # e.g. trial code uploaded from a clone of nascore
+    (code / "nascore").mkdir(parents=True)
+    (code / "nascore" / "__init__.py").write_text("raise ImportError('the uploaded nascore folder was used')\n")
+    shutil.copy(HERE / "remote_trial_helpers.py", code)
+    service, rec = start_service([machine(0)], trial_code_directory=str(code))
+    service.submit(TrialRequest("n", script_payload("noop")))
+    rec.wait_ended("n")
+    assert rec.ends()["n"].status is ModelStatus.Trained, rec.ends()["n"].reason

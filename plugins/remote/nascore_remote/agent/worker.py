@@ -7,11 +7,41 @@ import sys
 from .wire import write_all
 
 
+class _Installed:
+    """Finds ``nascore`` and ``nascore_*`` packages where this Python has them installed, not in the uploaded
+    code folder (a clone of nascore uploaded as trial code must not replace the machine's nascore)."""
+
+    def __init__(self, specs):
+        self.specs = specs
+
+    def find_spec(self, name, path=None, target=None):
+        return self.specs.pop(name, None)  # once: the import that uses it caches the module
+
+
+def _pin_installed(code):
+    code = os.path.abspath(code)
+    try:
+        names = [n for n in os.listdir(code) if n == "nascore" or n.startswith("nascore_")]
+    except OSError:
+        return
+    import importlib.util
+    saved = sys.path[:]
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != code]
+    try:
+        specs = {n: importlib.util.find_spec(n) for n in names}
+    finally:
+        sys.path[:] = saved
+    specs = {n: spec for n, spec in specs.items() if spec is not None}
+    if specs:
+        sys.meta_path.insert(0, _Installed(specs))
+
+
 def run_worker(events_fd, script_dir):
-    from nascore.training_service import event_to_json, run_trial
-    from nascore.trial_state import TrialState
     # the agent's own folder must not shadow the trial's modules (a user module named ``agent``, say)
     sys.path[:] = [p for p in sys.path if not p or os.path.abspath(p) != script_dir]
+    _pin_installed(os.getcwd())  # the worker runs in the code folder
+    from nascore.training_service import event_to_json, run_trial
+    from nascore.trial_state import TrialState
     devnull = os.open(os.devnull, os.O_WRONLY)
 
     def write(event):
