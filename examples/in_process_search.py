@@ -32,11 +32,11 @@ def fit(model, steps=60):
         loss = nn.functional.mse_loss(model(x), y)
         optimizer.zero_grad(); loss.backward(); optimizer.step()
         if step % 20 == 19:
-            nascore.report_intermediate_result(-loss.item())
-    nascore.report_final_result(-loss.item())          # higher is better by default
+            nascore.report_intermediate_result(loss.item())
+    nascore.report_final_result(loss.item())           # a loss: the evaluator says lower is better
 
 
 config = NasExperimentConfig("sequential", "simplified", max_trial_number=10)   # in this process
-exp = NasExperiment(Net(), FunctionalEvaluator(fit), Random(seed=1), config)
+exp = NasExperiment(Net(), FunctionalEvaluator(fit, objective=("mse", "min")), Random(seed=1), config)
 exp.run()
 print(exp.export_top_models(top_k=2, formatter="dict"))

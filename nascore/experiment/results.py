@@ -51,7 +51,8 @@ class ExperimentResults:
         Each model's ``weights_path`` names its kept ``state_dict`` file (None when not kept). ``trained``: a
         model whose weights were not kept (``keep_weights``) raises
         :class:`~nascore.weights.WeightsUnavailableError`; ``trained=False`` returns the instances the format
-        builds without loading weights (freshly initialised, unless this process trained them).
+        builds without loading weights (freshly initialised, unless this process trained them or an earlier
+        export loaded them: a model object keeps one module).
         """
         if formatter not in _FORMATTERS:
             raise ValueError(f"unknown formatter {formatter!r}; use None, 'dict', 'instance' or 'code'")

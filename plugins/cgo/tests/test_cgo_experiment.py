@@ -93,6 +93,15 @@ def test_good_batch_is_one_trial_with_per_model_metrics(tmp_path):
     assert len({getattr(m, "trial_id", None) for m in models}) == 1 and models[0].trial_id
     assert len({m.metrics.final for m in models}) > 1
     assert all(len(m.metrics.intermediates) == 1 for m in models)
+    # each model's part of the merged module was saved as its own trained weights, and export loads them
+    import torch
+    assert sorted(p.name for p in (exp.directory / "weights").iterdir()) == [f"model_{m.model_id}.pt" for m in models]
+    fresh = [{k: v.clone() for k, v in m.state_dict().items()}
+             for m in exp.export_top_models(3, "instance", trained=False)]  # built here, never trained
+    for trained, untrained, model in zip(exp.export_top_models(3, "instance"), fresh, exp.export_top_models(3)):
+        saved = torch.load(model.weights_path, weights_only=True)
+        assert all(torch.equal(saved[k], v) for k, v in trained.state_dict().items())
+        assert not all(torch.equal(saved[k], v) for k, v in untrained.items())
 
 
 def test_interrupted_cgo_experiment_resumes(tmp_path, observer):

@@ -32,6 +32,12 @@ def test_experiment_runs_on_remote_machines(sshd_pair, tmp_path, monkeypatch):
     assert top == [{"layer": 1}, {"layer": 0}]  # 4*8+8 = 40 parameters beat 4*2+2 = 10
     logs = sorted(p.parent.name for p in (exp.directory / "trials").glob("*/stdout.log"))
     assert len(logs) == 2
+    # the trained weights came back from the remote machine and export loads them
+    import torch
+    [best] = exp.export_top_models(1)
+    instance = exp.export_top_models(1, "instance")[0]
+    saved = torch.load(best.weights_path, weights_only=True)
+    assert all(torch.equal(saved[k], v) for k, v in instance.state_dict().items())
 
 
 def _resume_in_terminal(directory, answer: str):
