@@ -35,6 +35,9 @@ def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any
             fix="mark the module a basic unit (nascore_graph.basic_unit or make it a ParameterizedModule), "
                 "pass example_inputs to convert when shapes drive a loop or a branch, "
                 "or use frontend='torchscript'") from exc
+    for n in list(fx_graph.nodes):  # `self.training` is read ahead; drop it when the forward never used it
+        if n.op == "get_attr" and n.target == "training" and not n.users:
+            fx_graph.erase_node(n)
     params = [p for p in inspect.signature(module.forward).parameters.values()]
     return _translate(fx_graph, module, name, params, concrete), tracer.constants, tracer.call_examples
 

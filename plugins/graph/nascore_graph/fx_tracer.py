@@ -140,6 +140,7 @@ class Tracer(fx.Tracer):
         self.examples = examples
         #: first example arguments each called child got: ``{target: (args, kwargs)}``
         self.call_examples: Dict[str, tuple] = {}
+        self._training = False
         self._tensor_names: Optional[Dict[int, str]] = None
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
@@ -162,6 +163,18 @@ class Tracer(fx.Tracer):
             return self.create_node("get_attr", name, (), {})
         return super().create_arg(a)
 
+    def create_args_for_root(self, root_fn, is_module, concrete_args=None):
+        out = super().create_args_for_root(root_fn, is_module, concrete_args)
+        # `self.training` read as a value (F.dropout(x, p, self.training)) stays `self.training` in generated
+        # code; a branch on it (`if self.training:`) is taken for the module's current mode
+        mode = self.root.__dict__.get("training")
+        if isinstance(mode, bool):
+            proxy = self.create_proxy("get_attr", "training", (), {})
+            proxy.node.meta["example"] = mode
+            self.root.__dict__["training"] = proxy
+            self._training = mode
+        return out
+
     def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
         proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
         if self.examples is not None and isinstance(proxy, fx.Proxy):
@@ -178,6 +191,8 @@ class Tracer(fx.Tracer):
         """The node's value on the example inputs (``_MISSING`` when an input has none or it fails)."""
         if kind == "placeholder":
             return self.examples.get(target, _MISSING)
+        if kind == "get_attr" and target == "training":
+            return _MISSING  # set by create_args_for_root
         if kind == "get_attr":
             value = self.constants.get(target, _MISSING)
             if value is _MISSING:
@@ -225,6 +240,8 @@ class Tracer(fx.Tracer):
         try:
             yield
         finally:
+            if isinstance(module.__dict__.get("training"), fx.Proxy):
+                module.__dict__["training"] = self._training
             torch.autograd.Function.apply = apply
             for name, fn in saved.items():
                 setattr(torch, name, fn)

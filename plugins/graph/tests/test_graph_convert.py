@@ -98,3 +98,23 @@ def test_a_module_shared_by_two_choices_stays_one_module(frontend):
     assert len(list(model.parameters())) == 2
     other = space.freeze({"a": 1, "b": 1}).executable_model()  # only one place left: nothing to tie
     assert isinstance(other.a, nn.Identity) and isinstance(other.b, nn.Linear)
+
+
+class FunctionalDropout(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return torch.nn.functional.dropout(self.lin(x), 0.5, self.training)
+
+
+def test_fx_keeps_self_training_as_a_value():
+    model = FunctionalDropout()  # converted in training mode, compared in eval mode
+    space = convert(model, "fx")
+    assert "training=training" in space.to_code() and "= self.training" in space.to_code()
+    generated = space.executable_model().eval()
+    x = torch.randn(4, 3)
+    with torch.no_grad():
+        assert torch.allclose(generated(x), model.eval()(x))
+    assert isinstance(model.__dict__["training"], bool)  # the module is left as it was
