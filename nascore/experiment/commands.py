@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from nascore.early_stopping.accounting import compute_saved
 from nascore.metric import is_valid_metric
 
 __all__ = ["add_commands"]
@@ -144,7 +145,8 @@ def _view(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"id": store.get_meta("id"), "status": store.status(),
                               "objective": objective.to_json(), "objectives": [o.to_json() for o in objectives],
-                              "config": store.config(), "models": [r.to_json() for r in records]},
+                              "config": store.config(), "models": [r.to_json() for r in records],
+                              "early_stopping": compute_saved(store.models())},
                              indent=2, default=str))
             return 0
         status, owner = store.status(), store.owner()
@@ -174,6 +176,11 @@ def _view(args: argparse.Namespace) -> int:
         print(f"{len(records)} trial(s): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
               + f"; {distinct} distinct architecture(s)"
               + (f"; {rejected} model(s) rejected before training by constraints" if rejected else ""))
+        saved = compute_saved(store.models())
+        if saved:
+            print(f"early stopping: {saved['early_stopped']} of {saved['trials']} trial(s) stopped; "
+                  f"{saved['steps_saved']} of {saved['steps_run'] + saved['steps_saved']} step(s) saved "
+                  f"({100 * saved['saved_fraction']:.0f}%), ~{saved['trial_seconds_saved']:.1f} trial-second(s)")
         if args.pareto:
             print(f"{len(records)} model(s) on the Pareto front of " + ", ".join(str(o) for o in objectives))
             return 0
@@ -339,10 +346,18 @@ def _plot(args: argparse.Namespace) -> int:
         if best is None or objective.better(value, best):
             best = value
         curve.append(best)
+    # early-stopped trials apart: their best intermediate metric, hollow, never in the best-so-far curve
+    stopped = [(r.id, max(values, key=objective.score)) for r in records if r.status == "early_stopped"
+               for values in [[v for v in map(objective.value, r.intermediates) if is_valid_metric(v)]] if values]
     fig, ax = plt.subplots(figsize=(7, 4))
+    if stopped:
+        saved = compute_saved(records)
+        ax.scatter([p[0] for p in stopped], [p[1] for p in stopped], s=18, facecolors="none", edgecolors="tab:gray",
+                   label=f"early stopped (best so far), {100 * saved['saved_fraction']:.0f}% of steps saved")
     if points:
         ax.scatter([p[0] for p in points], [p[1] for p in points], s=18, label="trial metric")
         ax.step([p[0] for p in points], curve, where="post", color="tab:red", label="best so far")
+    if points or stopped:
         ax.legend(loc="best")
     ax.set_xlabel("trial id")
     ax.set_ylabel(f"{objective.name} ({'higher' if objective.higher_is_better else 'lower'} is better)")

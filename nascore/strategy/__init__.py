@@ -18,6 +18,7 @@ _LAZY = {
     "MORegularizedEvolution": "nascore.strategy.mo_evolution",
     "LocalSearch": "nascore.strategy.local_search",
     "PolicyBasedRL": "nascore.strategy.policy_rl",
+    "BayesOpt": "nascore.strategy.bayes",
 }
 
 __all__ = list(_LAZY)

@@ -29,4 +29,6 @@ def nascore_strategies() -> List[StrategySpec]:
                      description="hill climbing over one-label neighbours with best-first restarts"),
         StrategySpec(name="policy_rl", factory="nascore.strategy.policy_rl:PolicyBasedRL", kind="multi-trial",
                      description="policy-gradient RL (PPO) over an autoregressive controller, in torch"),
+        StrategySpec(name="bayes", factory="nascore.strategy.bayes:BayesOpt", kind="multi-trial",
+                     description="Bayesian optimisation: a GP over labels with expected improvement"),
     ]

@@ -69,3 +69,25 @@ def test_median_stop_cancels_trials_on_the_ts_engine(tmp_path):
     assert stopped, [(r.status, len(r.intermediates)) for r in records]
     assert all(len(r.intermediates) < 6 for r in stopped)
     assert {r.status for r in records} <= {"trained", "early_stopped"}
+
+
+def test_view_and_plot_show_early_stopped_trials_and_the_compute_saved(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    exp = _run(tmp_path)
+    records = exp.store.models()
+    stopped = [r for r in records if r.status == "early_stopped"]
+    saved_steps = sum(EPOCHS - len(r.intermediates) for r in stopped)
+    out = subprocess.run([sys.executable, "-m", "nascore", "view", str(exp.directory)], capture_output=True,
+                         text=True, check=True).stdout
+    assert f"early stopping: {len(stopped)} of 27 trial(s) stopped; {saved_steps} of {27 * EPOCHS} step(s) saved" in out
+    assert out.count("early_stopped") >= len(stopped)
+    data = json.loads(subprocess.run([sys.executable, "-m", "nascore", "view", str(exp.directory), "--json"],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert data["early_stopping"]["steps_saved"] == saved_steps and data["early_stopping"]["full_steps"] == EPOCHS
+    png = tmp_path / "plot.png"
+    subprocess.run([sys.executable, "-m", "nascore", "plot", str(exp.directory), "-o", str(png)], check=True,
+                   capture_output=True)
+    assert png.stat().st_size > 1000
