@@ -33,6 +33,29 @@ TINY_SOURCE = textwrap.dedent('''
             return self.lin(x)
 
 
+    class DigitsTiny(ModelSpace):
+        """A digits classifier with a searchable hidden width and dropout (random in training)."""
+
+        def __init__(self):
+            super().__init__()
+            hidden = ensure_frozen(Categorical([8, 16], label="hidden"))
+            self.net = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Dropout(0.2), nn.Linear(hidden, 10))
+
+        def forward(self, x):
+            return self.net(x)
+
+
+    def digits_classification():
+        """Classification with shuffled training batches: every random generator of a Lightning trial matters."""
+        from torch.utils.data import DataLoader
+
+        from nascore import trace
+        from nascore.evaluator import Classification, digits_dataset
+        train = trace(DataLoader)(trace(digits_dataset)("train", image=False), batch_size=64, shuffle=True)
+        val = trace(DataLoader)(trace(digits_dataset)("val", image=False), batch_size=256)
+        return Classification(train_dataloaders=train, val_dataloaders=val, max_epochs=1, learning_rate=0.01)
+
+
     def value_of(model):
         return float(model.width * 10 + model.depth) * model.scale
 

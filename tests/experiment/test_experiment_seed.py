@@ -1,4 +1,6 @@
 """A seed in the config makes a run reproducible: the same samples and the same metrics on every engine."""
+import pytest
+
 from nascore.evaluator import FunctionalEvaluator
 from nascore.experiment import NasExperiment
 from nascore.seeding import trial_seed
@@ -24,3 +26,17 @@ def test_trial_seed_follows_the_architecture_not_the_order():
     assert trial_seed(7, {"a": 1, "b": 2}) == trial_seed(7, {"b": 2, "a": 1})
     assert trial_seed(7, {"a": 1}) != trial_seed(8, {"a": 1}) != trial_seed(7, {"a": 2})
     assert 0 <= trial_seed(123, {"x": [1, 2]}) < 2 ** 31
+
+
+@pytest.mark.slow
+def test_lightning_trials_are_reproducible_across_engines(tiny, make_config):
+    """Shuffled data loaders, dropout and initial weights all follow the trial seed."""
+    def run(engine):
+        config = make_config(engine, "simplified", max_trial_number=2, seed=3)
+        exp = NasExperiment(tiny.DigitsTiny(), tiny.digits_classification(), Random(), config)
+        exp.run()
+        return {m.sample["hidden"]: m.metrics.final for m in exp.list_models()}
+
+    sequential = run("sequential")
+    assert len(sequential) == 2 and all(v is not None for v in sequential.values())
+    assert run("ts") == sequential
