@@ -162,12 +162,10 @@ def _logs(directory: Path, log_path: Optional[str]) -> Dict[str, Optional[str]]:
     result: Dict[str, Optional[str]] = {"stdout": None, "stderr": None}
     if not log_path:
         return result
-    folder = Path(log_path).resolve()
-    if directory.resolve() not in folder.parents:
-        return result
+    root, folder = directory.resolve(), Path(log_path)
     for name in result:
-        path = folder / f"{name}.log"
-        if path.is_file():
+        path = (folder / f"{name}.log").resolve()  # links included: a store cannot point the viewer elsewhere
+        if root in path.parents and path.is_file():
             with open(path, "rb") as f:
                 f.seek(max(0, path.stat().st_size - _LOG_TAIL))
                 result[name] = f.read().decode("utf-8", "replace")

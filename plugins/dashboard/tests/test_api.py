@@ -174,3 +174,29 @@ def test_run_on_a_busy_port_fails_before_any_trial(tmp_path, stored_server):
         exp.run(port=stored_server.port)
     with ExperimentStore.open(exp.directory) as store:
         assert store.status() == "failed" and store.models() == []
+
+
+def test_logs_are_read_only_inside_the_experiment_directory(tmp_path, call):
+    import sqlite3
+    from nascore_dashboard.sample_store import make_store
+    directory = make_store(tmp_path / "logs", trials=3)
+    inside = directory / "trials" / "trial-00001"
+    inside.mkdir(parents=True)
+    (inside / "stdout.log").write_text("x" * 20000 + "the end\n")
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "stdout.log").write_text("not yours\n")
+    linked = directory / "trials" / "trial-00002"
+    linked.mkdir()
+    (linked / "stdout.log").symlink_to(outside / "stdout.log")
+    with sqlite3.connect(str(directory / "nascore.db")) as conn:
+        for model_id, folder in ((1, inside), (2, linked), (3, outside)):
+            conn.execute("UPDATE models SET log_path = ? WHERE id = ?", (str(folder), model_id))
+    conn.close()
+    server = DashboardServer(tmp_path, port=0, quiet=True).start()
+    try:
+        logs = {i: call(server.url + f"api/experiments/logs/trials/{i}")[1]["logs"] for i in (1, 2, 3)}
+    finally:
+        server.stop()
+    assert logs[1]["stdout"].endswith("the end\n") and len(logs[1]["stdout"]) == 16 * 1024  # the tail
+    assert logs[2] == logs[3] == {"stdout": None, "stderr": None}

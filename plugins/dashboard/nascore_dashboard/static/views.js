@@ -187,7 +187,7 @@ const views = {
     if (t.control) main.querySelector("#cancel").onclick = () => control(`/api/experiments/${e}/trials/${t.id}/cancel`, "cancel");
     main.querySelector("#sample").innerHTML = Object.entries(t.sample).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(JSON.stringify(v))}</dd>`).join("");
     const outcome = () => {
-      const rows = [["status", badge(t.status)]].concat(Object.entries(t.metrics).map(([k, v]) => [metricName(k), fmt(v)]))
+      const rows = [["status", badge(t.status)]].concat(Object.entries(t.metrics).map(([k, v]) => [esc(metricName(k)), fmt(v)]))
         .concat([["reason", esc(t.reason || "-")], ["duration", span(t.duration)], ["started", when(t.start)], ["trial / worker", esc(t.worker || "-")],
           ["parameters", t.architecture.params === null ? "-" : t.architecture.params.toLocaleString()]]);
       if (t.merged_with.length) rows.push(["merged with", t.merged_with.map(m => `<a href="#/e/${e}/t/${m}">#${m}</a>`).join(" ")]);
