@@ -119,3 +119,19 @@ def test_interrupted_cgo_experiment_resumes(tmp_path, observer):
     assert sorted(m.sample["fc1"] for m in models) == [0, 1, 2, 3]
     assert sorted(m.status.value for m in models) == ["failed", "trained", "trained", "trained"]
     assert {m.model_id for m in models} >= {m.model_id for m in first}  # re-run under their old ids
+
+
+@pytest.mark.slow
+def test_a_model_trained_merged_equals_the_model_trained_alone(tmp_path):
+    """With a seed, each merged model starts from the weights it has alone (built under its own trial seed);
+    with per-model optimizers and the same (unshuffled) batches it ends with the same metric."""
+    merged = NasExperiment(h.DigitsNet(), h.classification(max_epochs=1), GridSearch(),
+                           config=cgo_config(tmp_path / "merged", max_trial_number=3, seed=5))
+    merged.run()
+    alone_config = NasExperimentConfig("ts", "graph", "local", experiment_working_directory=str(tmp_path / "alone"),
+                                       max_trial_number=3, seed=5)
+    alone = NasExperiment(h.DigitsNet(), h.classification(max_epochs=1), GridSearch(), config=alone_config)
+    alone.run()
+    together = {m.sample["fc1"]: m.metrics.final for m in merged.list_models()}
+    assert len({getattr(m, "trial_id", None) for m in merged.list_models()}) == 1  # really one merged trial
+    assert together == pytest.approx({m.sample["fc1"]: m.metrics.final for m in alone.list_models()}, abs=1e-6)
