@@ -96,6 +96,16 @@ TINY_SOURCE = textwrap.dedent('''
         return value_of(model)
 
 
+    def imprint_width(model):
+        """Like imprint, for any format's model (a generated one has no .width): the mark is the input width."""
+        import torch
+        value = float(model.lin.in_features)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.fill_(value)
+        return value
+
+
     def noisy(model):
         """A few SGD steps on random data: the metric depends on every random generator of the trial."""
         import torch

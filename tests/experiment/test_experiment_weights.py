@@ -35,18 +35,20 @@ def test_export_returns_trained_weights_and_keeps_only_the_best(tiny, make_confi
     assert model.weights_path.endswith("model_6.pt")
 
 
-def test_weights_survive_the_process_and_code_loads_them(tiny, tiny_dir, make_config, tmp_path, capsys):
-    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.imprint), GridSearch(),
-                        make_config("sequential", "simplified", max_trial_number=3))
-    exp.run()
+@pytest.mark.parametrize("model_format", ["simplified", "graph"])
+def test_weights_survive_the_process_and_code_loads_them(tiny, tiny_dir, make_config, tmp_path, capsys,
+                                                         model_format):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.imprint_width), GridSearch(),
+                        make_config("sequential", model_format, keep_weights=1))
+    exp.run()  # 12 models; the best is the first of width 4: #10
     again = NasExperiment.resume(exp.directory, run=False)
-    _assert_imprinted(again.export_top_models(1, "instance")[0], 13.0)
+    _assert_imprinted(again.export_top_models(1, "instance")[0], 4.0)
     out = tmp_path / "code"
     capsys.readouterr()
-    if main(["export", str(exp.directory), "--formatter", "code", "-o", str(out)]) != 0:  # simplified → code via graph
-        pytest.skip(capsys.readouterr().err)
-    script = f"import sys; sys.path.insert(0, {str(out)!r}); import model_3; m = model_3.load_trained(); " \
-             "import torch; print(bool(all(torch.all(p == 13.0) for p in m.parameters())))"
+    assert main(["export", str(exp.directory), "--formatter", "code", "-o", str(out)]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["model_10.pt", "model_10.py"]
+    script = f"import sys; sys.path.insert(0, {str(out)!r}); import model_10; m = model_10.load_trained(); " \
+             "import torch; print(bool(all(torch.all(p == 4.0) for p in m.parameters())))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                             cwd=str(tmp_path), env={"PYTHONPATH": str(tiny_dir), "PATH": "/usr/bin:/bin"})
     assert result.stdout.strip() == "True", result.stderr
