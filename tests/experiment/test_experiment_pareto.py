@@ -135,9 +135,12 @@ def test_multi_objective_run_resumes_with_its_objectives_profiles_and_state(tiny
     first = {r.id: (r.final, r.profile) for r in ExperimentStore.open(exp.directory).models()}
     assert len(first) == 3
 
+    rejected_before = ExperimentStore.open(exp.directory).get_meta("models_rejected") or 0
     resumed = NasExperiment.resume(exp.directory, run=False)
     assert resumed.config.objectives == OBJECTIVES and type(resumed.strategy) is NSGA2
     assert resumed.run() == "done"
+    total = ExperimentStore.open(exp.directory).get_meta("models_rejected") or 0
+    assert total == rejected_before + resumed.strategy.rejected  # counted over both sessions
     records = ExperimentStore.open(exp.directory).models()
     assert len(records) == 7 and {r.id: (r.final, r.profile) for r in records if r.id in first} == first
     assert all(r.profile["params"] <= 4 for r in records)  # the constraint holds in the resumed session too
