@@ -25,6 +25,11 @@ METRIC_DIRECTIONS = ("maximize", "minimize")
 class Strategy(ABC):
     """Explores a model space by submitting frozen models to an execution engine.
 
+    Constraints: the experiment's engine refuses a model that breaks a constraint decided before training with
+    :class:`~nascore.constraints.InfeasibleModelError` (nothing is spent); :class:`MultiTrialStrategy` catches it
+    and proposes again, a strategy written on this base catches it itself. Several objectives: see
+    :attr:`multi_objective`, :attr:`objectives`, :meth:`objective_values`.
+
     Lifecycle: ``strategy(model_space, engine)`` = :meth:`initialize` then :meth:`run`; :meth:`stop` (from
     another thread) makes ``run`` return soon. ``state_dict()`` / ``load_state_dict()`` save and restore the
     search state (JSON) so a resumed experiment continues where it left off.
