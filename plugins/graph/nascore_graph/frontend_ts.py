@@ -361,6 +361,9 @@ class _Translator:
             # (the converter rejects calls that disagree); fx's proxies answer the same
             set_out(_Const(name == "__isnot__"))
             return
+        if name == "len" and isinstance(ins[0], list):  # a list whose items are known separately
+            set_out(_Const(len(ins[0])))
+            return
         if all(isinstance(v, _Const) for v in ins) and (name in _FOLD or name in ("min", "max")):
             fn = _FOLD.get(name) or {"min": min, "max": max}[name]
             set_out(_Const(fn(*(v.value for v in ins))))
@@ -417,6 +420,15 @@ class _Translator:
         else:
             op = Operation("function", f"torch.ops.aten.{name}")
         node = self.emit(n, op, args, kwargs)
+        if name == "chunk" and len(args) > 1 and isinstance(args[1], _Const) and isinstance(args[1].value, int):
+            # x.chunk(n): a list of n parts, so loops over it unroll; a missing part raises when indexed
+            parts = []
+            for i in range(args[1].value):
+                item = self.graph.add_node(f"{node.name}_{i}", Operation("getitem", args=(Slot(0), i)))
+                self.graph.add_edge(node, 0, item, 0)
+                parts.append(("node", item, 0))
+            set_out(parts)
+            return
         if len(outs) == 1:
             set_out(("node", node, 0))
             return

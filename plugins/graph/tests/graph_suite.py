@@ -27,7 +27,7 @@ LIMITS = {
     "torchscript": {
         "flow_data_dependent": "data-dependent control flow",
         "default_kwonly_child": "keyword-only arguments with defaults",
-        "shape_iterate_chunks": "prim::Loop over a list of chunks", "arch_lstm_cell_unroll": "prim::Loop over unbind",
+        "arch_lstm_cell_unroll": "prim::Loop over unbind",
         "shape_split_comprehension": "prim::Loop (a comprehension over split())",
         "arch_fpn": "a loop over range(len(list))", "shape_view_star": "TorchScript cannot compile *args",
         "shape_branch_dim": "condition on a tensor's rank (not known when scripting)",
