@@ -23,6 +23,23 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _physical_cores() -> Optional[int]:
+    """Physical cores (torch's default thread count on machines with hyper-threading), when Linux says."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            pairs, physical = set(), None
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "physical id":
+                    physical = value.strip()
+                elif key == "core id":
+                    pairs.add((physical, value.strip()))
+        return len(pairs) or None
+    except OSError:
+        return None
+
+
 def _cpu_times() -> Optional[tuple]:
     try:
         with open("/proc/stat") as f:
@@ -72,7 +89,7 @@ def sized_torch_threads() -> Iterator[Optional[int]]:
         yield None
         return
     before = torch.get_num_threads()
-    if before != available_cores():  # not torch's default: the user chose it
+    if before not in (available_cores(), _physical_cores()):  # not torch's default: the user chose it
         yield None
         return
     threads = training_threads()
