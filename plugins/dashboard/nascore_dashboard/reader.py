@@ -181,7 +181,13 @@ class StoreReader:
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        return [self.row(r) for r in self._rows(f"SELECT {_ROW_COLUMNS} FROM models WHERE id IN ({marks})", ids)]
+        rows = [self.row(r) for r in self._rows(f"SELECT {_ROW_COLUMNS} FROM models WHERE id IN ({marks})", ids)]
+        profiles = {i: _loads(v) for i, v in self._rows(  # parameter count and other costs, when recorded
+            f"SELECT model_id, value FROM events WHERE type = 'profile' AND model_id IN ({marks}) ORDER BY seq",
+            ids, plain=True)}
+        for row in rows:
+            row["profile"] = profiles.get(row["id"])
+        return rows
 
     def trial(self, model_id: int) -> Optional[Dict[str, Any]]:
         rows = self._rows("SELECT * FROM models WHERE id = ?", (int(model_id),))

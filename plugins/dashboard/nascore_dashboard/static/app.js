@@ -28,7 +28,8 @@ async function api(path, options) {
   return body;
 }
 
-function follow(experimentId, since, onUpdate) {  // server-sent increments of one experiment
+function follow(view, experimentId, since, onUpdate) {  // server-sent increments of one experiment, for view
+  if (!view.isConnected) return;  // the user moved on while this view was loading
   if (app.stream) app.stream.close();
   const query = new URLSearchParams({seq: since.seq || 0, model: since.model || 0});
   if (app.token) query.set("token", app.token);
@@ -60,8 +61,10 @@ async function route() {
   if (app.stream) { app.stream.close(); app.stream = null; }
   document.getElementById("live").hidden = true;
   notice("");
-  const {parts, query} = parseHash(), main = document.getElementById("main");
-  main.innerHTML = "";
+  // each route renders into a container of its own: a view still loading when the user moves on works on a
+  // detached container (harmless) and checks main.isConnected before it starts following the stream
+  const {parts, query} = parseHash(), page = document.getElementById("main"), main = document.createElement("div");
+  page.replaceChildren(main);
   try {
     if (parts[0] !== "e" || !parts[1]) { setNav(null); await views.experiments(main); return; }
     const id = parts[1], page = parts[2] || "overview";
@@ -71,7 +74,7 @@ async function route() {
     else if (page === "compare") await views.compare(main, id, query);
     else await views.overview(main, id);
   } catch (error) {
-    notice(error.message);
+    if (main.isConnected) notice(error.message);
   }
 }
 

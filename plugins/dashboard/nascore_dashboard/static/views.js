@@ -76,8 +76,8 @@ const views = {
         {name: "best so far", points: curve, mode: "step", color: "#c8372d"}], {xlabel: "trial id", empty: "no finished trials yet"});
     };
     drawCards(); drawCurve();
-    const timer = setInterval(() => { if (!document.body.contains(main.firstChild)) clearInterval(timer); else if (s.status === "running") drawCards(); }, 1000);
-    follow(id, {seq: e.seq, model: e.last_model}, update => {
+    const timer = setInterval(() => { if (!main.isConnected) clearInterval(timer); else if (s.status === "running") drawCards(); }, 1000);
+    follow(main, id, {seq: e.seq, model: e.last_model}, update => {
       update.rows.concat(update.models).forEach(r => {  // a trial's row after its end: plotted once trained
         if (r.status === "trained" && typeof r.metrics[s.metric === "default" || !s.metric ? "metric" : s.metric] === "number")
           finals.set(r.id, r.metrics[s.metric === "default" || !s.metric ? "metric" : s.metric]); else finals.delete(r.id); });
@@ -104,7 +104,7 @@ const views = {
       if (c.kind === "label") { const v = r.sample[c.key]; return `<td>${esc(typeof v === "object" ? JSON.stringify(v) : v)}</td>`; }
       if (c.kind === "metric") return `<td class="num">${fmt(r.metrics[c.key])}</td>`;
       return {id: `<td><input type="checkbox" data-id="${r.id}" ${selected.has(r.id) ? "checked" : ""}> <a href="#/e/${encodeURIComponent(id)}/t/${r.id}">#${r.id}</a></td>`,
-        status: `<td>${badge(r.status)}</td>`, duration: `<td class="num">${span(r.duration)}</td>`, worker: `<td>${esc(r.worker || "-")}</td>`,
+        status: `<td>${badge(r.status)}</td>`, params: `<td class="num">${r.profile && typeof r.profile.params === "number" ? r.profile.params.toLocaleString() : "-"}</td>`, duration: `<td class="num">${span(r.duration)}</td>`, worker: `<td>${esc(r.worker || "-")}</td>`,
         reason: `<td class="reason" title="${esc(r.reason || "")}">${esc(r.reason || "")}</td>`}[c.key];
     };
     const rowHtml = (r, fresh) => `<tr data-id="${r.id}" class="${fresh ? "new" : ""}">${columns.map(c => cell(r, c)).join("")}</tr>`;
@@ -119,6 +119,7 @@ const views = {
       columns = [{key: "id", title: "trial"}, {key: "status", title: "status"}]
         .concat(page.labels.map(l => ({kind: "label", key: l, title: l})))
         .concat(metricKeys(page.rows).map(m => ({kind: "metric", key: m, title: metricName(m)})))
+        .concat(page.rows.some(r => r.profile && typeof r.profile.params === "number") ? [{key: "params", title: "params"}] : [])
         .concat([{key: "duration", title: "duration"}, {key: "worker", title: "trial / worker"}, {key: "reason", title: "reason"}]);
       main.querySelector("thead").innerHTML = "<tr>" + columns.map(c => { const k = sortKey(c);
         return `<th data-sort="${esc(k)}" class="${k === state.sort ? "sorted" + (state.desc ? " desc" : "") : ""}">${esc(c.title)}</th>`; }).join("") + "</tr>";
@@ -141,8 +142,8 @@ const views = {
       state.filter.forEach(f => params.append("filter", f));
       let answer;
       try { answer = await api(`/api/experiments/${encodeURIComponent(id)}/trials?${params}`); }
-      catch (error) { if (ticket === asked) notice(error.message); return; }
-      if (ticket !== asked) return;
+      catch (error) { if (ticket === asked && main.isConnected) notice(error.message); return; }
+      if (ticket !== asked || !main.isConnected) return;
       page = answer; notice(""); render();
     };
     main.querySelector("#status-filter").onchange = e => { state.status = e.target.value; state.offset = 0; load(); };
@@ -156,7 +157,7 @@ const views = {
     await load();
     const overview = await api(`/api/experiments/${encodeURIComponent(id)}`);
     let refetch = null;
-    follow(id, {seq: overview.seq, model: overview.last_model}, update => {
+    follow(main, id, {seq: overview.seq, model: overview.last_model}, update => {
       if (!page) return;
       const tbody = main.querySelector("tbody");
       // a changed row on this page is replaced in place; a new trial is inserted where the default view shows it
@@ -186,12 +187,13 @@ const views = {
       <div class="panel" id="code-panel" hidden><h2>Generated code</h2><pre id="code"></pre></div></div>`));
     if (t.control) main.querySelector("#cancel").onclick = () => control(`/api/experiments/${e}/trials/${t.id}/cancel`, "cancel");
     main.querySelector("#sample").innerHTML = Object.entries(t.sample).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(JSON.stringify(v))}</dd>`).join("");
+    const params = t.architecture.params !== null ? t.architecture.params : (t.profile && typeof t.profile.params === "number" ? t.profile.params : null);
     const outcome = () => {
       const rows = [["status", badge(t.status)]].concat(Object.entries(t.metrics).map(([k, v]) => [esc(metricName(k)), fmt(v)]))
         .concat([["reason", esc(t.reason || "-")], ["duration", span(t.duration)], ["started", when(t.start)], ["trial / worker", esc(t.worker || "-")],
-          ["parameters", t.architecture.params === null ? "-" : t.architecture.params.toLocaleString()]]);
+          ["parameters", params === null ? "-" : params.toLocaleString()]]);
       if (t.merged_with.length) rows.push(["merged with", t.merged_with.map(m => `<a href="#/e/${e}/t/${m}">#${m}</a>`).join(" ")]);
-      Object.entries(t.profile || {}).forEach(([k, v]) => rows.push(["profile: " + esc(k), typeof v === "number" ? v.toLocaleString() : esc(JSON.stringify(v))]));
+      Object.entries(t.profile || {}).filter(([k]) => k !== "params").forEach(([k, v]) => rows.push(["profile: " + esc(k), typeof v === "number" ? v.toLocaleString() : esc(JSON.stringify(v))]));
       Object.entries(t.extra || {}).forEach(([k, v]) => v !== null && rows.push([esc(k), esc(typeof v === "string" ? v : JSON.stringify(v))]));
       main.querySelector("#outcome").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
       main.querySelector("#status").innerHTML = badge(t.status);
@@ -223,7 +225,7 @@ const views = {
       show(t.graph.top || t.graph.graphs[0].name);
     }
     const overview = await api(`/api/experiments/${e}`);
-    follow(id, {seq: overview.seq, model: overview.last_model}, update => {
+    follow(main, id, {seq: overview.seq, model: overview.last_model}, update => {
       let changed = false;
       update.events.forEach(ev => { if (ev.id !== t.id) return; changed = true;
         if (ev.type === "intermediate") t.intermediates.push(ev.value); });
