@@ -105,7 +105,16 @@ def run_model(model: Any, on_intermediate: Callable[[Any], None], on_final: Call
                 raise TypeError(f"{context.name}: the evaluator returned a value that is not a metric and reported "
                                 f"no final metric: {exc}") from None
             report_final_result(metric)
+    _count_parameters(model, module)
     _save_weights(model, module, context.name)
+
+
+def _count_parameters(model: Any, module: Any) -> None:
+    # the module is built here anyway; the experiment records it (where the trial ran in its process)
+    profile = getattr(getattr(model, "metrics", None), "profile", None)
+    parameters = getattr(module, "parameters", None)
+    if isinstance(profile, dict) and "params" not in profile and callable(parameters):
+        profile["params"] = float(sum(p.numel() for p in parameters()))
 
 
 def _save_weights(model: Any, module: Any, name: str) -> None:

@@ -10,12 +10,13 @@ models that fall out of the best k are deleted as results arrive.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
 __all__ = ["WEIGHTS_DIR", "weights_file", "save_state_dict", "load_trained", "WeightsUnavailableError",
-           "keep_count", "prune_weights", "weights_usage", "with_weights_loader"]
+           "keep_count", "weights_usage", "with_weights_loader", "WeightsKeeper"]
 
 #: the folder of an experiment directory holding ``model_<id>.pt`` files
 WEIGHTS_DIR = "weights"
@@ -86,19 +87,29 @@ def keep_count(setting: Union[None, str, int]) -> Optional[int]:
     return int(setting)
 
 
-def prune_weights(directory: Union[str, Path], keep_ids: Iterable[int], running_ids: Iterable[int] = ()) -> int:
-    """Delete the weight files of models neither in ``keep_ids`` nor running; returns how many were deleted."""
-    keep = set(keep_ids) | set(running_ids)
-    folder, deleted = Path(directory) / WEIGHTS_DIR, 0
-    for path in folder.glob("model_*.pt") if folder.is_dir() else []:
-        try:
-            model_id = int(path.stem.split("_", 1)[1])
-        except ValueError:
-            continue  # not ours
-        if model_id not in keep:
-            path.unlink(missing_ok=True)
-            deleted += 1
-    return deleted
+class WeightsKeeper:
+    """Keeps the weight files of the best ``keep`` trained models of an experiment directory (``keep`` None: all,
+    0: none) as models finish, in O(keep) per model: a model that did not train, or falls out of the best, loses
+    its file at once. ``best`` is ``[(model_id, value)]`` of the models already kept (e.g. from the store when an
+    experiment resumes); ties keep submission order, as the store ranks them."""
+
+    def __init__(self, directory: Union[str, Path], keep: Optional[int], objective: Any,
+                 best: Iterable[tuple] = ()) -> None:
+        self.directory, self.keep, self.objective = Path(directory), keep, objective
+        self._best = sorted(((-objective.score(value), model_id) for model_id, value in best))[:keep or 0]
+
+    def finished(self, model_id: int, trained: bool, value: Optional[float]) -> None:
+        """Model ``model_id`` ended (``trained`` with objective value ``value``): keep or drop weight files."""
+        if self.keep is None:
+            return
+        score = self.objective.score(value) if trained else -math.inf
+        if score == -math.inf or self.keep == 0:
+            weights_file(self.directory, model_id).unlink(missing_ok=True)
+            return
+        self._best = sorted(self._best + [(-score, model_id)])
+        for _, dropped in self._best[self.keep:]:
+            weights_file(self.directory, dropped).unlink(missing_ok=True)
+        del self._best[self.keep:]
 
 
 def weights_usage(directory: Union[str, Path]) -> tuple:

@@ -35,7 +35,7 @@ from nascore.logs import configure_logging
 from nascore.metric import NO_USABLE_FINAL, Objective, resolve_objective
 from nascore.plugins import get_plugin_manager
 from nascore.seeding import seed_strategy
-from nascore.weights import keep_count, prune_weights, weights_usage
+from nascore.weights import WeightsKeeper, keep_count, weights_usage
 from nascore.space import ExecutableModelSpace, ModelStatus
 
 __all__ = ["NasExperiment"]
@@ -78,6 +78,7 @@ class NasExperiment(ExperimentResults):
         self._format_space: Optional[ExecutableModelSpace] = None
         self._format_cls: Any = None
         self._live: Dict[int, ExecutableModelSpace] = {}
+        self._weights_keeper: Optional[WeightsKeeper] = None
         self._progress: Optional[Progress] = None
         self._owner_lock: Optional[ExperimentLock] = None  # held while this process runs the experiment
         #: what the run optimises (set when it starts: ``config.objectives`` or the evaluator's metric)
@@ -189,6 +190,7 @@ class NasExperiment(ExperimentResults):
         self._gate = gate
         self._engine = engine
         self._progress = Progress(self._stats)
+        self._weights_keeper = None  # rebuilt from the store at the first finished model
         self._stop_requested = False
         self._status = "running"
         self._started = time.monotonic()
@@ -432,21 +434,23 @@ class NasExperiment(ExperimentResults):
             self._live[model.model_id] = model
         if self._progress is not None:
             self._progress.trial_finished(model)
-        self._prune_weights()
+        self._prune_weights(model)
         if self._store is not None and time.monotonic() - self._last_state_save > _STATE_SAVE_INTERVAL:
             self._save_strategy_state(self._store)
 
-    def _prune_weights(self) -> None:
+    def _prune_weights(self, model: ExecutableModelSpace) -> None:
         """Keep the weight files of the best ``keep_weights`` models only (disk use stays bounded)."""
-        keep = keep_count(self.config.keep_weights)
-        store = self._store
-        if keep is None or store is None:
+        keep, store = keep_count(self.config.keep_weights), self._store
+        if keep is None or store is None or model.model_id is None:
             return
         try:
-            best = [r.id for r in store.top_models(keep, self.objective)] if keep else []
-            engine = self._engine
-            running = [m.model_id for m in engine.list_models() if not m.status.completed()] if engine else []
-            prune_weights(self.directory, best, running)
+            if self._weights_keeper is None:  # the models kept by earlier sessions count too
+                objective = self.objective
+                self._weights_keeper = WeightsKeeper(self.directory, keep, objective, [
+                    (r.id, objective.value(r.final)) for r in store.top_models(keep, objective)
+                    if r.id != model.model_id] if keep else [])
+            self._weights_keeper.finished(model.model_id, model.status is ModelStatus.Trained,
+                                          self.objective.value(model.metrics.final))
         except Exception:  # noqa: BLE001 - bookkeeping of files must not stop the run
             _logger.warning("could not prune the kept weights", exc_info=True)
 

@@ -135,10 +135,6 @@ class RecordingMiddleware(Middleware):
         else:
             model.model_id = model_id
             self.store.restart_model(model_id, self.session)
-        if "params" not in model.metrics.profile:  # every model's size, profiled or not
-            params = parameter_count(model)
-            if params is not None:
-                model.metrics.profile["params"] = params
         if model.metrics.profile:
             self.store.set_profile(model.model_id, model.metrics.profile)
         if self.keep_weights != 0:
@@ -207,6 +203,13 @@ class RecordingMiddleware(Middleware):
         elif isinstance(event, FinalMetricEvent):
             self.store.set_final(model_id, event.metric)
         elif isinstance(event, TrainingEndEvent):
+            profile = event.model.metrics.profile
+            if "params" not in profile:  # every model's size: counted by its trial here, else built on meta
+                params = parameter_count(event.model)
+                if params is not None:
+                    profile["params"] = params
+            if "params" in profile:
+                self.store.set_profile(model_id, profile)
             timings = getattr(event.model, "timings", None) or {}
             self.store.end_model(model_id, ModelStatus(event.status).value, event.reason,
                                  start_time=timings.get("start"), end_time=timings.get("end"),
