@@ -181,12 +181,18 @@ class StoreReader:
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        rows = [self.row(r) for r in self._rows(f"SELECT {_ROW_COLUMNS} FROM models WHERE id IN ({marks})", ids)]
-        profiles = {i: _loads(v) for i, v in self._rows(  # parameter count and other costs, when recorded
-            f"SELECT model_id, value FROM events WHERE type = 'profile' AND model_id IN ({marks}) ORDER BY seq",
-            ids, plain=True)}
-        for row in rows:
-            row["profile"] = profiles.get(row["id"])
+        return self._with_profiles(
+            [self.row(r) for r in self._rows(f"SELECT {_ROW_COLUMNS} FROM models WHERE id IN ({marks})", ids)])
+
+    def _with_profiles(self, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """``rows`` with each model's profile (parameter count and other costs, when recorded)."""
+        if rows:
+            marks = ",".join("?" * len(rows))
+            profiles = {i: _loads(v) for i, v in self._rows(
+                f"SELECT model_id, value FROM events WHERE type = 'profile' AND model_id IN ({marks}) ORDER BY seq",
+                [row["id"] for row in rows], plain=True)}
+            for row in rows:
+                row["profile"] = profiles.get(row["id"])
         return rows
 
     def trial(self, model_id: int) -> Optional[Dict[str, Any]]:
@@ -250,8 +256,8 @@ class StoreReader:
             (int(seq), int(limit)))]
 
     def models_since(self, model_id: int, limit: int = 500) -> List[Dict[str, Any]]:
-        return [self.row(r) for r in self._rows(
-            f"SELECT {_ROW_COLUMNS} FROM models WHERE id > ? ORDER BY id LIMIT ?", (int(model_id), int(limit)))]
+        return self._with_profiles([self.row(r) for r in self._rows(
+            f"SELECT {_ROW_COLUMNS} FROM models WHERE id > ? ORDER BY id LIMIT ?", (int(model_id), int(limit)))])
 
     def last_model_id(self) -> int:
         return int(self._rows("SELECT IFNULL(MAX(id), 0) AS m FROM models")[0]["m"])

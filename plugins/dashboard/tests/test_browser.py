@@ -110,6 +110,8 @@ def test_live_pages_follow_the_experiment_and_stop_needs_the_token(live, page):
     expect(page.locator("#trials tbody tr[data-id='4']")).to_be_visible(timeout=LIVE_WAIT)
     assert page.locator("#trials tbody tr").first.get_attribute("data-id") == "4"  # newest first
     expect(page.locator("#page")).to_have_text("1–4 of 4")
+    params = [t.strip() for t in page.locator("#trials thead th").all_inner_texts()].index("params") + 1
+    assert page.locator(f"#trials tbody tr[data-id='4'] td:nth-child({params})").inner_text() == "97"  # live row
     _shot(page, "trials")
 
     page.fill("#label-filter", "width=16")
