@@ -27,11 +27,13 @@ from nascore_training_service.config import LocalConfig
 from nascore_training_service.gpu import GpuScheduler, busy_gpus, cuda_env, detect_gpus
 from nascore_training_service.processes import (RunningTrial, WorkerProcess, exit_reason, log_tail, worker_command,
                                                 worker_pythonpath)
+from nascore_training_service.worker import CANCEL_SIGNAL
 
 __all__ = ["LocalTrainingService", "exit_reason"]
 
 _logger = logging.getLogger(__name__)
 _POLL = 0.25  # seconds between liveness/timeout checks of a worker that is silent
+_CANCEL_GRACE = 3.0  # seconds a cancelled trial gets to stop inside its (reused) worker before the worker is killed
 _DRAIN_TIMEOUT = 5.0  # seconds shutdown() waits for the readers to deliver what the killed trials reported
 
 
@@ -125,7 +127,10 @@ class LocalTrainingService(TrainingService):
         return trial.trial_id
 
     def cancel(self, trial_id: str, reason: str = "cancelled") -> None:
-        self._stop_trial(trial_id, ModelStatus.Interrupted, reason)
+        """Stop a trial. A reused worker is asked first (SIGUSR1 raises inside the trial, which ends and leaves
+        the worker warm for the next trial, freeing the slot at once); one that has not ended its trial within
+        ``_CANCEL_GRACE`` seconds (stuck in native code), or a one-trial worker, is killed."""
+        self._stop_trial(trial_id, ModelStatus.Interrupted, reason, cooperative=self.settings.reuse_worker)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -222,14 +227,28 @@ class LocalTrainingService(TrainingService):
             self._busy_cache = (time.monotonic(), busy)
         return busy
 
-    def _stop_trial(self, trial_id: str, status: ModelStatus, reason: str) -> None:
+    def _stop_trial(self, trial_id: str, status: ModelStatus, reason: str, cooperative: bool = False) -> None:
         with self._lock:
             state = self._trials.get(trial_id)
             worker = next((w for w in self._workers if w.trial is state), None) if state else None
             if worker is None or state is None or state.ended or state.ending is not None:
                 return
             state.ending = (status, reason)
-            worker.kill()  # the reader thread drains what was reported, then ends the trial
+            if not cooperative:
+                worker.kill()  # the reader thread drains what was reported, then ends the trial
+                return
+            try:
+                os.kill(worker.proc.pid, CANCEL_SIGNAL)  # the worker ends the trial itself; our reason wins
+            except ProcessLookupError:
+                return  # already gone: its reader delivers the end
+        timer = threading.Timer(_CANCEL_GRACE, self._kill_if_running, args=(worker, state))
+        timer.daemon = True
+        timer.start()
+
+    def _kill_if_running(self, worker: WorkerProcess, state: RunningTrial) -> None:
+        with self._lock:
+            if worker.trial is state and not state.ended:
+                worker.kill()
 
     def _read_worker(self, worker: WorkerProcess) -> None:
         self._reader.active = True

@@ -14,13 +14,31 @@ import faulthandler
 import importlib
 import json
 import os
+import signal
 import sys
 import threading
 import time
 
-from nascore.process_tree import kill_tree
+from nascore.process_tree import descendants, kill_tree
 from nascore.training_service import EventWriter, run_trial
 from nascore.trial_state import TrialState
+
+
+#: the parent sends this to cancel the running trial without killing the worker (see LocalTrainingService.cancel)
+CANCEL_SIGNAL = signal.SIGUSR1
+_running = threading.Event()
+_cancelled = threading.Event()
+
+
+class TrialCancelled(BaseException):
+    """Raised in the trial (main thread) when the parent cancels it; the trial ends and the worker stays."""
+
+
+def _on_cancel(signum, frame) -> None:
+    if _running.is_set():  # between trials a late signal is ignored
+        _running.clear()
+        _cancelled.set()
+        raise TrialCancelled("cancelled by the experiment")
 
 
 def _watch_parent(parent: int) -> None:
@@ -49,7 +67,18 @@ def _run_one(command: dict, emit: EventWriter) -> bool:
         try:
             # when the trial really begins: a worker's start-up (imports) is not charged to its duration
             emit.raw({"event": "started", "trial_id": trial_id, "time": time.time()})
-            end = run_trial(payload, emit, trial_id)
+            _cancelled.clear()
+            _running.set()
+            try:
+                end = run_trial(payload, emit, trial_id)
+            finally:
+                _running.clear()
+                if _cancelled.is_set():  # processes the cancelled trial started go with it, as with a kill
+                    for pid in descendants(os.getpid()):
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except (ProcessLookupError, PermissionError):
+                            pass
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -78,6 +107,7 @@ def main(argv=None) -> None:
     for fd in (args.commands_fd, args.events_fd):
         os.set_inheritable(fd, False)  # trial subprocesses must not hold our pipes open
     threading.Thread(target=_watch_parent, args=(os.getppid(),), name="nascore-parent-watch", daemon=True).start()
+    signal.signal(CANCEL_SIGNAL, _on_cancel)
     faulthandler.enable()  # a segfault's traceback lands in the trial's stderr (fd 2 at that moment)
     for module in filter(None, args.preload.split(",")):
         try:  # the point of a warm worker: pay these imports once, before the first trial arrives
