@@ -113,9 +113,9 @@ def root_arguments(module: nn.Module, example_inputs: Optional[tuple]) -> Tuple[
     plain default that the caller may leave out and that the converter tries to keep as arguments."""
     params = root_params(module)
     optional = [p.name for p in params if p.default is not p.empty and simple(p.default)]
-    if example_inputs is None:
-        return {}, optional
     sig = signature_of(module)
+    if example_inputs is None or sig is None:
+        return {}, optional
     try:
         bound = sig.bind(*example_inputs)
     except TypeError as exc:

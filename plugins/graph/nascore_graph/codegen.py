@@ -64,10 +64,14 @@ def _signature(graph: Graph, imports: Imports) -> List[str]:
         return [f"    def forward(self{''.join(', ' + var_name(n) for n in graph.inputs)}):"]
     parts, guards, star = ["self"], [], False
     for p in params:
+        name = var_name(p["name"])
+        if "star" in p:
+            parts.append(p["star"] + name)
+            star = star or p["star"] == "*"
+            continue
         if p["kw"] and not star:
             parts.append("*")
             star = True
-        name = var_name(p["name"])
         if "fixed" in p:
             value = render_value(p["fixed"], {}, imports)
             parts.append(f"{name}={value}")

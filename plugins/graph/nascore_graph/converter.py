@@ -65,7 +65,7 @@ class _Converter:
         if examples is not None:
             self._examples[""] = examples
         self.model.top = self.convert(module, "", fixed)
-        _root_signature(self.model.root, module, fixed)
+        _forward_signature(self.model.root, module, fixed)
         return self.model
 
     def branches_on_none(self, module: nn.Module, names: List[str]) -> bool:
@@ -104,6 +104,8 @@ class _Converter:
             if bound is not None:
                 self._examples[_join(path, target)] = bound
         graph.class_name = self._class_name(module)
+        if path:
+            _forward_signature(graph, module, None)
         _canonical_targets(module, graph, path)
         self.model.add_graph(graph)
         calls: Dict[str, CallSites] = {}
@@ -353,16 +355,21 @@ def _submodule(module: nn.Module, target: str) -> nn.Module:
     return module
 
 
-def _root_signature(graph: Graph, module: nn.Module, fixed: Dict[str, Any]) -> None:
-    """Record the root forward's parameters (defaults, specialised ones) for the generated signature."""
-    params = []
-    for p in root_params(module):
-        item: Dict[str, Any] = {"name": p.name, "kw": p.kind is p.KEYWORD_ONLY}
-        if p.name in fixed:
+def _forward_signature(graph: Graph, module: nn.Module, fixed: Optional[Dict[str, Any]]) -> None:
+    """Record what the generated ``forward`` signature needs beyond plain names: ``*args``/``**kwargs``, and
+    for the root (``fixed`` given) its defaults, keyword-only markers and arguments fixed at conversion."""
+    import inspect
+    params, root = [], fixed is not None
+    for p in inspect.signature(module.forward).parameters.values():
+        if p.name not in graph.inputs and not (root and p.name in fixed):
+            continue
+        item: Dict[str, Any] = {"name": p.name, "kw": root and p.kind is p.KEYWORD_ONLY}
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            item["star"] = "*" if p.kind is p.VAR_POSITIONAL else "**"
+        elif root and p.name in fixed:
             item["fixed"] = fixed[p.name]
-        elif p.default is not p.empty and p.name in graph.inputs:
-            if simple(p.default):
-                item["default"] = p.default
+        elif root and p.default is not p.empty and simple(p.default):
+            item["default"] = p.default
         params.append(item)
-    if any("fixed" in p or "default" in p or p["kw"] for p in params):
+    if any(len(p) > 2 or p["kw"] for p in params):
         graph.input_node.operation.attrs["params"] = params

@@ -36,6 +36,7 @@ LIMITS = {
         "container_helper_methods": "TorchScript cannot pass a module as an argument",
         "flatten_params": "TorchScript cannot compile LSTM.flatten_parameters (a set comprehension)",
         "static_scale": "TorchScript has no Tensor.bool()", "tuple_input": "an unannotated tuple argument",
+        "star_args_root": "TorchScript cannot compile *args", "star_args_child": "TorchScript cannot compile *args",
     },
 }
 

@@ -127,6 +127,24 @@ class TupleInput(nn.Module):
         return self.a(x) + y
 
 
+class StarArgs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, *xs):
+        return self.lin(xs[0]) + xs[1]
+
+
+class CallsStarArgs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = StarArgs()
+
+    def forward(self, x):
+        return self.inner(x, x * 2)
+
+
 CASES = [
     ("mha_mask", MHAMask, lambda: (torch.randn(2, 4, 8), torch.tensor([[False, False, True, True], [False] * 4]))),
     ("upsample_size", UpsampleSize, lambda: (torch.randn(1, 1, 3, 3),)),
@@ -137,4 +155,6 @@ CASES = [
     ("grucell_steps", GRUCellSteps, lambda: (torch.randn(2, 3),)),
     ("static_scale", StaticScale, lambda: (torch.randn(2, 4, 8),)),
     ("tuple_input", TupleInput, lambda: ((torch.randn(2, 3), torch.randn(2, 3)),)),
+    ("star_args_root", StarArgs, lambda: (torch.randn(2, 3), torch.randn(2, 3))),
+    ("star_args_child", CallsStarArgs, lambda: (torch.randn(2, 3),)),
 ]
