@@ -91,7 +91,9 @@ def run_on_table(strategy: Any, dataset: str, budget: int) -> List[Dict[str, Any
                        "latency": record.latency, "params": record.params})
         return record.metrics()
 
-    strategy(TableSpace(space.simplify()), TableEngine(evaluate, budget))
+    table_space = TableSpace(space.simplify())
+    table_space.keep_structure(space)  # the benchmark space's canonical samples: isomorphic networks are one
+    strategy(table_space, TableEngine(evaluate, budget))
     return trials
 
 

@@ -264,13 +264,18 @@ class ExecutableModelSpace(Mutable):
     def canonical_sample(self, sample: Sample) -> Sample:
         """``sample`` with the choices that cannot change the built model — ops of ``Repeat`` blocks beyond the
         sampled depth, choices inside ``LayerChoice`` candidates not chosen — at their default values, so one
-        architecture has one sample. Unchanged when the structure is unknown or the result breaks a
-        constraint."""
+        architecture has one sample. A model space with a ``canonical_sample(sample)`` method of its own (e.g. one
+        whose isomorphic graphs are one network) decides instead. Unchanged when the structure is unknown or the
+        result breaks a constraint."""
         structure = self.__dict__.get("_structure")
         if structure is None or not isinstance(sample, dict):
             return sample
-        from nascore.nn.canonical import canonical_sample  # torch: only where a module tree exists
-        canonical = canonical_sample(structure, sample)
+        own = getattr(structure, "canonical_sample", None)  # a space that knows its own equivalences says so
+        if callable(own):
+            canonical = own(sample)
+        else:
+            from nascore.nn.canonical import canonical_sample  # torch: only where a module tree exists
+            canonical = canonical_sample(structure, sample)
         return canonical if canonical == sample or self.check_contains(canonical) is None else sample
 
     def frozen_evaluator(self, sample: Sample) -> Any:

@@ -4,17 +4,18 @@ Four computing nodes; node ``i`` applies operation ``op{i}`` to the output of no
 graph's input; node 0 always reads the input, so there is no ``link0``); nodes nobody reads are summed into
 the output. Labels and their order follow NNI's benchmark space (``op0, link1, op1, ...``). An architecture of
 only ``skip`` operations is not in the tables, so a constraint rules it out and no strategy wastes a trial on
-it. Isomorphic samples name the same table entry (the benchmark's key merges them).
+it. Isomorphic samples name the same table entry (the benchmark's key merges them); ``canonical_sample`` maps
+each sample to its class's representative, so dedup in every strategy sees one sample per network.
 """
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 from nascore.mutable import Categorical, ExpressionConstraint, MutableExpression, current_frozen_sample, \
     ensure_frozen
 from nascore.nn import ModelSpace
 
-from .table import NUM_NODES, OPS
+from .table import NUM_NODES, OPS, sample_architecture
 
 __all__ = ["NasBenchGraphSpace"]
 
@@ -45,6 +46,22 @@ class NasBenchGraphSpace(ModelSpace):
         if "skip" in ops and current_frozen_sample() is None:
             self.add_mutable(ExpressionConstraint(MutableExpression(_any_not_skip, op_choices, name="any_not_skip"),
                                                   label="not_all_skip"))
+
+    def canonical_sample(self, sample: Dict[str, Any]) -> Dict[str, Any]:
+        """The benchmark's representative of ``sample``'s isomorphism class (the table merges isomorphic
+        architectures), so strategies never spend a trial on a network already evaluated under other labels."""
+        from nas_bench_graph.architecture import Arch  # the benchmark's own canonical form
+
+        links, ops = sample_architecture(sample)
+        if all(op == "skip" for op in ops):
+            return dict(sample)
+        arch = Arch(links, ops).regularize()
+        arch.move_skip_op()
+        arch.equalpart_sort()
+        canonical = dict(sample)
+        canonical.update({f"op{i}": op for i, op in enumerate(arch.ops)})
+        canonical.update({f"link{i}": arch.link[i] for i in range(1, NUM_NODES)})
+        return canonical
 
     def forward(self, *args: Any) -> Any:
         raise NotImplementedError("a NAS-Bench-Graph model is looked up in the benchmark's table, not run; evaluate "

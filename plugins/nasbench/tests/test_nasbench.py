@@ -118,3 +118,29 @@ def test_datasets_all_load():
         ops = PROTEINS_OPS if dataset == "proteins" else OPS
         sample = {f"op{i}": rng.choice(ops[:-1]) for i in range(4)} | {"link1": 1, "link2": 2, "link3": 3}
         assert 0 < evaluate_sample(dataset, sample).valid_accuracy <= table.optimum.valid_accuracy
+
+
+def test_canonical_samples_name_each_network_once():
+    space, table = NasBenchGraphSpace(), load_table("pubmed")
+    canonical_of_key = {}
+    for links in itertools.product(range(2), range(3), range(4)):
+        for ops in itertools.islice(itertools.product(OPS, repeat=4), 0, None, 37):
+            sample = {"op0": ops[0], "op1": ops[1], "op2": ops[2], "op3": ops[3],
+                      "link1": links[0], "link2": links[1], "link3": links[2]}
+            if set(ops) == {"skip"}:
+                continue
+            canonical = space.canonical_sample(sample)
+            key = table.query_sample(sample).key
+            assert table.query_sample(canonical).key == key  # the same network
+            assert canonical_of_key.setdefault(key, canonical) == canonical  # one sample per network
+            assert space.canonical_sample(canonical) == canonical
+    assert len(canonical_of_key) < 24 * len(range(0, 9 ** 4, 37))  # isomorphic samples were merged
+
+
+def test_strategies_never_evaluate_a_network_twice(tmp_path):
+    config = NasExperimentConfig("sequential", "simplified", max_trial_number=60,
+                                 experiment_working_directory=str(tmp_path))
+    exp = NasExperiment(NasBenchGraphSpace(), NasBenchGraphEvaluator("cora"), Random(seed=1), config)
+    exp.run()
+    keys = [load_table("cora").query_sample(m.sample).key for m in exp.strategy.list_models()]
+    assert len(keys) == 60 and len(set(keys)) == 60
