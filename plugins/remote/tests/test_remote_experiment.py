@@ -128,3 +128,71 @@ def test_resume_from_the_cli_asks_for_the_secret_it_never_stored(sshd_pair, tmp_
     assert "pp-topsecret-42" not in printed  # not echoed
     with ExperimentStore.open(exp.directory) as store:
         assert [r.status for r in store.models()] == ["trained", "trained"]
+
+
+KILLED_SCRIPT = """
+import sys
+from nascore import NasExperiment, NasExperimentConfig
+from nascore.evaluator import FunctionalEvaluator
+from nascore.strategy import GridSearch
+from nascore_remote import RemoteMachineConfig
+from remote_space_helpers import TinySpace
+from remote_trial_helpers import evaluate_gated
+
+workdir, port, key, known, log, gate = sys.argv[1:7]
+config = NasExperimentConfig("ts", "simplified", "remote", trial_concurrency=1, max_trial_number=1,
+                             experiment_name="killed", experiment_working_directory=workdir)
+config.training_service.code_excludes = ["__pycache__/"]
+config.training_service.trial_code_directory = %r
+config.training_service.machine_list = [RemoteMachineConfig(host="127.0.0.1", port=int(port), user=%r,
+                                        ssh_key_file=key, known_hosts=known, python_path=sys.executable)]
+NasExperiment(TinySpace(), FunctionalEvaluator(evaluate_gated, log=log, gate=gate), GridSearch(), config).run()
+"""
+
+
+@pytest.mark.slow
+def test_resume_retires_the_agent_a_killed_experiment_left(sshd_pair, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from nascore.experiment import ExperimentStore, NasExperiment
+    from nascore_remote.agent.procs import alive
+
+    server = sshd_pair[0]
+    log, gate = tmp_path / "evaluations.log", tmp_path / "gate"
+    script = tmp_path / "experiment.py"
+    script.write_text(KILLED_SCRIPT % (str(HERE), server.user))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), str(server.port), str(server.user_key),
+                             str(server.known_hosts), str(log), str(gate)], cwd=HERE, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not (log.exists() and log.read_text().startswith("start")):
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)  # polling the trial's log on the "machine"
+    finally:
+        proc.kill()  # SIGKILL: the agent and its trial are left running on the machine
+        proc.wait()
+    old_trial = int(log.read_text().split()[1])
+    assert alive(old_trial)
+    import threading
+    resumed = []
+    resume = threading.Thread(target=lambda: resumed.append(NasExperiment.resume(tmp_path / "killed")))
+    resume.start()
+    deadline = time.monotonic() + 120
+    while log.read_text().count("start") < 2 and resume.is_alive():  # until the re-run has begun
+        assert time.monotonic() < deadline
+        time.sleep(0.05)  # polling the trials' log
+    assert not alive(old_trial)  # the old agent and its trial were gone before the re-run started
+    gate.touch()
+    resume.join(120)
+    assert resumed and resumed[0].status == "done"
+    lines = log.read_text().splitlines()
+    assert not alive(old_trial) and f"end {old_trial}" not in lines  # retired at once, never finished
+    assert len([line for line in lines if line.startswith("end")]) == 1  # the re-run alone finished
+    with ExperimentStore.open(tmp_path / "killed") as store:
+        assert [r.status for r in store.models()] == ["trained"]
