@@ -6,7 +6,6 @@ computation whose inputs are known at conversion time are folded, so conditions 
 """
 from __future__ import annotations
 
-import operator
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -15,79 +14,13 @@ import torch.nn as nn
 from .errors import GraphConversionError
 from .ir import Graph, Operation, Slot
 from .ts_script import Scripted
+from .ts_values import FOLD as _FOLD, MATH as _MATH, MAX_UNROLL as _MAX_UNROLL, OBJECT_KINDS as _OBJECT_KINDS
+from .ts_values import SCALAR_KINDS as _SCALAR_KINDS, Const as _Const, Object as _Object
+from .ts_values import Uninitialized as _Uninitialized, enum_value as _enum_value, is_default as _is_default
+from .ts_values import items as _items, same as _same
 from .units import qualified_name, resolve_name
 
 __all__ = ["trace_graph"]
-
-_FOLD = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
-         "floordiv": operator.floordiv, "remainder": operator.mod, "eq": operator.eq, "ne": operator.ne,
-         "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "__is__": operator.is_,
-         "__isnot__": operator.is_not, "__not__": operator.not_, "__and__": operator.and_, "__or__": operator.or_,
-         "neg": operator.neg, "pow": operator.pow, "len": len, "Int": int, "Float": float, "Bool": bool, "__getitem__": operator.getitem}
-_MATH = {"sqrt": "sqrt", "log": "log", "exp": "exp", "floor": "floor", "ceil": "ceil", "sin": "sin", "cos": "cos",
-         "tanh": "tanh", "log2": "log2", "log10": "log10", "fabs": "fabs"}
-_SCALAR_KINDS = {"IntType", "FloatType", "BoolType", "NoneType", "StringType", "ListType", "TupleType"}
-
-
-_DTYPES = {0: torch.uint8, 1: torch.int8, 2: torch.int16, 3: torch.int32, 4: torch.int64, 5: torch.float16,
-           6: torch.float32, 7: torch.float64, 9: torch.complex64, 10: torch.complex128, 11: torch.bool,
-           15: torch.bfloat16}
-_FORMATS = {0: torch.contiguous_format, 1: torch.preserve_format, 2: torch.channels_last, 3: torch.channels_last_3d}
-
-
-def _enum_value(arg_name: str, value: Any) -> Any:
-    # TorchScript stores dtypes and memory formats as ints; generated code needs the torch objects
-    if isinstance(value, _Const) and isinstance(value.value, int) and not isinstance(value.value, bool):
-        if arg_name == "dtype":
-            return _Const(_DTYPES[value.value])
-        if arg_name == "memory_format":
-            return _Const(_FORMATS[value.value])
-        if arg_name == "layout":
-            return _Const(torch.strided)
-    return value
-
-
-def _is_default(arg: Any, value: Any) -> bool:
-    default = getattr(arg, "default_value", None)
-    return default is not None and type(default) is type(value) and default == value
-
-
-def _same(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b
-
-
-def _items(value: Any) -> Optional[List[Any]]:
-    """The items of a list known at conversion time (a constant or one built from known values)."""
-    if isinstance(value, list):
-        return list(value)
-    if isinstance(value, _Const) and isinstance(value.value, list):
-        return [_Const(v) for v in value.value]
-    return None
-
-
-class _Uninitialized:
-    def __repr__(self) -> str:
-        return "<uninitialized TorchScript value>"
-
-
-class _Object:
-    """An instance of a TorchScript class created in forward."""
-
-    __slots__ = ("qualname", "attrs")
-
-    def __init__(self, qualname: str) -> None:
-        self.qualname, self.attrs = qualname, {}
-
-
-_MAX_UNROLL = 10_000
-_OBJECT_KINDS = ("prim::CreateObject", "prim::SetAttr", "prim::GetAttr", "prim::CallMethod")
-
-
-class _Const:
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
 
 
 def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any],
