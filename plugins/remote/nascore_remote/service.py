@@ -66,7 +66,10 @@ class RemoteTrainingService(TrainingService):
         self._listener = listener
         self.log_directory = Path(log_directory)
         self.log_directory.mkdir(parents=True, exist_ok=True)
-        code = collect_code(self.settings.trial_code_directory or os.getcwd(), self.settings.code_excludes,
+        if self.settings.trial_code_directory is None:
+            # recorded, so a resume from another working directory uploads the same code
+            self.settings.trial_code_directory = os.getcwd()
+        code = collect_code(self.settings.trial_code_directory, self.settings.code_excludes,
                             self.settings.code_size_limit_mb)
         machines = [RemoteMachine(i, m, self.run_id, self.settings.connect_timeout)
                     for i, m in enumerate(self.settings.machine_list)]

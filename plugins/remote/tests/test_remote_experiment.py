@@ -143,7 +143,6 @@ workdir, port, key, known, log, gate = sys.argv[1:7]
 config = NasExperimentConfig("ts", "simplified", "remote", trial_concurrency=1, max_trial_number=1,
                              experiment_name="killed", experiment_working_directory=workdir)
 config.training_service.code_excludes = ["__pycache__/"]
-config.training_service.trial_code_directory = %r
 config.training_service.machine_list = [RemoteMachineConfig(host="127.0.0.1", port=int(port), user=%r,
                                         ssh_key_file=key, known_hosts=known, python_path=sys.executable)]
 NasExperiment(TinySpace(), FunctionalEvaluator(evaluate_gated, log=log, gate=gate), GridSearch(), config).run()
@@ -163,7 +162,7 @@ def test_resume_retires_the_agent_a_killed_experiment_left(sshd_pair, tmp_path):
     server = sshd_pair[0]
     log, gate = tmp_path / "evaluations.log", tmp_path / "gate"
     script = tmp_path / "experiment.py"
-    script.write_text(KILLED_SCRIPT % (str(HERE), server.user))
+    script.write_text(KILLED_SCRIPT % server.user)  # its code directory: its working directory (HERE)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), str(server.port), str(server.user_key),
                              str(server.known_hosts), str(log), str(gate)], cwd=HERE, env=env,
