@@ -33,8 +33,8 @@ class BayesOpt(SavesRng, MultiTrialStrategy):
     proposal grows with the square of the results (a 100-trial search takes a few seconds in all).
     """
 
-    def __init__(self, initial_samples: Optional[int] = None, top_k: int = 10, random_candidates: int = 200,
-                 weight_candidates: int = 30, dedup: bool = True, seed: Optional[int] = None) -> None:
+    def __init__(self, initial_samples: Optional[int] = None, top_k: int = 10, random_candidates: int = 100,
+                 weight_candidates: int = 10, dedup: bool = True, seed: Optional[int] = None) -> None:
         super().__init__(dedup=dedup)
         if initial_samples is not None and initial_samples < 1:
             raise ValueError(f"initial_samples must be >= 1 (or None to size it to the budget), got {initial_samples}")
