@@ -7,17 +7,23 @@ Viewers never take the lock: :func:`lock_owner` only asks whether someone holds 
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
+import logging
 import os
 import socket
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): no owner lock there; one process per experiment is then up to the user
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ["LOCK_NAME", "ExperimentLock", "ExperimentLockedError", "lock_owner"]
 
 LOCK_NAME = "nascore.lock"
+_logger = logging.getLogger(__name__)
 # A viewer probing the lock holds it for microseconds; an owner starting at that instant retries this long.
 _ACQUIRE_GRACE = 0.5
 
@@ -62,13 +68,17 @@ class ExperimentLock:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         deadline = time.monotonic() + _ACQUIRE_GRACE
-        while True:
+        while fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except OSError as exc:
+                if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
+                    _logger.warning("%s: this file system cannot lock files (%s); nothing stops a second process "
+                                    "from running this experiment at the same time", path, exc.strerror)
+                    break
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                     os.close(fd)
                     raise
@@ -94,7 +104,8 @@ class ExperimentLock:
             os.ftruncate(fd, 0)
         except OSError:
             pass
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
     def __enter__(self) -> "ExperimentLock":
@@ -108,8 +119,10 @@ def lock_owner(directory: Union[str, Path]) -> Optional[Dict[str, Any]]:
     """Who owns ``directory`` now: ``{"pid", "host", "since"}`` (possibly empty if unreadable), or None when no
     live process holds its lock. Takes nothing: a shared probe released at once, and it works read-only."""
     path = Path(directory) / LOCK_NAME
+    if fcntl is None:
+        return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None  # never locked (or written by a version without locks): nobody owns it
     try:
