@@ -68,3 +68,25 @@ def test_a_warm_worker_runs_the_next_trial_as_a_fresh_one(make_engine):
     _run(engine, second)
     assert second.status is ModelStatus.Trained, second.failure_reason
     assert first.metrics.final == second.metrics.final  # the same (warm) worker ran both
+
+
+def test_a_cancelled_trial_leaves_its_warm_worker_for_the_next_one(make_engine, tmp_path):
+    import time
+
+    from ts_helpers import alive
+    engine = make_engine(concurrency=1)
+    marker = tmp_path / "pid"
+    victim = ConformanceModel({"count": 2, "marker": str(marker)}, "ts_helpers:report_then_sleep")
+    engine.submit_models(victim)
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:  # bounded: the trial writes it once running
+        engine.wait_models(victim, timeout=0.1)
+    pid = int(marker.read_text())
+    assert engine.cancel_model(victim, "stopped by the test")
+    assert engine.wait_models(victim, timeout=60)
+    assert (victim.status, victim.failure_reason) == (ModelStatus.Interrupted, "stopped by the test")
+    assert victim.metrics.intermediates == [0, 1]
+    assert alive(pid)  # the worker was not killed
+    after = ConformanceModel({}, "ts_helpers:worker_pid")
+    _run(engine, after)
+    assert after.metrics.final == pid  # the next trial ran in the same warm worker
