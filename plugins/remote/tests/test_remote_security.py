@@ -148,3 +148,16 @@ def test_a_nascore_folder_in_the_uploaded_code_does_not_replace_the_machines(sta
     service.submit(TrialRequest("n", script_payload("noop")))
     rec.wait_ended("n")
     assert rec.ends()["n"].status is ModelStatus.Trained, rec.ends()["n"].reason
+
+
+def test_a_remote_worker_that_cannot_start_says_why(start_service, machine, tmp_path):
+    code = tmp_path / "code"  # trial code whose sitecustomize breaks every Python started in it
+    code.mkdir()
+    (code / "sitecustomize.py").write_text("raise SystemExit('sitecustomize: broken on purpose')\n")
+    shutil.copy(HERE / "remote_trial_helpers.py", code)
+    service, rec = start_service([machine(0)], trial_code_directory=str(code))
+    service.submit(TrialRequest("w", script_payload("noop")))
+    rec.wait_ended("w")
+    end = rec.ends()["w"]
+    assert end.status is ModelStatus.Failed
+    assert "; the worker said: " in end.reason and "SystemExit: sitecustomize: broken on purpose" in end.reason

@@ -29,6 +29,17 @@ def thread_env(env, threads):
     return env
 
 
+def _tail(path, size=400):
+    """The last ``size`` characters of a file, stripped ("" when missing or empty)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - size))
+            return f.read().decode(errors="replace").strip()[-size:]
+    except OSError:
+        return ""
+
+
 class Worker:
     """One ``worker`` process; ``events`` is the read end of its event pipe."""
 
@@ -40,10 +51,14 @@ class Worker:
         full_env[TREE_VAR] = self.tag  # inherited by all it spawns: found again even after a setsid()
         full_env["PYTHONPATH"] = code + (os.pathsep + full_env["PYTHONPATH"] if full_env.get("PYTHONPATH") else "")
         full_env["PYTHONUNBUFFERED"] = "1"
-        self.process = subprocess.Popen(
-            [sys.executable, script, "worker", "--events-fd", str(write_fd), "--dir", directory],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=None, pass_fds=(write_fd,), cwd=code,
-            env=full_env, start_new_session=True)  # own process group: a kill takes the trial's children too
+        os.makedirs(os.path.join(directory, "workers"), exist_ok=True)
+        # what the worker says outside a trial (an import error before its first one): named in a failed trial
+        self.log = os.path.join(directory, "workers", "worker-%s.log" % self.tag)
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, script, "worker", "--events-fd", str(write_fd), "--dir", directory],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, pass_fds=(write_fd,), cwd=code,
+                env=full_env, start_new_session=True)  # own process group: a kill takes the trial's children too
         os.close(write_fd)
         self.events = os.fdopen(read_fd, "rb", buffering=0)
         self.reader = LineReader()
@@ -137,8 +152,11 @@ class TrialRunner:
         if worker.trial is not None:
             info = self.trials.pop(worker.trial)
             self.cap_logs(worker.trial, info)
-            status, reason = info["end"] or ("failed", "trial process exited with code %s%s" % (
-                code, self._stderr_tail(worker.trial)))
+            said = _tail(os.path.join(self.trial_dir(worker.trial), "stderr"))
+            last = [line for line in _tail(worker.log).splitlines() if line.strip()][-2:]
+            said = "; stderr ends with: " + said if said else (
+                "; the worker said: " + " | ".join(last) + " (see %s)" % worker.log if last else "")
+            status, reason = info["end"] or ("failed", "trial process exited with code %s%s" % (code, said))
             self.emit(self._attach_logs({"event": "end", "trial_id": worker.trial, "status": status,
                                          "reason": reason}))
 
@@ -155,16 +173,6 @@ class TrialRunner:
             while len(self.idle) > MAX_IDLE_WORKERS:
                 self.idle.pop(0).kill()
         self.emit(event)
-
-    def _stderr_tail(self, trial_id):
-        try:
-            with open(os.path.join(self.trial_dir(trial_id), "stderr"), "rb") as f:
-                f.seek(0, 2)
-                f.seek(max(0, f.tell() - 400))
-                tail = f.read().decode(errors="replace").strip()
-        except OSError:
-            return ""
-        return "; stderr ends with: " + tail[-400:] if tail else ""
 
     def _attach_logs(self, event):
         """Small logs travel inside the end event (no SFTP round trips); big ones are fetched by the client."""
