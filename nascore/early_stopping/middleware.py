@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Dict, List, Optional, Set
+from typing import Any, Dict, Iterable, List, Optional, Set
 
 from nascore.engine import ExecutionEngine, IntermediateMetricEvent, Middleware, ModelEvent, TrainingEndEvent
 from nascore.metric import Objective
@@ -38,6 +38,18 @@ class EarlyStoppingMiddleware(Middleware):
         #: steps (intermediate reports) each finished trial ran, and how many were early-stopped
         self.steps_run: List[int] = []
         self.early_stopped = 0
+
+    def replay(self, records: Iterable[Any]) -> None:
+        """Feed finished trials of earlier sessions (store records: ``status``, ``intermediates``) to the stopper
+        as if it had watched them, so rungs and medians carry over a resume."""
+        for record in records:
+            if record.status not in (ModelStatus.Trained.value, ModelStatus.EarlyStopped.value):
+                continue
+            self._next_id += 1
+            scores = [self.objective.score(self.objective.value(m)) for m in record.intermediates]
+            for step, score in enumerate(scores, 1):
+                self.stopper.report(self._next_id, step, score)
+            self.stopper.trial_ended(self._next_id, scores, record.status)
 
     def _trial(self, model: ExecutableModelSpace) -> int:
         if id(model) not in self._ids:

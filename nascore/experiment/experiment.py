@@ -165,6 +165,8 @@ class NasExperiment(ExperimentResults):
             self._warm_up(inner)  # workers import torch while the rest is prepared
             session = self.session = int(store.get_meta("sessions", 0) or 0) + 1
             previous = store.models() if self._resuming else []
+            if isinstance(inner, EarlyStoppingMiddleware):  # a resumed stopper knows the earlier sessions' curves
+                inner.replay(previous)
             if self._resuming:  # the count of models rejected by constraints runs over every session
                 gate.rejected = int(store.get_meta("models_rejected", 0) or 0)
             self._write_experiment_meta(store, session)

@@ -57,6 +57,21 @@ def test_early_stopped_models_are_results_for_the_strategy_and_resume(tmp_path):
     assert after == before  # every trial had a result: nothing re-run
 
 
+def test_a_resumed_stopper_remembers_the_earlier_sessions(tmp_path):
+    from nascore.early_stopping import EarlyStoppingMiddleware, MedianStop
+    from nascore.testkit import FunctionEngine
+
+    exp = _run(tmp_path, stopper={"name": "median", "grace_period": 2, "min_trials": 2})
+    records = exp.store.models()
+    stopper = MedianStop(grace_period=2, min_trials=2)
+    middleware = EarlyStoppingMiddleware(FunctionEngine(lambda sample: 0.0), stopper)
+    middleware.replay(records)  # what a resumed experiment does with the stored trials
+    finished = [r for r in records if r.status in ("trained", "early_stopped")]
+    assert stopper.state()["finished"] == len(finished) == 27
+    worst = min(r.intermediates[1] for r in finished)
+    assert stopper.report(1000, 2, worst - 1) is not None  # stopped against the replayed medians
+
+
 @pytest.mark.slow
 def test_median_stop_cancels_trials_on_the_ts_engine(tmp_path):
     config = NasExperimentConfig("ts", "simplified", "local", max_trial_number=12, trial_concurrency=2,
