@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HERE
+from remote_helpers import HERE
 
 
 @pytest.mark.slow

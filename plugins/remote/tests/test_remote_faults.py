@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from conftest import agent_processes
+from remote_helpers import agent_processes
 from nascore.space import ModelStatus
 from nascore.training_service import TrialRequest
 from nascore_remote.connection import RemoteError

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import HERE, agent_processes
+from remote_helpers import HERE, agent_processes
 from nascore.space import ModelStatus
 from nascore.training_service import TrialRequest
 from nascore_remote.agent.procs import alive
@@ -129,7 +129,7 @@ def test_new_owner_retires_the_agent_an_earlier_run_left(start_service, machine,
     old._closed = True  # the old owner is gone (SIGKILLed): it reconnects to nothing, answers nothing
     logs = old.log_directory
     from nascore_remote.service import RemoteTrainingService
-    from conftest import Recorder
+    from remote_helpers import Recorder
     new = RemoteTrainingService(old.config)
     try:
         new.start(Recorder(), logs)  # a resume of the same experiment (same directory)

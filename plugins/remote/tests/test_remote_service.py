@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import agent_processes
+from remote_helpers import agent_processes
 from nascore.space import ModelStatus
 from nascore.training_service import TrialRequest
 from remote_trial_helpers import script_payload
