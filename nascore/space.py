@@ -170,6 +170,8 @@ class ExecutableModelSpace(Mutable):
         self.weights_path: Optional[str] = None
         #: the trial's random seed (set by the experiment from its ``seed``; None: not seeded)
         self.seed: Optional[int] = None
+        #: the seed of the trial's data order, the same for every model of the experiment (None: not seeded)
+        self.data_seed: Optional[int] = None
 
     # ---- what a format implements ---------------------------------------------------------------
     @classmethod

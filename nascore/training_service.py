@@ -183,6 +183,8 @@ def build_payload(model: Any) -> Dict[str, Any]:
             payload["weights_path"] = str(model.weights_path)
         if getattr(model, "seed", None) is not None:  # the trial seeds its generators with it
             payload["seed"] = int(model.seed)
+        if getattr(model, "data_seed", None) is not None:
+            payload["data_seed"] = int(model.data_seed)
         json.dumps(payload)
     except Exception as exc:  # noqa: BLE001 - whatever the format raised, the user needs the same advice
         raise TrialPayloadError(
@@ -208,6 +210,7 @@ def load_model(payload: Dict[str, Any]) -> Any:
     model = cls.from_payload(payload["model"])
     model.weights_path = payload.get("weights_path")
     model.seed = payload.get("seed")
+    model.data_seed = payload.get("data_seed")
     return model
 
 

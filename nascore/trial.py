@@ -13,7 +13,7 @@ from typing import Any, Callable, ContextManager, Optional
 from nascore.scoped import scoped
 from nascore.space import _check_metric
 
-__all__ = ["report_intermediate_result", "report_final_result", "get_sample", "trial_context", "TrialContext"]
+__all__ = ["report_intermediate_result", "report_final_result", "get_sample", "get_data_seed", "trial_context", "TrialContext"]
 
 _logger = logging.getLogger(__name__)
 
@@ -22,8 +22,10 @@ class TrialContext:
     """Where a running trial's reports go."""
 
     def __init__(self, on_intermediate: Callable[[Any], None], on_final: Callable[[Any], None],
-                 sample: Optional[dict] = None, name: Optional[str] = None):
+                 sample: Optional[dict] = None, name: Optional[str] = None, data_seed: Optional[int] = None):
         self.on_intermediate = on_intermediate
+        #: the seed of the data order (see :func:`nascore.seeding.seed_dataloaders`); None: not seeded
+        self.data_seed = data_seed
         self.on_final = on_final
         self.sample = sample
         #: how messages name this trial ("trial #3", "trial 1f2e"); defaults to its sample
@@ -78,6 +80,13 @@ def get_sample() -> Optional[dict]:
     return None if context is None else context.sample
 
 
+def get_data_seed() -> Optional[int]:
+    """The seed an evaluator gives its data loaders in this trial (None outside a trial or when not seeded);
+    see :func:`nascore.seeding.seed_dataloaders`."""
+    context = _current.get()
+    return None if context is None else context.data_seed
+
+
 def run_model(model: Any, on_intermediate: Callable[[Any], None], on_final: Callable[[Any], None],
               name: Optional[str] = None) -> None:
     """Build a frozen model and evaluate it inside a trial context; the evaluator's exceptions propagate.
@@ -91,7 +100,8 @@ def run_model(model: Any, on_intermediate: Callable[[Any], None], on_final: Call
         raise RuntimeError(f"{model!r} has no evaluator; pass one to NasExperiment(space, evaluator, strategy)")
     model_id = getattr(model, "model_id", None)
     name = name or (f"trial #{model_id}" if model_id is not None else None)
-    context = TrialContext(on_intermediate, on_final, sample=model.sample, name=name)
+    context = TrialContext(on_intermediate, on_final, sample=model.sample, name=name,
+                           data_seed=getattr(model, "data_seed", None))
     if getattr(model, "seed", None) is not None:  # before the build: initial weights, shuffles, dropout
         from nascore.seeding import seed_everything
         seed_everything(model.seed)

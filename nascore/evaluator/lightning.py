@@ -17,7 +17,8 @@ import torch
 
 from nascore.metric import Objective
 from nascore.trace import get_trace, trace
-from nascore.trial import report_final_result, report_intermediate_result
+from nascore.seeding import seed_dataloaders
+from nascore.trial import get_data_seed, report_final_result, report_intermediate_result
 
 from .base import Evaluator
 
@@ -157,6 +158,27 @@ def _fresh(obj: Any) -> Any:
     return info.rebuild() if info is not None else copy.deepcopy(obj)
 
 
+@contextlib.contextmanager
+def _seeded_datamodule(datamodule: Any, seed: Optional[int]) -> Iterator[None]:
+    """While fitting, the loaders ``datamodule`` makes get the trial's data seed (as given loaders do)."""
+    overridden = [] if datamodule is None or seed is None else [
+        name for name in ("train_dataloader", "val_dataloader")
+        if getattr(type(datamodule), name, None) is not getattr(pl.LightningDataModule, name)]
+    for name in overridden:
+        make = getattr(datamodule, name)
+
+        def seeded(make: Any = make) -> Any:
+            loaders = make()
+            seed_dataloaders([loaders], seed)
+            return loaders
+        setattr(datamodule, name, seeded)  # an instance attribute: the class's method is left alone
+    try:
+        yield
+    finally:
+        for name in overridden:
+            delattr(datamodule, name)
+
+
 class Lightning(Evaluator):
     """Train each model with a PyTorch Lightning module and trainer.
 
@@ -195,7 +217,8 @@ class Lightning(Evaluator):
         module, trainer = self._prepare(model)
         reporter = _Reporter(module.default_metric)
         trainer.callbacks.append(reporter)
-        with quiet_lightning():
+        seed_dataloaders([self.train_dataloaders, self.val_dataloaders], get_data_seed())
+        with quiet_lightning(), _seeded_datamodule(self.datamodule, get_data_seed()):
             if self.datamodule is not None:
                 trainer.fit(module, datamodule=self.datamodule)
             else:

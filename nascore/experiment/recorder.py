@@ -19,7 +19,7 @@ from nascore.experiment.store import ExperimentStore, ModelRecord, StoreError, s
 from nascore.metric import Objective, final_metric_problem
 from nascore.objectives import objectives_problem
 from nascore.experiment.size import parameter_count
-from nascore.seeding import trial_seed
+from nascore.seeding import data_seed, trial_seed
 from nascore.weights import weights_file
 from nascore.plugins import get_plugin_manager
 from nascore.profilers.runner import ProfilerError
@@ -141,6 +141,7 @@ class RecordingMiddleware(Middleware):
             model.weights_path = str(weights_file(self.store.directory, model.model_id))
         if self.seed is not None:
             model.seed = trial_seed(self.seed, model.sample or {})
+            model.data_seed = data_seed(self.seed)
         model._nascore_submitted = time.time()  # type: ignore[attr-defined]
         get_plugin_manager().notify("nascore_model_submitted", model=model)
 

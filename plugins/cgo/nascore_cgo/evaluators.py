@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Optional
 
 from nascore.evaluator import Evaluator
 from nascore.trace import to_json_reference
-from nascore.trial import report_final_result, report_intermediate_result
+from nascore.seeding import seed_dataloaders
+from nascore.trial import get_data_seed, report_final_result, report_intermediate_result
 
 __all__ = ["MergeInfo", "CgoEvaluatorError", "merge_info", "MultiModelClassification", "MultiModelRegression",
            "multi_model_evaluator"]
@@ -148,6 +149,7 @@ class _MultiModelSupervised(Evaluator):
 
         trainer.callbacks.append(_Report())
         train, val = self._loaders()
+        seed_dataloaders([train, val], get_data_seed())  # the batches each model gets alone
         with quiet_lightning():
             trainer.fit(module, ZipLoader(train), ZipLoader(val) if val is not None else None)
         if reported[0] is None:

@@ -33,7 +33,9 @@ class ZipLoader:
         self.loaders = list(loaders)
 
     def __iter__(self) -> Iterator[tuple]:
-        return zip(*self.loaders)
+        # a generator, so iter() starts no loader: Lightning calls iter() once to check the loader is iterable,
+        # and an eager zip would make each loader draw one extra seed (the data order of a model trained alone)
+        yield from zip(*self.loaders)
 
     def __len__(self) -> int:
         return min(len(loader) for loader in self.loaders)

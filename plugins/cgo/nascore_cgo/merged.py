@@ -79,6 +79,7 @@ class MergedModelSpace(ExecutableModelSpace):
         self.model_inputs = list(model_inputs)
         self.n_inputs = n_inputs
         self.sample = {"merged": [dict(m.sample or {}) for m in self.models]}
+        self.data_seed = getattr(self.models[0], "data_seed", None)  # the experiment's: the same for all
         self.status = ModelStatus.Frozen
         self._module: Any = None
 
@@ -92,7 +93,14 @@ class MergedModelSpace(ExecutableModelSpace):
                 _check_device(torch, device)
             namespace: Dict[str, Any] = {"__name__": "nascore_cgo_generated"}
             exec(compile(self.to_code(), "<nascore-cgo merged model>", "exec"), namespace)
-            self._module = namespace["build"]([_built(m) for m in self.models])
+            built, states = [], []
+            for model in self.models:
+                built.append(_built(model))
+                states.append(torch.get_rng_state())  # where this model's stream stands when it trains alone
+            self._module = namespace["build"](built)
+            if any(m.seed is not None for m in self.models):
+                for submodel, state, device in zip(self._module.submodels, states, self.devices):
+                    _OwnRandomState(submodel, state, device)
         return self._module
 
     def save_weights(self, module: Any) -> None:
@@ -131,6 +139,35 @@ class MergedModelSpace(ExecutableModelSpace):
 
     def __repr__(self) -> str:
         return f"<MergedModelSpace of {len(self.models)} models on {self.devices}>"
+
+
+class _OwnRandomState:
+    """Runs ``module``'s forward under its own torch generator state (CPU, and ``device``'s when it is a GPU),
+    starting from ``cpu_state``: its dropout masks are those it draws trained alone, whatever the other models
+    of the merged module draw between its calls. Installed as forward hooks, so the module is unchanged."""
+
+    def __init__(self, module: Any, cpu_state: Any, device: str) -> None:
+        import torch
+        self.device = torch.device(device)
+        self.cpu_state = cpu_state
+        self.gpu_state = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        self.outer: tuple = ()
+        module.register_forward_pre_hook(self.enter)
+        module.register_forward_hook(self.leave)
+
+    def _swap(self, cpu_state: Any, gpu_state: Any) -> tuple:
+        import torch
+        saved = (torch.get_rng_state(), torch.cuda.get_rng_state(self.device) if gpu_state is not None else None)
+        torch.set_rng_state(cpu_state)
+        if gpu_state is not None:
+            torch.cuda.set_rng_state(gpu_state, self.device)
+        return saved
+
+    def enter(self, module: Any, args: Any) -> None:
+        self.outer = self._swap(self.cpu_state, self.gpu_state)
+
+    def leave(self, module: Any, args: Any, output: Any) -> None:
+        self.cpu_state, self.gpu_state = self._swap(*self.outer)
 
 
 def _built(model: ExecutableModelSpace) -> Any:

@@ -25,6 +25,20 @@ class DigitsNet(nn.ModelSpace):
         return self.fc2(torch.relu(self.fc1(x)))
 
 
+class DropoutNet(nn.ModelSpace):
+    """3 working candidates, each followed by dropout: its masks draw from torch's generator in training."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.LayerChoice([tnn.Linear(64, 16), tnn.Linear(64, 16, bias=False),
+                                   tnn.Sequential(tnn.Linear(64, 16), tnn.Tanh())], label="fc1")
+        self.drop = tnn.Dropout(0.5)
+        self.fc2 = tnn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.drop(torch.relu(self.fc1(x))))
+
+
 class RegNet(nn.ModelSpace):
     def __init__(self) -> None:
         super().__init__()
@@ -35,13 +49,14 @@ class RegNet(nn.ModelSpace):
         return self.fc2(torch.relu(self.fc1(x)))
 
 
-def loader(split: str, batch_size: int = 128, seed: int = 0) -> DataLoader:
-    return trace(DataLoader)(trace(digits_dataset)(split, seed=seed, image=False), batch_size=batch_size)
+def loader(split: str, batch_size: int = 128, seed: int = 0, shuffle: bool = False) -> DataLoader:
+    return trace(DataLoader)(trace(digits_dataset)(split, seed=seed, image=False), batch_size=batch_size,
+                             shuffle=shuffle)
 
 
-def classification(max_epochs: int = 2, seed: int = 0, **kwargs) -> Classification:
-    return Classification(train_dataloaders=loader("train", seed=seed), val_dataloaders=loader("val", seed=seed),
-                          max_epochs=max_epochs, **kwargs)
+def classification(max_epochs: int = 2, seed: int = 0, shuffle: bool = False, **kwargs) -> Classification:
+    return Classification(train_dataloaders=loader("train", seed=seed, shuffle=shuffle),
+                          val_dataloaders=loader("val", seed=seed), max_epochs=max_epochs, **kwargs)
 
 
 class DigitsSum(torch.utils.data.Dataset):

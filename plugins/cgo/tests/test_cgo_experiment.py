@@ -121,17 +121,34 @@ def test_interrupted_cgo_experiment_resumes(tmp_path, observer):
     assert {m.model_id for m in models} >= {m.model_id for m in first}  # re-run under their old ids
 
 
-@pytest.mark.slow
+def _final_metrics(directory, space, evaluator, engine):
+    """Final metric by ``fc1`` choice of the first 3 models of ``space``, seeded with 5, on ``engine``."""
+    if engine == "cgo":
+        config = cgo_config(directory, max_trial_number=3, seed=5)
+    else:
+        config = NasExperimentConfig(engine, "graph", None if engine == "sequential" else "local",
+                                     experiment_working_directory=str(directory), max_trial_number=3, seed=5)
+    exp = NasExperiment(space(), evaluator(), GridSearch(), config=config)
+    assert exp.run() == "done"
+    if engine == "cgo":  # really one merged trial
+        assert len({getattr(m, "trial_id", None) for m in exp.list_models()}) == 1
+    return {m.sample["fc1"]: m.metrics.final for m in exp.list_models()}
+
+
 def test_a_model_trained_merged_equals_the_model_trained_alone(tmp_path):
     """With a seed, each merged model starts from the weights it has alone (built under its own trial seed);
-    with per-model optimizers and the same (unshuffled) batches it ends with the same metric."""
-    merged = NasExperiment(h.DigitsNet(), h.classification(max_epochs=1), GridSearch(),
-                           config=cgo_config(tmp_path / "merged", max_trial_number=3, seed=5))
-    merged.run()
-    alone_config = NasExperimentConfig("ts", "graph", "local", experiment_working_directory=str(tmp_path / "alone"),
-                                       max_trial_number=3, seed=5)
-    alone = NasExperiment(h.DigitsNet(), h.classification(max_epochs=1), GridSearch(), config=alone_config)
-    alone.run()
-    together = {m.sample["fc1"]: m.metrics.final for m in merged.list_models()}
-    assert len({getattr(m, "trial_id", None) for m in merged.list_models()}) == 1  # really one merged trial
-    assert together == pytest.approx({m.sample["fc1"]: m.metrics.final for m in alone.list_models()}, abs=1e-6)
+    with per-model optimizers and the same batches it ends with the same metric."""
+    evaluator = lambda: h.classification(max_epochs=1)  # noqa: E731
+    together = _final_metrics(tmp_path / "merged", h.DigitsNet, evaluator, "cgo")
+    assert together == pytest.approx(_final_metrics(tmp_path / "alone", h.DigitsNet, evaluator, "ts"), abs=1e-6)
+
+
+def test_merged_equals_alone_with_shuffled_batches_and_dropout(tmp_path):
+    """Shuffles draw from the experiment's data seed (the same batches merged and alone) and each model's forward
+    runs under its own generator state (the same dropout masks): the metrics are identical, bit for bit, on the
+    cgo, ts and sequential engines (the last in this process, after other work drew from torch's generator)."""
+    evaluator = lambda: h.classification(max_epochs=2, shuffle=True)  # noqa: E731
+    alone = _final_metrics(tmp_path / "alone", h.DropoutNet, evaluator, "ts")
+    assert len(set(alone.values())) > 1  # three different models, not one metric copied
+    assert _final_metrics(tmp_path / "merged", h.DropoutNet, evaluator, "cgo") == alone
+    assert _final_metrics(tmp_path / "sequential", h.DropoutNet, evaluator, "sequential") == alone
