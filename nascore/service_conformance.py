@@ -13,7 +13,8 @@ A service plugin's tests subclass :class:`TrainingServiceConformance` and say ho
 pytest then runs every ``test_*`` method below against the service, through the interface only: metrics
 streamed in order and exactly one end per trial, a crashing trial (exception or hard exit) failing alone, the
 timeout, cancel, shutdown (running trials end Interrupted before ``shutdown()`` returns, new ones are refused),
-capacity, trial logs, and no process left behind (a trial's own children included, even one that called
+capacity, trial logs, where a trial ran (``on_trial_started``'s ``where``, when the service says), and no
+process left behind (a trial's own children included, even one that called
 ``setsid``). Trials are :class:`~nascore.conformance.ConformanceModel` payloads whose functions live in this
 module, so any machine with nascore installed can run them. Waits are bounded (:attr:`event_timeout`).
 
@@ -96,11 +97,19 @@ class EventRecorder:
         self.events: List[Any] = []
         self.on_end: Optional[Callable[[TrialEnd], None]] = None
         self._cv = threading.Condition()
+        #: trial id -> the ``where`` of its ``on_trial_started`` (None: the service did not say)
+        self.started: Dict[str, Optional[str]] = {}
 
     def on_trial_metric(self, event: TrialMetric) -> None:
         """Record a metric."""
         with self._cv:
             self.events.append(event)
+            self._cv.notify_all()
+
+    def on_trial_started(self, trial_id: str, started: float, where: Optional[str] = None) -> None:
+        """Record that a trial began, and where it runs (optional for a service)."""
+        with self._cv:
+            self.started[trial_id] = where
             self._cv.notify_all()
 
     def on_trial_end(self, event: TrialEnd) -> None:
@@ -204,6 +213,8 @@ class TrainingServiceConformance:
         assert recorder.metrics("steps") == [("intermediate", 2), ("intermediate", 4), ("intermediate", 6),
                                              ("final", 20)]
         assert isinstance(recorder.events[-1], TrialEnd)  # nothing of the trial after its end
+        where = recorder.started.get("steps")  # optional; when said, a non-empty line for people (no secrets)
+        assert where is None or (isinstance(where, str) and where.strip() and "\n" not in where), where
         logs = service.log_paths("steps")
         assert "conformance stdout 2" in logs.stdout.read_text()
         assert "conformance stderr 2" in logs.stderr.read_text()

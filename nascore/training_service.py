@@ -26,8 +26,12 @@ Contract (the engine relies on every point):
   service shuts down (Interrupted, delivered before ``shutdown()`` returns). Events of one trial arrive in
   order; they may come from any thread, but never while the service holds a lock the listener could need
   (the listener may call ``capacity()``/``submit()`` from inside a callback).
-* A listener may also have ``on_trial_started(trial_id, time)``: services that know when a trial really begins
-  (after a worker's start-up) call it, so start-up is not counted in the trial's duration.
+* A listener may also have ``on_trial_started(trial_id, time, where=None)``: services that know when a trial
+  really begins (after a worker's start-up) call it, so start-up is not counted in the trial's duration.
+  ``where`` says where the trial runs, for people (the store records it; ``nascore view --json`` and the
+  dashboard show it): ``"local (pid 1234)"``, ``"alice@gpu1:22"``, a cluster node. Never put a secret in it.
+  Call it outside your own locks, like every listener method (also while ``submit`` runs: the engine's lock is
+  reentrant).
 * ``capacity()`` counts trials that would start right now; it goes up before the ``TrialEnd`` that freed
   the slot is delivered.
 * ``log_paths(trial_id)`` gives the trial's stdout/stderr files on this machine (remote services copy them
@@ -138,7 +142,8 @@ class TrialLogs:
 
 
 class TrainingService(ABC):
-    """Runs trials for the ``ts`` engine. See the module docstring for the full contract."""
+    """Runs trials for the ``ts`` engine. See the module docstring for the full contract, including
+    ``on_trial_started(trial_id, time, where=...)``: say where each trial runs (worker, machine; no secret)."""
 
     @abstractmethod
     def start(self, listener: TrialListener, log_directory: Path) -> None:

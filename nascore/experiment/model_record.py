@@ -27,6 +27,9 @@ class ModelRecord:
     session: int = 0
     #: costs measured before training (``{"params": ..., "latency_ms": ...}``), when profilers ran
     profile: Dict[str, float] = field(default_factory=dict)
+    #: where the trial ran, in its engine's words (``"local (pid 1234)"``, ``"alice@gpu1:22"``, a Ray node,
+    #: ``"this process (pid 1234)"``); None when unknown (e.g. a store written before this was recorded)
+    worker: Optional[str] = None
 
     def named_metrics(self, default_name: str = "default") -> Dict[str, float]:
         """Every named number of the model: its profile and its final metric (a bare number is named
@@ -51,4 +54,5 @@ class ModelRecord:
         return {"id": self.id, "status": self.status, "metric": self.metric, "final": self.final,
                 "intermediates": self.intermediates, "sample": self.sample, "failure_reason": self.failure_reason,
                 "submit_time": self.submit_time, "start_time": self.start_time, "end_time": self.end_time,
-                "duration": self.duration, "log_path": self.log_path, "profile": self.profile}
+                "duration": self.duration, "log_path": self.log_path, "worker": self.worker,
+                "profile": self.profile}

@@ -199,6 +199,11 @@ class RecordingMiddleware(Middleware):
 
     def _record(self, event: ModelEvent) -> None:
         model_id = event.model.model_id
+        worker = getattr(event.model, "worker", None)
+        if worker and getattr(event.model, "_nascore_worker_recorded", None) != worker:
+            # written with the trial's first event, so a live page shows where a running trial is
+            self.store.set_worker(model_id, worker)
+            event.model._nascore_worker_recorded = worker  # type: ignore[attr-defined]
         if isinstance(event, IntermediateMetricEvent):
             self.store.add_intermediate(model_id, event.metric, attempt=event.attempt)
         elif isinstance(event, FinalMetricEvent):

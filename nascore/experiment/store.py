@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS models (
     submit_time REAL,
     start_time REAL,
     end_time REAL,
-    log_path TEXT
+    log_path TEXT,
+    worker TEXT
 );
 CREATE INDEX IF NOT EXISTS models_key ON models (sample_key);
 CREATE TABLE IF NOT EXISTS events (
@@ -167,6 +168,8 @@ class ExperimentStore:
                 columns = {r[1] for r in self._conn.execute("PRAGMA table_info(events)")}
                 if "attempt" not in columns:  # a store written before attempts were numbered
                     self._conn.execute("ALTER TABLE events ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0")
+                if "worker" not in {r[1] for r in self._conn.execute("PRAGMA table_info(models)")}:
+                    self._conn.execute("ALTER TABLE models ADD COLUMN worker TEXT")  # written before workers were
         except sqlite3.DatabaseError as exc:
             raise StoreError(damage_message(self.path, exc)) from exc
 
@@ -328,8 +331,8 @@ class ExperimentStore:
             self._write("DELETE FROM events WHERE model_id = ? AND type != 'profile'", (model_id,))
             now = time.time()
             self._write("UPDATE models SET status = 'training', final = NULL, final_value = NULL, "
-                        "failure_reason = NULL, end_time = NULL, submit_time = ?, start_time = ?, session = ? "
-                        "WHERE id = ?", (now, now, session, model_id))
+                        "failure_reason = NULL, end_time = NULL, worker = NULL, submit_time = ?, start_time = ?, "
+                        "session = ? WHERE id = ?", (now, now, session, model_id))
 
     def set_profile(self, model_id: int, profile: Dict[str, float]) -> None:
         """Record a model's profile (costs measured before training); a later call replaces it."""
@@ -379,14 +382,20 @@ class ExperimentStore:
             self._write("INSERT INTO events (model_id, time, type, value) VALUES (?, ?, 'final', ?)",
                         (model_id, time.time(), _dumps(metric)))
 
+    def set_worker(self, model_id: int, worker: str) -> None:
+        """Record where the model's trial runs (``"local (pid 1234)"``, ``"alice@gpu1:22"``, a Ray node...)."""
+        self._write("UPDATE models SET worker = ? WHERE id = ?", (str(worker), model_id))
+
     def end_model(self, model_id: int, status: str, reason: Optional[str] = None,
                   start_time: Optional[float] = None, end_time: Optional[float] = None,
-                  log_path: Optional[str] = None) -> None:
+                  log_path: Optional[str] = None, worker: Optional[str] = None) -> None:
+        """The model ended with ``status``; ``worker``: where its trial ran (kept when None)."""
         end_time = end_time or time.time()
         with self._lock:
             self._write("UPDATE models SET status = ?, failure_reason = ?, end_time = ?, "
-                        "start_time = COALESCE(?, start_time), log_path = COALESCE(?, log_path) WHERE id = ?",
-                        (status, reason, end_time, start_time, log_path, model_id))
+                        "start_time = COALESCE(?, start_time), log_path = COALESCE(?, log_path), "
+                        "worker = COALESCE(?, worker) WHERE id = ?",
+                        (status, reason, end_time, start_time, log_path, worker, model_id))
             self._write("INSERT INTO events (model_id, time, type, value) VALUES (?, ?, 'end', ?)",
                         (model_id, end_time, _dumps({"status": status, "reason": reason})))
 
@@ -428,7 +437,8 @@ class ExperimentStore:
                            final=_loads(row["final"]), intermediates=intermediates,
                            failure_reason=row["failure_reason"], payload=_loads(row["payload"]),
                            submit_time=row["submit_time"], start_time=row["start_time"], end_time=row["end_time"],
-                           log_path=row["log_path"], session=row["session"])
+                           log_path=row["log_path"], session=row["session"],
+                           worker=row["worker"] if "worker" in row.keys() else None)  # older stores: none
 
     def counts(self) -> Dict[str, int]:
         return {r["status"]: r["n"] for r in self._execute("SELECT status, COUNT(*) AS n FROM models GROUP BY status")}

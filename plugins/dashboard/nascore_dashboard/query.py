@@ -40,7 +40,8 @@ class TrialQuery:
             params += [pattern, pattern, self.search]
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
-    def order(self, metric_sql: str = "final_value") -> Tuple[str, List[Any]]:
+    def order(self, metric_sql: str = "final_value", worker_sql: str = "log_path") -> Tuple[str, List[Any]]:
+        """ORDER BY for the page; ``worker_sql``: the worker column (a store older than it: the trial folder)."""
         direction = "DESC" if self.descending else "ASC"
         if self.sort.startswith("label:"):
             return f" ORDER BY json_extract(sample, ?) {direction}, id", [label_path(self.sort[6:])]
@@ -52,7 +53,7 @@ class TrialQuery:
         if self.sort == "id":  # the primary key: no sort at all
             return f" ORDER BY id {direction}", []
         nulls = "IS NULL" + (" DESC" if not self.descending else "")  # missing values last either way
-        column = metric_sql if self.sort == "metric" else _SORTABLE[self.sort]
+        column = {"metric": metric_sql, "worker": worker_sql}.get(self.sort, _SORTABLE[self.sort])
         return f" ORDER BY {column} {nulls}, {column} {direction}, id {direction}", []
 
 

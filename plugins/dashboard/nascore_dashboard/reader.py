@@ -25,9 +25,9 @@ from nascore_dashboard.query import TrialQuery, label_path
 __all__ = ["StoreReader", "TrialQuery", "metric_columns"]
 
 _KNOWN_COLUMNS = {"id", "session", "sample", "sample_key", "payload", "status", "final", "final_value",
-                  "failure_reason", "submit_time", "start_time", "end_time", "log_path"}
+                  "failure_reason", "submit_time", "start_time", "end_time", "log_path", "worker"}
 _ROW_COLUMNS = ("id, session, sample, status, final, final_value, failure_reason, submit_time, start_time, end_time, "
-                "log_path")
+                "log_path")  # and ``worker`` where the store has it (stores written before it was recorded do not)
 _CACHED_ORDERS = 8  # table orderings kept (sort x filters); 10,000 trials: 80 kB each
 
 
@@ -69,6 +69,8 @@ class StoreReader:
         conn = sqlite3.connect(f"file:{urllib.parse.quote(str(self._path))}?{mode}", uri=True,
                                check_same_thread=False, timeout=5.0)
         conn.row_factory = sqlite3.Row
+        has_worker = any(r[1] == "worker" for r in conn.execute("PRAGMA table_info(models)"))
+        self._row_columns = _ROW_COLUMNS + (", worker" if has_worker else "")
         return conn
 
     def close(self) -> None:
@@ -146,7 +148,8 @@ class StoreReader:
     # ---- trials -----------------------------------------------------------------------------------------
     def trials(self, query: TrialQuery) -> Dict[str, Any]:
         where, params = query.where()
-        order, order_params = query.order(self._metric_sql())
+        order, order_params = query.order(self._metric_sql(),
+                                          "worker" if self._row_columns.endswith("worker") else "log_path")
         ordered = self._ordered_ids(f"SELECT id FROM models{where}{order}", [*params, *order_params])
         ids = ordered[query.offset:query.offset + query.limit]
         by_id = {row["id"]: row for row in self.rows_by_id(ids)}
@@ -174,7 +177,8 @@ class StoreReader:
         return {"id": r["id"], "status": r["status"], "sample": _loads(r["sample"]) or {},
                 "metrics": metric_columns(_loads(r["final"])), "reason": r["failure_reason"],
                 "start": start, "end": end, "duration": None if start is None or end is None else end - start,
-                "worker": Path(log_path).name if log_path else None, "session": r["session"]}
+                "trial": Path(log_path).name if log_path else None, "session": r["session"],
+                "worker": r["worker"] if "worker" in r.keys() else None}
 
     def rows_by_id(self, ids: Iterable[int]) -> List[Dict[str, Any]]:
         ids = [int(i) for i in ids]
@@ -182,7 +186,7 @@ class StoreReader:
             return []
         marks = ",".join("?" * len(ids))
         return self._with_profiles(
-            [self.row(r) for r in self._rows(f"SELECT {_ROW_COLUMNS} FROM models WHERE id IN ({marks})", ids)])
+            [self.row(r) for r in self._rows(f"SELECT {self._row_columns} FROM models WHERE id IN ({marks})", ids)])
 
     def _with_profiles(self, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """``rows`` with each model's profile (parameter count and other costs, when recorded)."""
@@ -257,7 +261,7 @@ class StoreReader:
 
     def models_since(self, model_id: int, limit: int = 500) -> List[Dict[str, Any]]:
         return self._with_profiles([self.row(r) for r in self._rows(
-            f"SELECT {_ROW_COLUMNS} FROM models WHERE id > ? ORDER BY id LIMIT ?", (int(model_id), int(limit)))])
+            f"SELECT {self._row_columns} FROM models WHERE id > ? ORDER BY id LIMIT ?", (int(model_id), int(limit)))])
 
     def last_model_id(self) -> int:
         return int(self._rows("SELECT IFNULL(MAX(id), 0) AS m FROM models")[0]["m"])

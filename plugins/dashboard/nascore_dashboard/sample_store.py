@@ -61,10 +61,10 @@ def make_store(directory: Union[str, Path], trials: int = 100, intermediates: in
             events.append((i, t_end, "end", json.dumps({"status": end_status, "reason": reason})))
             models.append((i, 1, json.dumps(sample), sample_key(sample), end_status,
                            None if final is None else json.dumps(final), final, reason, t0, t0, t_end,
-                           None))
+                           None, f"gpu{i % 4}@node{i % 3}:22"))
         conn.executemany("INSERT INTO models (id, session, sample, sample_key, status, final, final_value, "
-                         "failure_reason, submit_time, start_time, end_time, log_path) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", models)
+                         "failure_reason, submit_time, start_time, end_time, log_path, worker) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", models)
         conn.executemany("INSERT INTO events (model_id, time, type, value) VALUES (?, ?, ?, ?)", events)
         conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                          [("status", json.dumps(status)), ("start_time", json.dumps(start)),

@@ -35,6 +35,9 @@ def test_trials_page_sort_filter_search(stored_server, call):
     assert failed["total"] > 0 and all(r["status"] == "failed" and "out of memory" in r["reason"] for r in failed["rows"])
     _, found = call(base + "q=memory&limit=500")
     assert found["total"] == failed["total"]
+    _, page = call(base + urllib.parse.urlencode({"sort": "worker", "limit": 40}))  # the table's worker column
+    workers = [r["worker"] for r in page["rows"]]
+    assert workers == sorted(workers) and workers[0] == "gpu0@node0:22" and None not in workers
     status, body = call(base + "filter=width")
     assert status == 400 and "'width' is not label=value" in body["error"]
 
@@ -42,6 +45,7 @@ def test_trials_page_sort_filter_search(stored_server, call):
 def test_trial_detail_and_curves(stored_server, call):
     status, t = call(stored_server.url + "api/experiments/stored-exp/trials/3")
     assert status == 200 and t["id"] == 3 and len(t["intermediates"]) in (4, 8)
+    assert t["worker"] == "gpu3@node0:22"  # where the trial ran, as the store recorded it
     assert "never runs" in t["architecture"]["error"] and t["control"] is False
     _, c = call(stored_server.url + "api/experiments/stored-exp/curves?ids=1,2")
     assert set(c["curves"]) == {"1", "2"} and [r["id"] for r in c["rows"]] == [1, 2]
@@ -95,6 +99,23 @@ def test_busy_port_is_named(stored_server, stored_root, capsys):
     from nascore.cli import main
     assert main(["dashboard", str(stored_root), "--port", str(stored_server.port)]) == 2
     assert f"dashboard port {stored_server.port} on 127.0.0.1 is in use" in capsys.readouterr().err
+
+
+def test_store_older_than_the_worker_column_shows_the_trial_folder(tmp_path):
+    import sqlite3
+    from nascore_dashboard.reader import StoreReader, TrialQuery
+    from nascore_dashboard.sample_store import make_store
+    directory = make_store(tmp_path / "old", trials=3, intermediates=1)
+    conn = sqlite3.connect(directory / "nascore.db")
+    conn.execute("UPDATE models SET log_path = 'trials/trial-0000' || id")
+    conn.execute("ALTER TABLE models DROP COLUMN worker")  # the schema before workers were recorded
+    conn.commit()
+    conn.close()
+    reader = StoreReader(directory)
+    rows = reader.trials(TrialQuery(sort="worker", descending=True))["rows"]
+    assert [(r["id"], r["worker"], r["trial"]) for r in rows] == [(3, None, "trial-00003"), (2, None, "trial-00002"),
+                                                                  (1, None, "trial-00001")]
+    reader.close()
 
 
 def test_dead_run_reads_interrupted(tmp_path):

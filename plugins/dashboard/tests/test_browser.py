@@ -3,6 +3,7 @@
 One browser for the module. A live experiment (sequential engine, in a thread) whose trials finish only when
 the test lets them, so "a trial appears live" is observed, not timed. Each page is saved to docs/images/.
 """
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -113,6 +114,10 @@ def test_live_pages_follow_the_experiment_and_stop_needs_the_token(live, page):
     params = [t.strip() for t in page.locator("#trials thead th").all_inner_texts()].index("params") + 1
     # the parameter count the store records when a trial ends arrives with that row's increment
     expect(page.locator(f"#trials tbody tr[data-id='3'] td:nth-child({params})")).to_have_text("97")
+    worker = [t.strip() for t in page.locator("#trials thead th").all_inner_texts()].index("worker / machine") + 1
+    # where the trial ran (the sequential engine: this process), as the store recorded it
+    expect(page.locator(f"#trials tbody tr[data-id='3'] td:nth-child({worker})")).to_have_text(
+        f"this process (pid {os.getpid()})")
     _shot(page, "trials")
 
     page.fill("#label-filter", "width=16")

@@ -50,6 +50,6 @@ def test_cgo_trial_names_the_models_it_was_merged_with(tmp_path, served, call):
     conn.close()
     server = served(directory)
     _, t = call(server.url + "api/experiments/cgo/trials/2")
-    assert t["merged_with"] == [1, 3] and t["worker"] == "trial-00001"
+    assert t["merged_with"] == [1, 3] and t["trial"] == "trial-00001"
     _, alone = call(server.url + "api/experiments/cgo/trials/4")
     assert alone["merged_with"] == []

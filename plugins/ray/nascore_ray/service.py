@@ -240,6 +240,11 @@ class RayTrainingService(TrainingService):
             if state.ended:  # (a trial cancelled while queued left the queue then)
                 return
             slot.trial, state.slot = state, slot
+            info = dict(slot.info or {})
+        started = getattr(self._listener, "on_trial_started", None)
+        if callable(started):  # where it runs: the Ray node (id as `ray list nodes` shows it) and the actor's pid
+            where = f"ray node {info.get('node_id', '?')} (pid {info.get('pid', '?')})"
+            started(request.trial_id, time.time(), where=where)
         deadline = None if request.timeout is None else time.monotonic() + request.timeout
         end: Optional[TrialEnd] = None
         retire: Optional[str] = None

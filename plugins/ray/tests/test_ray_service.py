@@ -1,5 +1,6 @@
 """The ``ray`` service through the ``ts`` engine, attached by address to the session's real two-node cluster."""
 import ast
+import re
 import threading
 import time
 
@@ -63,6 +64,7 @@ def test_metrics_stream_while_the_trial_runs_and_logs_land_in_the_experiment_dir
     finally:
         engine.shutdown()
     assert (model.status, model.metrics.intermediates, model.metrics.final) == (ModelStatus.Trained, [2, 4, 6], 20)
+    assert re.fullmatch(r"ray node [0-9a-f]{20,} \(pid \d+\)", model.worker), model.worker  # where it ran
     logs = engine.service.log_paths(model.trial_id)
     assert "trial x=2 on pid" in logs.stdout.read_text() and "trial x=2 stderr line" in logs.stderr.read_text()
 

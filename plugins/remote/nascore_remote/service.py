@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -121,7 +122,9 @@ class RemoteTrainingService(TrainingService):
             message = self._placement.place(state, slot) if slot is not None else None
         if slot is None:
             self._end_async(state, ModelStatus.Failed, "no remote machine left: every machine is out of rotation")
-        elif not slot.machine.send(message):  # type: ignore[arg-type]
+            return trial.trial_id
+        self._started(state, slot)
+        if not slot.machine.send(message):  # type: ignore[arg-type]
             _logger.debug("remote: submit of %s waits for the reconnect of %s", trial.trial_id, slot.machine.address)
         return trial.trial_id
 
@@ -140,12 +143,19 @@ class RemoteTrainingService(TrainingService):
                     failed.append(state)
                 else:
                     state.attempt += 1  # its metrics are kept apart from the dead run's (attempt number)
-                    sends.append((slot, self._placement.place(state, slot)))
-        for slot, message in sends:
+                    sends.append((slot, state, self._placement.place(state, slot)))
+        for slot, state, message in sends:
             _logger.warning("remote: re-running trial %s on %s", message["trial_id"], slot.machine.address)
+            self._started(state, slot)
             slot.machine.send(message)
         for state in failed:
             self._end(state, ModelStatus.Failed, "its machine went down and no remote machine is left to re-run it")
+
+    def _started(self, state: TrialState, slot: MachineSlot) -> None:
+        """Tell the listener which machine runs the trial (``user@host:port``, never a password)."""
+        started = getattr(self._listener, "on_trial_started", None)
+        if callable(started):
+            started(state.request.trial_id, time.time(), where=slot.machine.address)
 
     # ---- events -------------------------------------------------------------------------------------------------
     def _read(self, slot: MachineSlot) -> None:

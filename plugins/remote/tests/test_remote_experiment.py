@@ -32,6 +32,8 @@ def test_experiment_runs_on_remote_machines(sshd_pair, tmp_path, monkeypatch):
     assert top == [{"layer": 1}, {"layer": 0}]  # 4*8+8 = 40 parameters beat 4*2+2 = 10
     logs = sorted(p.parent.name for p in (exp.directory / "trials").glob("*/stdout.log"))
     assert len(logs) == 2
+    # every trial records the machine that ran it, as user@host:port (no key or password)
+    assert {r.worker for r in exp.store.models()} == {f"{rm.user}@127.0.0.1:{rm.port}"}
     # the trained weights came back from the remote machine and export loads them
     import torch
     [best] = exp.export_top_models(1)

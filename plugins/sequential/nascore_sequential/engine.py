@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import traceback
@@ -146,6 +147,7 @@ class SequentialExecutionEngine(ExecutionEngine):
         self._running = model
         self.mark_training(model)
         model.timings = {"start": time.time(), "end": None}  # type: ignore[attr-defined]
+        model.worker = f"this process (pid {os.getpid()})"  # type: ignore[attr-defined]  # the store records it
         self.notify_changed()
 
         started, limit = time.monotonic(), self.max_trial_duration

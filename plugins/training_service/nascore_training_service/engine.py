@@ -140,14 +140,18 @@ class TrainingServiceEngine(ExecutionEngine):
         self.notify_changed()
 
     # ---- TrialListener (called from the service's threads) --------------------------------------------------------
-    def on_trial_started(self, trial_id: str, started: float) -> None:
+    def on_trial_started(self, trial_id: str, started: float, where: Optional[str] = None) -> None:
         """The trial began running its model at ``started`` (epoch seconds): its duration counts from there,
-        not from the submission (a worker still starting up, importing torch, is not the trial's time)."""
+        not from the submission (a worker still starting up, importing torch, is not the trial's time).
+        ``where`` (the service's words for its worker or machine) becomes the model's ``worker``, which the
+        store records."""
         with self._lock:
             model = self._running.get(trial_id)
             timings = getattr(model, "timings", None)
             if timings is not None:
                 timings["start"] = started
+            if model is not None and where:
+                model.worker = str(where)  # type: ignore[attr-defined]
 
     def on_trial_metric(self, event: TrialMetric) -> None:
         with self._lock:

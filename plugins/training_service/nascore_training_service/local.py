@@ -306,7 +306,7 @@ class LocalTrainingService(TrainingService):
             started = getattr(self._listener, "on_trial_started", None)
             trial = worker.trial
             if callable(started) and trial is not None and record.get("trial_id") == trial.request.trial_id:
-                started(record["trial_id"], float(record["time"]))
+                started(record["trial_id"], float(record["time"]), where=f"local (pid {worker.proc.pid})")
             return
         if record.get("event") == "retire":
             worker.retiring = record.get("reason") or "retired"

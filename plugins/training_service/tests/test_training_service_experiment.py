@@ -1,5 +1,6 @@
 """NasExperiment with no config and a multi-trial strategy runs on ts + simplified + local."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,9 @@ def test_default_experiment_runs_on_ts_local(tmp_path, monkeypatch):
     for record in records:
         log_dir = Path(record.log_path)
         assert log_dir.parent == experiment.directory / "trials" and (log_dir / "stderr.log").is_file()
+    # each trial records the worker process that ran it (not this process)
+    pids = [int(re.fullmatch(r"local \(pid (\d+)\)", r.worker).group(1)) for r in records]
+    assert os.getpid() not in pids and all(pid > 0 for pid in pids)
 
 
 CTRL_C_SCRIPT = """

@@ -104,7 +104,7 @@ const views = {
       if (c.kind === "label") { const v = r.sample[c.key]; return `<td>${esc(typeof v === "object" ? JSON.stringify(v) : v)}</td>`; }
       if (c.kind === "metric") return `<td class="num">${fmt(r.metrics[c.key])}</td>`;
       return {id: `<td><input type="checkbox" data-id="${r.id}" ${selected.has(r.id) ? "checked" : ""}> <a href="#/e/${encodeURIComponent(id)}/t/${r.id}">#${r.id}</a></td>`,
-        status: `<td>${badge(r.status)}</td>`, params: `<td class="num">${r.profile && typeof r.profile.params === "number" ? r.profile.params.toLocaleString() : "-"}</td>`, duration: `<td class="num">${span(r.duration)}</td>`, worker: `<td>${esc(r.worker || "-")}</td>`,
+        status: `<td>${badge(r.status)}</td>`, params: `<td class="num">${r.profile && typeof r.profile.params === "number" ? r.profile.params.toLocaleString() : "-"}</td>`, duration: `<td class="num">${span(r.duration)}</td>`, worker: `<td title="${esc(r.trial || "")}">${esc(r.worker || "-")}</td>`,
         reason: `<td class="reason" title="${esc(r.reason || "")}">${esc(r.reason || "")}</td>`}[c.key];
     };
     const rowHtml = (r, fresh) => `<tr data-id="${r.id}" class="${fresh ? "new" : ""}">${columns.map(c => cell(r, c)).join("")}</tr>`;
@@ -120,7 +120,7 @@ const views = {
         .concat(page.labels.map(l => ({kind: "label", key: l, title: l})))
         .concat(metricKeys(page.rows).map(m => ({kind: "metric", key: m, title: metricName(m)})))
         .concat(page.rows.some(r => r.profile && typeof r.profile.params === "number") ? [{key: "params", title: "params"}] : [])
-        .concat([{key: "duration", title: "duration"}, {key: "worker", title: "trial / worker"}, {key: "reason", title: "reason"}]);
+        .concat([{key: "duration", title: "duration"}, {key: "worker", title: "worker / machine"}, {key: "reason", title: "reason"}]);
       main.querySelector("thead").innerHTML = "<tr>" + columns.map(c => { const k = sortKey(c);
         return `<th data-sort="${esc(k)}" class="${k === state.sort ? "sorted" + (state.desc ? " desc" : "") : ""}">${esc(c.title)}</th>`; }).join("") + "</tr>";
       main.querySelector("tbody").innerHTML = page.rows.map(r => rowHtml(r)).join("") ||
@@ -190,7 +190,7 @@ const views = {
     const params = t.architecture.params !== null ? t.architecture.params : (t.profile && typeof t.profile.params === "number" ? t.profile.params : null);
     const outcome = () => {
       const rows = [["status", badge(t.status)]].concat(Object.entries(t.metrics).map(([k, v]) => [esc(metricName(k)), fmt(v)]))
-        .concat([["reason", esc(t.reason || "-")], ["duration", span(t.duration)], ["started", when(t.start)], ["trial / worker", esc(t.worker || "-")],
+        .concat([["reason", esc(t.reason || "-")], ["duration", span(t.duration)], ["started", when(t.start)], ["worker / machine", esc(t.worker || "-")], ["trial folder", esc(t.trial || "-")],
           ["parameters", params === null ? "-" : params.toLocaleString()]]);
       if (t.merged_with.length) rows.push(["merged with", t.merged_with.map(m => `<a href="#/e/${e}/t/${m}">#${m}</a>`).join(" ")]);
       Object.entries(t.profile || {}).filter(([k]) => k !== "params").forEach(([k, v]) => rows.push(["profile: " + esc(k), typeof v === "number" ? v.toLocaleString() : esc(JSON.stringify(v))]));
