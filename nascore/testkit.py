@@ -13,9 +13,10 @@ Two levels:
 """
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from nascore.engine import (Budget, ExecutionEngine, FinalMetricEvent, IntermediateMetricEvent,
                             TrainingEndEvent)
@@ -24,7 +25,8 @@ from nascore.nn import ModelSpace
 from nascore.space import ExecutableModelSpace, ModelStatus
 
 __all__ = ["DictSpace", "FunctionEngine", "make_space", "peak", "TARGET", "search", "ToySpace", "toy_score",
-           "toy_evaluator", "toy_curve", "toy_curve_evaluator"]
+           "toy_evaluator", "toy_curve", "toy_curve_evaluator", "read_toy_log",
+           "check_early_stopped_run"]
 
 
 class DictSpace(ExecutableModelSpace):
@@ -165,24 +167,114 @@ def toy_evaluator() -> Any:
     return FunctionalEvaluator(toy_score)
 
 
-def toy_curve(model: Any, epochs: int = 10, seconds_per_epoch: float = 0.0) -> float:
+def toy_curve(model: Any, epochs: int = 10, seconds_per_epoch: float = 0.0, log: Optional[str] = None) -> float:
     """A learning curve for early-stopping tests: one intermediate metric per "epoch", rising towards
     ``7 + toy_score(model)`` (better models are better at every epoch), optionally sleeping per epoch; the
-    final metric is the last epoch's."""
+    final metric is the last epoch's.
+
+    ``log``: a file every trial appends its life to (``start``, one ``epoch`` line per epoch, ``end``), with
+    its process id and the processes of earlier unfinished trials still alive when it started, so a test sees
+    which process ran each trial and whether a stopped trial's process was gone (or free) before the next began
+    (:func:`read_toy_log` reads it back).
+    """
     import time
 
     from nascore.trial import report_final_result, report_intermediate_result
+    sample = f"{model.a},{model.b},{model.c}"
+    if log:
+        busy = [t["pid"] for t in read_toy_log(log) if not t["ended"] and _alive(t["pid"])]
+        _log_line(log, f"start {os.getpid()} {time.time():.6f} {sample} "
+                  + ",".join(str(p) for p in busy if p != os.getpid()))
     value = 0.0
     for epoch in range(1, epochs + 1):
         if seconds_per_epoch:
             time.sleep(seconds_per_epoch)
         value = (7.0 + toy_score(model)) * (1.0 - 0.7 ** epoch)
+        if log:
+            _log_line(log, f"epoch {os.getpid()} {epoch}")
         report_intermediate_result(value)
     report_final_result(value)
+    if log:
+        _log_line(log, f"end {os.getpid()}")
     return value
 
 
-def toy_curve_evaluator(epochs: int = 10, seconds_per_epoch: float = 0.0) -> Any:
+def _log_line(path: str, line: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())  # one write per line: concurrent trials never interleave within one
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie, killed but not yet reaped, is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (not Linux): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+
+
+def read_toy_log(path: str) -> List[Dict[str, Any]]:
+    """The trials a :func:`toy_curve` ``log`` recorded, in start order: ``{"pid", "time" (of its start),
+    "sample" ("a,b,c"), "epochs" (run), "ended" (reached its end), "busy" (pids of earlier unfinished trials
+    alive at its start)}``."""
+    trials: List[Dict[str, Any]] = []
+    current: Dict[int, Dict[str, Any]] = {}  # a process's latest trial (a warm worker runs several in turn)
+    if not os.path.exists(path):
+        return trials
+    with open(path) as f:
+        for line in f.read().splitlines():
+            kind, pid, *rest = line.split(" ")
+            if kind == "start":
+                busy = [int(p) for p in rest[2].split(",") if p] if len(rest) > 2 else []
+                current[int(pid)] = {"pid": int(pid), "time": float(rest[0]), "sample": rest[1], "epochs": 0,
+                                     "ended": False, "busy": busy}
+                trials.append(current[int(pid)])
+            elif kind == "epoch":
+                current[int(pid)]["epochs"] = int(rest[0])
+            elif kind == "end":
+                current[int(pid)]["ended"] = True
+    return trials
+
+
+def toy_curve_evaluator(epochs: int = 10, seconds_per_epoch: float = 0.0, log: Optional[str] = None) -> Any:
     """A FunctionalEvaluator of :func:`toy_curve` (runs on every engine)."""
     from nascore.evaluator import FunctionalEvaluator
-    return FunctionalEvaluator(toy_curve, epochs=epochs, seconds_per_epoch=seconds_per_epoch)
+    return FunctionalEvaluator(toy_curve, epochs=epochs, seconds_per_epoch=seconds_per_epoch,
+                               log=None if log is None else str(log))
+
+
+def check_early_stopped_run(exp: Any, log: str, epochs: int, one_at_a_time: bool = True) -> List[Any]:
+    """Assert what early stopping promises of a finished experiment of :func:`toy_curve_evaluator` trials that
+    wrote ``log``; the early-stopped store records. Every model ended trained or early_stopped; an early-stopped one
+    kept its intermediate metrics (fewer than ``epochs``), has no final metric, and its process never reached the
+    trial's end; the strategy scored it by its best intermediate metric. ``one_at_a_time`` (one trial at a time):
+    no earlier unfinished trial's process was still busy when a trial started (a stopped trial freed its slot).
+    """
+    records = exp.store.models()
+    statuses = sorted({r.status for r in records})
+    assert set(statuses) <= {"trained", "early_stopped"}, [(r.id, r.status, r.failure_reason) for r in records]
+    stopped = [r for r in records if r.status == "early_stopped"]
+    assert stopped, f"nothing was early-stopped: {[(r.id, r.status, len(r.intermediates)) for r in records]}"
+    trials = {t["sample"]: t for t in read_toy_log(log)}  # the latest trial of each sample
+    results = {tuple(sorted(r["sample"].items())): r for r in exp.strategy.results}
+    for record in stopped:
+        key = ",".join(str(record.sample[k]) for k in "abc")
+        assert record.final is None and 1 <= len(record.intermediates) < epochs, (record.id, record.intermediates)
+        assert record.failure_reason, f"model {record.id} has no early-stopping reason"
+        trial = trials[key]
+        assert not trial["ended"] and len(record.intermediates) <= trial["epochs"] < epochs, (record.id, trial)
+        result = results[tuple(sorted(record.sample.items()))]
+        assert (result["status"], result["metric"]) == ("early_stopped", max(record.intermediates)), result
+    if one_at_a_time:
+        busy = [t for t in read_toy_log(log) if t["busy"]]
+        assert not busy, f"trials started while an earlier trial's process was still running: {busy}"
+    return stopped
