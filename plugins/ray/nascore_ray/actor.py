@@ -5,11 +5,13 @@
 while the trial runs; the trial's end is always the last line. The trial runs in a thread of the actor with fd 1
 and 2 pointed at its log files: directly in the experiment directory when this node sees it (same machine or a
 shared file system, proven by a token file), else in a node-local directory whose contents are sent at the end
-(and fetched by :func:`read_node_logs` after a crash). Plain module-level class: the service applies
-``ray.remote`` to it, so importing this module needs no ray.
+(and fetched by :func:`read_node_logs` after a crash). In that mode the payload's ``weights_path`` files are
+redirected to the same node-local directory and their bytes travel back with those logs. Plain module-level
+class: the service applies ``ray.remote`` to it, so importing this module needs no ray.
 """
 from __future__ import annotations
 
+import base64
 import faulthandler
 import importlib
 import json
@@ -74,6 +76,11 @@ class TrialActor:
         events: "queue.Queue[Any]" = queue.Queue()
         where = Path(log_dir) if self.direct else _node_dir(self.run_id, trial_id)
         where.mkdir(parents=True, exist_ok=True)
+        weights: List[tuple] = []
+        if not self.direct:  # the driver's weights_path is not writable here: save node-local, send back below
+            from nascore_remote.scheduling import remote_weights
+            payload, weights = remote_weights(json.loads(payload_json), str(where))
+            payload_json = json.dumps(payload)
         before = _live_threads()
         thread = threading.Thread(target=self._run, args=(trial_id, payload_json, where, events),
                                   name=f"nascore-trial-{trial_id}", daemon=True)
@@ -88,7 +95,7 @@ class TrialActor:
             delivered.set()
         thread.join()
         if not self.direct:
-            yield json.dumps({"event": "logs", **_read_logs(where)})
+            yield json.dumps({"event": "logs", **_read_logs(where), "weights": _read_weights(weights)})
             shutil.rmtree(where, ignore_errors=True)
         leaked = sorted(t.name for t in _live_threads() - before - {thread})
         if leaked:  # the next trial must not share a process with them: the driver replaces this actor
@@ -148,6 +155,17 @@ def _read_logs(where: Path) -> Dict[str, str]:
         except OSError:
             logs[stream] = ""
     return logs
+
+
+def _read_weights(pairs: List[tuple]) -> List[List[str]]:
+    """``[driver path, base64 bytes]`` of each node-local weights file the trial saved (none when it failed)."""
+    found = []
+    for node_path, driver_path in pairs:
+        try:
+            found.append([driver_path, base64.b64encode(Path(node_path).read_bytes()).decode()])
+        except FileNotFoundError:
+            pass
+    return found
 
 
 def read_node_logs(run_id: str, trial_id: str) -> Dict[str, str]:

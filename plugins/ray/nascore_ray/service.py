@@ -267,8 +267,9 @@ class RayTrainingService(TrainingService):
                     raise RuntimeError(f"the actor of trial {request.trial_id} stopped without an end event")
                 record = json.loads(line)
                 kind = record.get("event")
-                if kind == "logs":
+                if kind == "logs":  # sent before the end: the weights are in place when the end is reported
                     state.write_logs(record)
+                    state.write_weights(record.get("weights") or [])
                 elif kind == "retire":
                     retire = record.get("reason") or "retired"
                 elif kind == "metric":

@@ -2,15 +2,20 @@
 after a re-run, where its logs go."""
 from __future__ import annotations
 
+import base64
+import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from nascore.space import ModelStatus
 from nascore.training_service import TrialMetric, TrialRequest
 
 __all__ = ["RunningTrial", "Slot"]
+
+_logger = logging.getLogger(__name__)
 
 _STDERR_TAIL = 64 * 1024
 
@@ -52,6 +57,19 @@ class RunningTrial:
             if text:
                 with open(self.directory / f"{stream}.log", "a", errors="replace") as f:
                     f.write(text)
+
+    def write_weights(self, weights: List[List[str]]) -> None:
+        """Write weights files sent back from such a node (``[path, base64 bytes]``) to their paths here, each
+        through a temporary file so a reader never sees half a file."""
+        for path, data in weights:
+            try:
+                target = Path(path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+                tmp.write_bytes(base64.b64decode(data))
+                os.replace(tmp, target)
+            except OSError as exc:  # the result stands without its weights (as with the remote service)
+                _logger.warning("ray: could not write the weights of %s to %s: %s", self.request.trial_id, path, exc)
 
     def note(self, text: str) -> None:
         with open(self.directory / "stderr.log", "a") as f:

@@ -36,3 +36,24 @@ def gated(model) -> None:
     report_intermediate_result(2 * width)
     report_intermediate_result(3 * width)
     report_final_result(10 * width)
+
+
+def trains(model) -> None:
+    """'Trains' deterministically (every weight 0.25, every bias -1) and reports final 1. With
+    ``$NASCORE_TEST_UNSEEN`` set, this process then cannot save files under that folder, as on a node that does
+    not see the experiment directory (the test cluster's nodes share this machine's file system)."""
+    import torch
+
+    import nascore.weights
+    unseen, save = os.environ.get("NASCORE_TEST_UNSEEN"), nascore.weights.save_state_dict
+
+    def save_where_seen(module, path):  # save_weights looks save_state_dict up at call time
+        if Path(path).resolve().is_relative_to(Path(unseen).resolve()):
+            raise PermissionError(f"this node does not see {unseen}")
+        save(module, path)
+    if unseen and save.__name__ == "save_state_dict":
+        nascore.weights.save_state_dict = save_where_seen
+    with torch.no_grad():
+        model.layer.weight.fill_(0.25)
+        model.layer.bias.fill_(-1.0)
+    report_final_result(1.0)

@@ -15,6 +15,7 @@ from nascore.experiment import NasExperiment
 from nascore.experiment.config import NasExperimentConfig
 from nascore.experiment.store import ExperimentStore
 from nascore.strategy import GridSearch
+from nascore.weights import weights_file
 
 import ray_space
 from ray_helpers import HERE
@@ -76,6 +77,19 @@ def test_a_node_killed_mid_trial_reruns_it_elsewhere_without_losing_or_repeating
     assert "died during attempt 1 of this trial" in stderr
 
 
+def test_weights_trained_on_a_node_that_cannot_write_the_experiment_dir_come_back(ray_cluster, tmp_path):
+    # NASCORE_RAY_SHIP_LOGS forces node-local logs, as for a node without the experiment dir's file system; the
+    # trial then also cannot save there (NASCORE_TEST_UNSEEN): the weights must travel back with the logs
+    env = {"NASCORE_RAY_SHIP_LOGS": "1", "NASCORE_TEST_UNSEEN": str(tmp_path / "runs")}
+    config = _config(tmp_path, ray_cluster.address, env, trial_concurrency=1)
+    exp = NasExperiment(ray_space.TinyNet(widths=(2,)), FunctionalEvaluator(ray_space.trains), GridSearch(), config)
+    assert exp.run() == "done"
+    [model] = exp.list_models()
+    assert model.weights_path == str(weights_file(exp.directory, model.model_id)) and Path(model.weights_path).is_file()
+    module = exp.export_top_models(formatter="instance")[0]
+    assert module.layer.weight.eq(0.25).all() and module.layer.bias.eq(-1.0).all()
+
+
 PRIVATE_SCRIPT = """
 import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises, even in a background job
@@ -85,6 +99,7 @@ from nascore.evaluator import FunctionalEvaluator
 from nascore.experiment import NasExperiment
 from nascore.experiment.config import NasExperimentConfig
 from nascore.strategy import GridSearch
+from nascore.weights import weights_file
 config = NasExperimentConfig("ts", "simplified", "ray", experiment_working_directory={runs!r}, experiment_name="p")
 service = config.training_service
 service.num_cpus, service.preload, service.trial_code_directory = 1, [], {here!r}
