@@ -47,6 +47,20 @@ def _alive(pid):
         return False
 
 
+def _run_bounded(exp, timeout=180.0):
+    """``exp.run()`` in a thread joined for at most ``timeout`` s; on failure the experiment is stopped and joined,
+    so a failing test leaves no run behind on the session cluster to starve the next test."""
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.setdefault("status", exp.run()), daemon=True)
+    runner.start()
+    runner.join(timeout)
+    if runner.is_alive():
+        exp.stop()
+        runner.join(60)
+        pytest.fail(f"the experiment did not end within {timeout} s (stopped: {not runner.is_alive()})")
+    return outcome.get("status")
+
+
 def test_a_node_killed_mid_trial_reruns_it_elsewhere_without_losing_or_repeating_metrics(ray_cluster, tmp_path):
     spots = [ray_cluster.add_node(cpus=1, resources={"spot": 1}) for _ in range(2)]
     markers, gate = tmp_path / "markers", tmp_path / "gate"
@@ -55,7 +69,7 @@ def test_a_node_killed_mid_trial_reruns_it_elsewhere_without_losing_or_repeating
     config = _config(tmp_path, ray_cluster.address, env, trial_concurrency=1)
     config.training_service.trial_resources = {"spot": 1}  # only the spot nodes run trials
     exp = NasExperiment(ray_space.TinyNet(widths=(4,)), FunctionalEvaluator(ray_space.gated), GridSearch(), config)
-    runner = threading.Thread(target=exp.run)
+    runner = threading.Thread(target=exp.run, daemon=True)
     try:
         runner.start()
         _wait(lambda: (markers / "4").exists())
@@ -69,6 +83,9 @@ def test_a_node_killed_mid_trial_reruns_it_elsewhere_without_losing_or_repeating
         assert not runner.is_alive()
     finally:
         gate.touch()
+        if runner.is_alive():  # a failure above: stop the run before the nodes go, never leave it pending
+            exp.stop()
+            runner.join(60)
         for node in spots:
             ray_cluster.kill_node(node)
     [record] = ExperimentStore.open(exp.directory).models()
@@ -83,7 +100,7 @@ def test_weights_trained_on_a_node_that_cannot_write_the_experiment_dir_come_bac
     env = {"NASCORE_RAY_SHIP_LOGS": "1", "NASCORE_TEST_UNSEEN": str(tmp_path / "runs")}
     config = _config(tmp_path, ray_cluster.address, env, trial_concurrency=1)
     exp = NasExperiment(ray_space.TinyNet(widths=(2,)), FunctionalEvaluator(ray_space.trains), GridSearch(), config)
-    assert exp.run() == "done"
+    assert _run_bounded(exp) == "done"
     [model] = exp.list_models()
     assert model.weights_path == str(weights_file(exp.directory, model.model_id)) and Path(model.weights_path).is_file()
     module = exp.export_top_models(formatter="instance")[0]
