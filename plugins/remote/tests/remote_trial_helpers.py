@@ -72,8 +72,13 @@ class _Run:
             os._exit(3)
         if self.action == "raise":
             raise ValueError("bad model")
+        if self.action == "deaf":  # a trial that never hears a cooperative cancel (as one stuck in native code)
+            import signal
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+            Path(a["pidfile"]).write_text(str(os.getpid()))
+            time.sleep(600)
         if self.action == "sleep":
-            Path(a["started"]).touch()
+            Path(a["started"]).write_text(str(os.getpid()))
             time.sleep(a["seconds"])
             return 0.0
         raise ValueError(f"unknown action {self.action}")

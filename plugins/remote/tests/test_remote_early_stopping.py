@@ -1,5 +1,5 @@
-"""Early stopping on the remote service, end to end (a real sshd on 127.0.0.1): a stopped trial's process is
-killed on the machine and its slot takes the next trial, the model ends early_stopped with its curve, the
+"""Early stopping on the remote service, end to end (a real sshd on 127.0.0.1): a stopped trial ends inside its
+worker on the machine, which stays warm and takes the next trial, the model ends early_stopped with its curve, the
 strategy scores it by its best intermediate metric, and a resume never re-runs it."""
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def test_early_stopping_kills_remote_trials_and_frees_their_slot(sshd_pair, tmp_
     stopped = check_early_stopped_run(exp, str(log), EPOCHS)
     trials = read_toy_log(str(log))
     assert len(trials) == 9  # each model ran once: a stopped trial is not retried elsewhere
-    stopped_pids = {t["pid"] for t in trials if not t["ended"]}
-    assert len(stopped_pids) == len(stopped)  # a stopped trial's worker is killed: no later trial runs in it
+    assert len(stopped) >= 3
+    # a stopped trial is cancelled inside its worker, which stays warm and runs the next trial: one process
+    assert len({t["pid"] for t in trials}) == 1
     assert {r.worker for r in exp.store.models()} == {f"{server.user}@127.0.0.1:{server.port}"}
 
     before = {r.id: (r.status, r.intermediates, r.log_path) for r in exp.store.models()}

@@ -64,6 +64,29 @@ def test_timeout_cancel_and_shutdown_leave_nothing(start_service, machine, tmp_p
         service.submit(TrialRequest("late", script_payload("noop")))
 
 
+def test_a_cancelled_trial_leaves_its_worker_warm_unless_it_does_not_end(start_service, machine, tmp_path):
+    import time
+
+    from nascore_remote.agent.procs import alive
+    service, rec = start_service([machine(0)], trial_concurrency=1)
+    started = tmp_path / "started"
+    service.submit(TrialRequest("a", script_payload("sleep", seconds=60, started=str(started))))
+    rec.wait(lambda: started.exists() and started.read_text() != "")
+    service.cancel("a", "stopped early")
+    rec.wait_ended("a")
+    assert (rec.ends()["a"].status, rec.ends()["a"].reason) == (ModelStatus.Interrupted, "stopped early")
+    pidfile = tmp_path / "deaf.pid"
+    service.submit(TrialRequest("b", script_payload("deaf", pidfile=str(pidfile))))
+    rec.wait(lambda: pidfile.exists() and pidfile.read_text() != "")
+    worker = int(pidfile.read_text())
+    assert worker == int(started.read_text())  # the cancelled trial's worker stayed, warm, and runs this one
+    cancelled = time.monotonic()
+    service.cancel("b", "stopped early")  # the trial never hears it: its worker is killed after a grace period
+    rec.wait_ended("b", timeout=30)
+    assert rec.ends()["b"].status is ModelStatus.Interrupted and time.monotonic() - cancelled < 10
+    rec.wait(lambda: not alive(worker), timeout=10)
+
+
 def test_gpu_indices_schedule_cuda_visible_devices(start_service, machine):
     # no GPU is needed: the agent only sets CUDA_VISIBLE_DEVICES, which the trial prints
     service, rec = start_service([machine(0, gpu_indices=[3, 5], max_trial_number_per_gpu=1)],
@@ -90,6 +113,18 @@ def test_unchanged_code_is_not_uploaded_again(start_service, machine):
     second.submit(TrialRequest("n", script_payload("noop")))
     rec.wait_ended("n")
     assert rec.metrics("n") == [("final", 1.0)]
+
+
+def test_an_empty_code_directory_is_unpacked_as_an_empty_folder(start_service, machine, tmp_path):
+    code = tmp_path / "empty"  # trials that need only installed modules (nascore's own evaluators, say)
+    code.mkdir()
+    first, _ = start_service([machine(0)], trial_code_directory=str(code))
+    code_dir = first._machines[0].machine.code_dir
+    first.shutdown()
+    os.rmdir(code_dir)  # unpacked once per machine: gone, the next start unpacks it again
+    second, _ = start_service([machine(0)], trial_code_directory=str(code))
+    assert second._machines[0].machine.code_dir == code_dir
+    assert os.path.isdir(code_dir) and os.listdir(code_dir) == []
 
 
 def test_a_flooding_trial_log_is_capped_on_the_machine(start_service, machine):

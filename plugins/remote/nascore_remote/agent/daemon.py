@@ -89,7 +89,7 @@ class Agent:
         elif op == "submit":
             self.runner.submit(msg)
         elif op == "cancel":
-            self.runner.stop(msg["trial_id"], "interrupted", msg.get("reason") or "cancelled")
+            self.runner.stop(msg["trial_id"], "interrupted", msg.get("reason") or "cancelled", cooperative=True)
         elif op == "ack":
             self.events = [(s, line) for s, line in self.events if s > int(msg["seq"])]
         elif op == "shutdown":

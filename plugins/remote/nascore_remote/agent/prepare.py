@@ -31,6 +31,7 @@ def unpack(archive, dest):
     if os.path.isdir(dest):
         return 0
     tmp = "%s.tmp-%d" % (dest, os.getpid())
+    os.makedirs(tmp, mode=0o700)  # an empty code folder's archive creates nothing: the folder must still exist
     with tarfile.open(archive) as tar:
         try:
             tar.extractall(tmp, filter="data")

@@ -33,12 +33,14 @@ def tagged(tag):
     return found
 
 
-def kill_tree(group_leader, tag):
-    """SIGKILL the process group of ``group_leader`` and every process tagged ``tag`` (setsid children too)."""
-    try:
-        os.killpg(group_leader, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def kill_tree(group_leader, tag, group=True):
+    """SIGKILL the process group of ``group_leader`` and every process tagged ``tag`` (setsid children too) but
+    this one; ``group=False``: the tagged processes only (a worker ending what its cancelled trial started)."""
+    if group:
+        try:
+            os.killpg(group_leader, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     for pid in tagged(tag) if tag else []:
         if pid != os.getpid():
             try:

@@ -3,6 +3,7 @@ with the same environment), timeouts, cancellation and the end event of every tr
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from .procs import TREE_VAR, kill_tree
 from .wire import LineReader, encode, safe_name
 
 MAX_IDLE_WORKERS = 8
+CANCEL_GRACE = 3.0  # seconds a cancelled trial gets to end inside its worker before the worker is killed
 INLINE_LOG_BYTES = 64 * 1024
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -115,11 +117,20 @@ class TrialRunner:
         except OSError:
             pass  # the worker died; its end-of-events reports the trial as failed
 
-    def stop(self, trial_id, status, reason):
+    def stop(self, trial_id, status, reason, cooperative=False):
+        """End a trial with ``status``: kill its worker, or (``cooperative``) ask the worker to end the trial and
+        stay warm for the next one, killing it only if the trial has not ended ``CANCEL_GRACE`` s later."""
         info = self.trials.get(trial_id)
         if info is None or info["end"] is not None:
             return
         info["end"] = (status, reason)
+        if cooperative:
+            try:
+                os.kill(info["worker"].process.pid, signal.SIGUSR1)
+                info["kill_at"] = time.time() + CANCEL_GRACE
+                return
+            except OSError:
+                pass  # already gone: its end-of-events reports the trial
         info["worker"].kill()
 
     def cap_logs(self, trial_id, info):
@@ -135,6 +146,9 @@ class TrialRunner:
             self.cap_logs(trial_id, info)
             if info["deadline"] is not None and now > info["deadline"]:
                 self.stop(trial_id, "failed", "exceeded max_trial_duration (%ss)" % info["timeout"])
+            if info.get("kill_at") is not None and now > info["kill_at"]:  # a cancel the trial did not obey
+                info["kill_at"] = None
+                info["worker"].kill()
 
     def worker_output(self, worker):
         data = worker.events.read(65536)
@@ -162,10 +176,16 @@ class TrialRunner:
 
     def _worker_event(self, worker, event):
         trial_id = worker.trial
-        if trial_id is None or self.trials[trial_id]["end"] is not None:
-            return  # a cancelled trial may still flush a line before it dies
+        if trial_id is None:
+            return
+        info = self.trials[trial_id]
+        ending = info["end"]
+        if ending is not None and (event.get("event") != "end" or info.get("kill_at") is None):
+            return  # a stopped trial may still flush a line before it ends (or its killed worker dies)
         if event.get("event") == "end":
-            self.cap_logs(trial_id, self.trials[trial_id])
+            if ending is not None:  # the worker ended a cancelled trial itself: our status and reason win
+                event["status"], event["reason"] = ending
+            self.cap_logs(trial_id, info)
             self._attach_logs(event)
             del self.trials[trial_id]
             worker.trial = None

@@ -2,9 +2,25 @@
 stdout/stderr go to the files the command names; events go as JSON lines to ``events_fd``."""
 import json
 import os
+import signal
 import sys
 
+from .procs import TREE_VAR, kill_tree
 from .wire import write_all
+
+#: the agent sends this to cancel the running trial and keep the worker warm for the next one
+CANCEL_SIGNAL = signal.SIGUSR1
+_running = []  # non-empty while a trial runs: a late signal between trials is ignored
+
+
+class TrialCancelled(BaseException):
+    """Raised inside the trial when the agent cancels it; the trial ends and this worker stays."""
+
+
+def _on_cancel(signum, frame):
+    if _running:
+        _running.clear()
+        raise TrialCancelled("cancelled by the experiment")
 
 
 class _Installed:
@@ -43,9 +59,15 @@ def run_worker(events_fd, script_dir):
     from nascore.training_service import event_to_json, run_trial
     from nascore.trial_state import TrialState
     devnull = os.open(os.devnull, os.O_WRONLY)
+    signal.signal(CANCEL_SIGNAL, _on_cancel)
 
     def write(event):
-        write_all(events_fd, (event_to_json(event) + "\n").encode())
+        # a cancel arriving mid-line would leave half a line on the pipe: it waits until the line is written
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {CANCEL_SIGNAL})
+        try:
+            write_all(events_fd, (event_to_json(event) + "\n").encode())
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     for line in sys.stdin:
         command = json.loads(line)
@@ -56,7 +78,14 @@ def run_worker(events_fd, script_dir):
         os.close(out)
         os.close(err)
         state = TrialState.capture()
-        end = run_trial(command["payload"], write, command["trial_id"])
+        _running.append(True)
+        try:
+            end = run_trial(command["payload"], write, command["trial_id"])
+        finally:
+            cancelled = not _running
+            _running.clear()
+        if cancelled:  # what the cancelled trial started goes with it, as with a kill (not us: we stay)
+            kill_tree(0, os.environ.get(TREE_VAR), group=False)
         sys.stdout.flush()
         sys.stderr.flush()
         os.dup2(devnull, 1)
