@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from nascore.lazy import lazy_exports
 
-__all__ = ["EarlyStopper", "MedianStop", "ASHA", "EarlyStoppingMiddleware", "build_early_stopper", "compute_saved"]
+__all__ = ["EarlyStopper", "MedianStop", "ASHA", "EarlyStoppingMiddleware", "build_early_stopper", "compute_saved",
+           "describe_saved"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "EarlyStopper": ".base", "build_early_stopper": ".base", "MedianStop": ".median", "ASHA": ".asha",
     "EarlyStoppingMiddleware": ".middleware", "compute_saved": ".accounting",
+    "describe_saved": ".accounting",
 })

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Optional
 
-__all__ = ["compute_saved"]
+__all__ = ["compute_saved", "describe_saved"]
 
 
 def compute_saved(records: Iterable[Any]) -> Optional[Dict[str, Any]]:
@@ -27,3 +27,11 @@ def compute_saved(records: Iterable[Any]) -> Optional[Dict[str, Any]]:
     return {"early_stopped": len(stopped), "trials": len(counted), "full_steps": full, "steps_run": used,
             "steps_saved": saved, "saved_fraction": saved / (used + saved) if used + saved else 0.0,
             "trial_seconds_saved": round(seconds, 3)}
+
+
+def describe_saved(saved: Dict[str, Any]) -> str:
+    """:func:`compute_saved`'s figures in the words ``nascore view``, ``nascore plot`` and the dashboard use:
+    ``"5 of 27 trial(s) stopped; 96 of 243 step(s) saved (40%), ~12.3 trial-second(s)"``."""
+    return (f"{saved['early_stopped']} of {saved['trials']} trial(s) stopped; {saved['steps_saved']} of "
+            f"{saved['steps_run'] + saved['steps_saved']} step(s) saved ({100 * saved['saved_fraction']:.0f}%), "
+            f"~{saved['trial_seconds_saved']:.1f} trial-second(s)")

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from nascore.early_stopping.accounting import compute_saved
+from nascore.early_stopping.accounting import compute_saved, describe_saved
 from nascore.metric import is_valid_metric
 
 __all__ = ["add_commands"]
@@ -178,9 +178,7 @@ def _view(args: argparse.Namespace) -> int:
               + (f"; {rejected} model(s) rejected before training by constraints" if rejected else ""))
         saved = compute_saved(store.models())
         if saved:
-            print(f"early stopping: {saved['early_stopped']} of {saved['trials']} trial(s) stopped; "
-                  f"{saved['steps_saved']} of {saved['steps_run'] + saved['steps_saved']} step(s) saved "
-                  f"({100 * saved['saved_fraction']:.0f}%), ~{saved['trial_seconds_saved']:.1f} trial-second(s)")
+            print(f"early stopping: {describe_saved(saved)}")
         if args.pareto:
             print(f"{len(records)} model(s) on the Pareto front of " + ", ".join(str(o) for o in objectives))
             return 0
@@ -350,10 +348,14 @@ def _plot(args: argparse.Namespace) -> int:
     stopped = [(r.id, max(values, key=objective.score)) for r in records if r.status == "early_stopped"
                for values in [[v for v in map(objective.value, r.intermediates) if is_valid_metric(v)]] if values]
     fig, ax = plt.subplots(figsize=(7, 4))
+    metadata = {}
     if stopped:
-        saved = compute_saved(records)
+        saved = describe_saved(compute_saved(records))
         ax.scatter([p[0] for p in stopped], [p[1] for p in stopped], s=18, facecolors="none", edgecolors="tab:gray",
-                   label=f"early stopped (best so far), {100 * saved['saved_fraction']:.0f}% of steps saved")
+                   label="early stopped (best reported)")
+        fig.text(0.01, 0.01, f"early stopping: {saved}", fontsize=7, color="tab:gray")
+        if str(args.output).lower().endswith((".png", ".svg")):  # formats with a Description field
+            metadata["Description"] = f"early stopping: {saved}"  # the line `nascore view` prints, for tools
     if points:
         ax.scatter([p[0] for p in points], [p[1] for p in points], s=18, label="trial metric")
         ax.step([p[0] for p in points], curve, where="post", color="tab:red", label="best so far")
@@ -362,8 +364,8 @@ def _plot(args: argparse.Namespace) -> int:
     ax.set_xlabel("trial id")
     ax.set_ylabel(f"{objective.name} ({'higher' if objective.higher_is_better else 'lower'} is better)")
     ax.set_title(f"experiment {experiment_id}: {len(points)} trial(s) with a metric")
-    fig.tight_layout()
-    fig.savefig(args.output)
+    fig.tight_layout(rect=(0, 0.03 if stopped else 0, 1, 1))
+    fig.savefig(args.output, metadata=metadata or None)
     plt.close(fig)
     print(args.output)
     return 0

@@ -70,12 +70,14 @@ def format_line(stats: Dict[str, Any], elapsed: float) -> str:
 
 def format_summary(experiment_id: str, status: str, stats: Dict[str, Any], elapsed: float,
                    directory: str) -> str:
-    """The one-line summary printed when an experiment ends (trials done/failed, best metric, time, store)."""
+    """The one-line summary printed when an experiment ends (trials done/early-stopped/failed, best metric, time,
+    store)."""
     no_metric = stats.get("no_metric") or 0
     failed = f"{stats.get('failed', 0)} failed" + (f" ({no_metric} without a usable final metric)" if no_metric else "")
     kept, size = stats.get("weights") or (0, 0)
     weights = f"; trained weights of {kept} model(s) kept ({size / 1e6:.1f} MB)" if kept else ""
-    return (f"experiment {experiment_id} {status}: {stats.get('done', 0)} trials done, {failed}, "
+    stopped = f"{stats['early_stopped']} early-stopped, " if stats.get("early_stopped") else ""
+    return (f"experiment {experiment_id} {status}: {stats.get('done', 0)} trials done, {stopped}{failed}, "
             f"best metric {_best(stats)}, {elapsed:.1f}s{weights}; store: {directory}")
 
 

@@ -22,12 +22,14 @@ def _run(tmp_path, engine="sequential", stopper=None, **fields):
     return exp
 
 
-def test_asha_stops_trials_on_the_sequential_engine(tmp_path):
+def test_asha_stops_trials_on_the_sequential_engine(tmp_path, capsys):
     exp = _run(tmp_path)
     records = exp.store.models()
     stopped = [r for r in records if r.status == "early_stopped"]
     trained = [r for r in records if r.status == "trained"]
     assert len(records) == 27 and stopped and trained
+    summary = f"{len(trained)} trials done, {len(stopped)} early-stopped, 0 failed"
+    assert summary in capsys.readouterr().out
     assert len(stopped) + len(trained) == 27  # nothing failed or interrupted
     for record in stopped:
         assert record.final is None and 1 <= len(record.intermediates) < EPOCHS  # stopped for real, curve kept

@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from nascore_dashboard import architecture
 from nascore_dashboard.catalog import Catalog, UnknownExperiment, summarize
+from nascore_dashboard.early import early_stopping, stopped_points, with_early
 from nascore_dashboard.live import LiveExperiment
 from nascore_dashboard.pareto import pareto_view
 from nascore_dashboard.reader import TrialQuery
@@ -98,7 +99,7 @@ def overview(request: Request) -> JSONResponse:
     summary = summarize(reader, live=live is not None and live.running)
     meta = reader.meta("config", "strategy_recipe", "strategy_class")
     summary.update(config=meta.get("config"), strategy_detail=meta.get("strategy_recipe"),
-                   finals=reader.finals(), labels=reader.labels(), seq=reader.last_seq(),
+                   finals=reader.finals(), stopped=stopped_points(reader), labels=reader.labels(), seq=reader.last_seq(),
                    last_model=reader.last_model_id(), eta=_eta(summary), control=live is not None,
                    now=time.time())
     return JSONResponse(summary)
@@ -141,6 +142,8 @@ def trial(request: Request) -> JSONResponse:
     engine = ((meta.get("config") or {}).get("execution_engine") or {})
     engine = engine.get("name") if isinstance(engine, dict) else engine
     payload = detail.pop("payload")
+    if with_early(reader, [detail])[0].get("early"):  # how far it got, against a full trial's reports
+        detail["early"]["full_steps"] = (early_stopping(reader) or {}).get("full_steps")
     detail["merged_with"] = architecture.merged_models(detail, engine)
     detail["graph"] = architecture.graph_of(payload)
     detail["code"] = architecture.code_of(payload, meta.get("model_format")) if detail["graph"] else None

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 from nascore.experiment.lock import lock_owner
 from nascore.experiment.store import DB_NAME
 
+from nascore_dashboard.early import early_stopping
 from nascore_dashboard.reader import StoreReader
 
 __all__ = ["Catalog", "UnknownExperiment", "summarize", "effective_status"]
@@ -46,7 +47,7 @@ def summarize(reader: StoreReader, live: bool = False) -> Dict[str, Any]:
             "status": status, "counts": counts, "trials": sum(counts.values()), "finished": finished,
             "max_trials": config.get("max_trial_number"), "max_duration": config.get("max_experiment_duration"),
             "best": reader.best(direction), "direction": direction, "metric": metric, "start_time": start, "end_time": end,
-            "elapsed": elapsed, "live": live,
+            "elapsed": elapsed, "live": live, "early_stopping": early_stopping(reader),
             "strategy": (meta.get("strategy_class") or "").rpartition(":")[2] or None,
             "engine": _name(config.get("execution_engine")), "format": _name(config.get("model_format")),
             "training_service": _name(config.get("training_service"))}

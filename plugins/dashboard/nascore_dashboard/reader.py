@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from nascore.experiment.store import DB_NAME
 
+from nascore_dashboard.early import with_early
 from nascore_dashboard.query import TrialQuery, label_path
 
 __all__ = ["StoreReader", "TrialQuery", "metric_columns"]
@@ -99,11 +100,15 @@ class StoreReader:
 
     def objective(self) -> Tuple[str, str]:
         """The recorded objective: (metric name, "maximize" | "minimize"); older stores: their direction."""
+        objective = self.objective_spec()
+        return objective.name, objective.direction
+
+    def objective_spec(self) -> Any:
+        """The recorded :class:`~nascore.metric.Objective`."""
         from nascore.metric import Objective
         meta = self.meta("objective", "metric_direction")
         saved = meta.get("objective")
-        objective = Objective.parse(saved) if saved else Objective("default", meta.get("metric_direction") or "max")
-        return objective.name, objective.direction
+        return Objective.parse(saved) if saved else Objective("default", meta.get("metric_direction") or "max")
 
     def direction(self, meta: Dict[str, Any]) -> str:
         return self.objective()[1]
@@ -189,6 +194,10 @@ class StoreReader:
             [self.row(r) for r in self._rows(f"SELECT {self._row_columns} FROM models WHERE id IN ({marks})", ids)])
 
     def _with_profiles(self, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """``rows`` with each model's profile and, for early-stopped ones, how far they got (``early``)."""
+        return with_early(self, self._with_cost(rows))
+
+    def _with_cost(self, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """``rows`` with each model's profile (parameter count and other costs, when recorded)."""
         if rows:
             marks = ",".join("?" * len(rows))
@@ -238,13 +247,38 @@ class StoreReader:
         if not ids:
             return result
         marks = ",".join("?" * len(ids))
-        # a trial re-run after its machine died: only its last attempt's curve (stores that number attempts)
-        last = " AND attempt = (SELECT MAX(attempt) FROM events AS e WHERE e.model_id = events.model_id)" \
-            if "attempt" in self._columns("events") else ""
         for row in self._rows(f"SELECT model_id, value FROM events WHERE type = 'intermediate' AND model_id IN "
-                              f"({marks}){last} ORDER BY seq", ids):
+                              f"({marks}){self._last_attempt()} ORDER BY seq", ids):
             result[row["model_id"]].append(_loads(row["value"]))
         return result
+
+    def _last_attempt(self) -> str:
+        """SQL keeping a trial re-run after its machine died to its last attempt's curve (stores that number
+        attempts)."""
+        return " AND attempt = (SELECT MAX(attempt) FROM events AS e WHERE e.model_id = events.model_id)" \
+            if "attempt" in self._columns("events") else ""
+
+    def report_counts(self) -> Dict[int, int]:
+        """Intermediate reports of each model's last attempt, by id (one grouped scan, ascending attempts)."""
+        attempt = "attempt" if "attempt" in self._columns("events") else "0"
+        counts: Dict[int, int] = {}
+        for model_id, _, n in self._rows(f"SELECT model_id, {attempt} AS a, COUNT(*) FROM events WHERE type = "
+                                         "'intermediate' GROUP BY model_id, a ORDER BY model_id, a", plain=True):
+            counts[model_id] = n  # a later attempt replaces an earlier one
+        return counts
+
+    def ids_with_status(self, status: str) -> List[int]:
+        """Ids of the models with ``status``, in order."""
+        return [r[0] for r in self._rows("SELECT id FROM models WHERE status = ? ORDER BY id", (status,), plain=True)]
+
+    def timings(self, *statuses: str) -> List[Tuple[int, str, Optional[float]]]:
+        """``(id, status, duration)`` of the models with one of ``statuses`` (duration as ``nascore view`` counts
+        it: end minus start, or minus submission when the start is unknown)."""
+        marks = ",".join("?" * len(statuses))
+        return [(i, status, None if (start or submit) is None or end is None else end - (start or submit))
+                for i, status, submit, start, end in self._rows(
+                    f"SELECT id, status, submit_time, start_time, end_time FROM models WHERE status IN ({marks})",
+                    statuses, plain=True)]
 
     def parallel(self) -> List[List[Any]]:
         """``[id, sample, metric]`` of every model with a final metric (the parallel-coordinates view)."""

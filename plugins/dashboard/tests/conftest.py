@@ -87,3 +87,17 @@ def graph_space(importable_module):
     """A user's module with a small graph-format space and an evaluator (needs nascore-graph)."""
     pytest.importorskip("nascore_graph")
     return importable_module(GRAPH_SPACE)
+
+
+@pytest.fixture(scope="session")
+def early_stopped_run(tmp_path_factory):
+    """A finished experiment (sequential engine, 27 toy trials of 9 reports) in which ASHA stopped trials."""
+    from nascore import NasExperiment, NasExperimentConfig
+    from nascore.strategy import GridSearch
+    from nascore.testkit import ToySpace, toy_curve_evaluator
+    config = NasExperimentConfig("sequential", "simplified", max_trial_number=27, experiment_name="early",
+                                 experiment_working_directory=str(tmp_path_factory.mktemp("early")),
+                                 early_stopping={"name": "asha", "max_resource": 9})
+    exp = NasExperiment(ToySpace(), toy_curve_evaluator(epochs=9), GridSearch(), config)
+    assert exp.run() == "done"
+    return exp

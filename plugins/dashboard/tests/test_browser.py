@@ -4,6 +4,7 @@ One browser for the module. A live experiment (sequential engine, in a thread) w
 the test lets them, so "a trial appears live" is observed, not timed. Each page is saved to docs/images/.
 """
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -196,5 +197,33 @@ def test_graph_trial_draws_its_ir(tmp_path, graph_space, page):
         expect(page.locator("#code")).to_contain_text("def build")
         page.locator("#arch").scroll_into_view_if_needed()
         _shot(page, "graph")
+    finally:
+        server.stop()
+
+
+def test_early_stopped_trials_are_shown_apart_with_the_compute_saved(early_stopped_run, page):
+    from nascore.early_stopping import compute_saved, describe_saved
+    exp = early_stopped_run
+    records = exp.store.models()
+    stopped = [r for r in records if r.status == "early_stopped"]
+    server = DashboardServer(exp.directory, port=0, quiet=True).start()
+    expect = playwright_api.expect
+    try:
+        page.goto(server.url + f"#/e/{exp.id}")  # the card says what `nascore view` says
+        expect(page.locator("#early-card")).to_contain_text(describe_saved(compute_saved(records)))
+        expect(page.locator("#counts td[data-status='early_stopped']")).to_have_text(str(len(stopped)))
+        page.goto(server.url + f"#/e/{exp.id}/trials?status=early_stopped")
+        expect(page.locator("#total")).to_have_text(f"{len(stopped)} trial(s)")
+        row = page.locator(f"#trials tbody tr[data-id='{stopped[0].id}']")
+        expect(row).to_have_class(re.compile(r"\bearly-stopped\b"))
+        badge = row.locator(".status")
+        expect(badge).to_have_text("early_stopped")
+        # styled apart from interrupted trials (a colour of its own), its metric cell: best reported @ reports
+        assert badge.evaluate("e => getComputedStyle(e).borderStyle") == "dashed"
+        cell = row.locator("td.early")
+        expect(cell).to_have_text(f"{max(stopped[0].intermediates):.4g} @{len(stopped[0].intermediates)}")
+        page.goto(server.url + f"#/e/{exp.id}/t/{stopped[0].id}")
+        expect(page.locator("#outcome")).to_contain_text(f"after {len(stopped[0].intermediates)} of 9 report(s)")
+        expect(page.locator("#curve-title")).to_contain_text("stopped early")
     finally:
         server.stop()

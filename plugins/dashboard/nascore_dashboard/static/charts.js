@@ -29,7 +29,7 @@ function setupCanvas(canvas) {
   return [ctx, w, h];
 }
 
-// series: [{name, points: [[x, y]...], color, mode: "line" | "dots" | "step"}]
+// series: [{name, points: [[x, y]...], color, mode: "line" | "dots" | "rings" | "step"}]
 function plot(canvas, series, opts) {
   opts = opts || {};
   const [ctx, w, h] = setupCanvas(canvas);
@@ -53,9 +53,10 @@ function plot(canvas, series, opts) {
   series.forEach((s, i) => {
     const color = s.color || PALETTE[i % PALETTE.length], pts = s.points.filter(p => p[1] !== null && isFinite(p[1]));
     ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = s.mode === "dots" ? 1 : 1.8;
-    if (s.mode === "dots") {
+    if (s.mode === "dots" || s.mode === "rings") {  // rings: hollow, for points apart (early-stopped trials)
       const r = pts.length > 2000 ? 1.5 : 2.5;
-      pts.forEach(p => ctx.fillRect(X(p[0]) - r, Y(p[1]) - r, 2 * r, 2 * r));
+      pts.forEach(p => s.mode === "dots" ? ctx.fillRect(X(p[0]) - r, Y(p[1]) - r, 2 * r, 2 * r)
+        : ctx.strokeRect(X(p[0]) - r - 0.5, Y(p[1]) - r - 0.5, 2 * r + 1, 2 * r + 1));
       return;
     }
     if (pts.length < 40) pts.forEach(p => ctx.fillRect(X(p[0]) - 2, Y(p[1]) - 2, 4, 4));  // a lone point shows too

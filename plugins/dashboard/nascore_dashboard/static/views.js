@@ -10,6 +10,13 @@ function span(sec) {
   return sec < 60 ? sec + "s" : sec < 3600 ? `${Math.floor(sec / 60)}m ${sec % 60}s` : `${Math.floor(sec / 3600)}h ${Math.floor(sec % 3600 / 60)}m`;
 }
 const metricName = m => m === "metric" ? "metric" : m;
+// an early-stopped trial has no final metric: its best intermediate one (what strategies rank it by), marked
+const earlyMetric = r => `${fmt(r.early.best)} <span class="muted">@${r.early.steps}</span>`;
+const earlyTitle = r => `best intermediate metric; early stopped after ${r.early.steps} report(s)`;
+function savedText(e) {  // the words of "nascore view": early stopping: 5 of 27 trial(s) stopped; ...
+  return `${e.early_stopped} of ${e.trials} trial(s) stopped; ${e.steps_saved} of ${e.steps_run + e.steps_saved} step(s) saved ` +
+    `(${Math.round(100 * e.saved_fraction)}%), ~${e.trial_seconds_saved.toFixed(1)} trial-second(s)`;
+}
 
 const views = {
   // ---- experiments ------------------------------------------------------------------------------------
@@ -45,6 +52,7 @@ const views = {
   async overview(main, id) {
     const e = await api(`/api/experiments/${encodeURIComponent(id)}`);
     const finals = new Map(e.finals.ids.map((i, k) => [i, e.finals.values[k]]));  // trained trials: id -> metric
+    const stopped = new Map(e.stopped.ids.map((i, k) => [i, e.stopped.values[k]]));  // early-stopped: id -> best
     main.append(h(`<div><h1>${esc(e.name || e.id)} <span id="status">${badge(e.status)}</span>
       ${e.control ? `<button id="stop" class="danger">Stop experiment</button>` : ""}</h1>
       <div class="cards" id="cards"></div>
@@ -63,7 +71,9 @@ const views = {
         ["elapsed", span(elapsed)], ["ETA", s.status === "running" ? span(s.eta) : "-"],
         ["budget", [s.max_trials ? s.max_trials + " trials" : null, s.max_duration ? span(s.max_duration) : null].filter(Boolean).join(", ") || "none"],
         ["engine", [s.engine, s.format, s.training_service].filter(Boolean).join(" / ")], ["started", when(s.start_time)]];
-      main.querySelector("#cards").innerHTML = cards.map(([k, v]) => `<div class="card"><b>${esc(v)}</b><span>${k}</span></div>`).join("");
+      main.querySelector("#cards").innerHTML = cards.map(([k, v]) => `<div class="card"><b>${esc(v)}</b><span>${k}</span></div>`).join("") +
+        (s.early_stopping ? `<div class="card" id="early-card"><b>${Math.round(100 * s.early_stopping.saved_fraction)}% of steps saved</b>` +
+          `<span>early stopping: ${esc(savedText(s.early_stopping))}</span></div>` : "");
       main.querySelector("#status").innerHTML = badge(s.status);
       main.querySelector("#counts").innerHTML = Object.entries(s.counts).sort().map(([k, n]) =>
         `<tr><td>${badge(k)}</td><td class="num" data-status="${esc(k)}">${n}</td></tr>`).join("") || `<tr><td class="muted">no trials yet</td></tr>`;
@@ -72,15 +82,18 @@ const views = {
       const pts = [...finals.entries()].sort((a, b) => a[0] - b[0]);
       const better = s.direction === "minimize" ? (a, b) => a < b : (a, b) => a > b;
       let best = null; const curve = pts.map(p => { if (best === null || better(p[1], best)) best = p[1]; return [p[0], best]; });
+      const early = [...stopped.entries()].sort((a, b) => a[0] - b[0]);  // apart, never in the best-so-far curve
       charts.plot(main.querySelector("#curve"), [{name: "trial metric", points: pts, mode: "dots", color: "#9aa3ad"},
-        {name: "best so far", points: curve, mode: "step", color: "#c8372d"}], {xlabel: "trial id", empty: "no finished trials yet"});
+        {name: "best so far", points: curve, mode: "step", color: "#c8372d"}].concat(early.length ?
+        [{name: "early stopped (best reported)", points: early, mode: "rings", color: "#6b46c1"}] : []), {xlabel: "trial id", empty: "no finished trials yet"});
     };
     drawCards(); drawCurve();
     const timer = setInterval(() => { if (!main.isConnected) clearInterval(timer); else if (s.status === "running") drawCards(); }, 1000);
     follow(main, id, {seq: e.seq, model: e.last_model}, update => {
       update.rows.concat(update.models).forEach(r => {  // a trial's row after its end: plotted once trained
         if (r.status === "trained" && typeof r.metrics[s.metric === "default" || !s.metric ? "metric" : s.metric] === "number")
-          finals.set(r.id, r.metrics[s.metric === "default" || !s.metric ? "metric" : s.metric]); else finals.delete(r.id); });
+          finals.set(r.id, r.metrics[s.metric === "default" || !s.metric ? "metric" : s.metric]); else finals.delete(r.id);
+        if (r.early && r.early.best !== null) stopped.set(r.id, r.early.best); });
       if (update.summary) { s = Object.assign({}, s, update.summary); clockBase = Date.now() / 1000 - (update.summary.now || Date.now() / 1000); }
       drawCards(); drawCurve();
     });
@@ -102,12 +115,13 @@ const views = {
     const metricKeys = rows => [...new Set(["metric"].concat(...rows.map(r => Object.keys(r.metrics))))];
     const cell = (r, c) => {
       if (c.kind === "label") { const v = r.sample[c.key]; return `<td>${esc(typeof v === "object" ? JSON.stringify(v) : v)}</td>`; }
-      if (c.kind === "metric") return `<td class="num">${fmt(r.metrics[c.key])}</td>`;
+      if (c.kind === "metric") return r.early && r.early.metric === c.key && r.metrics[c.key] === null
+        ? `<td class="num early" title="${earlyTitle(r)}">${earlyMetric(r)}</td>` : `<td class="num">${fmt(r.metrics[c.key])}</td>`;
       return {id: `<td><input type="checkbox" data-id="${r.id}" ${selected.has(r.id) ? "checked" : ""}> <a href="#/e/${encodeURIComponent(id)}/t/${r.id}">#${r.id}</a></td>`,
         status: `<td>${badge(r.status)}</td>`, params: `<td class="num">${r.profile && typeof r.profile.params === "number" ? r.profile.params.toLocaleString() : "-"}</td>`, duration: `<td class="num">${span(r.duration)}</td>`, worker: `<td title="${esc(r.trial || "")}">${esc(r.worker || "-")}</td>`,
         reason: `<td class="reason" title="${esc(r.reason || "")}">${esc(r.reason || "")}</td>`}[c.key];
     };
-    const rowHtml = (r, fresh) => `<tr data-id="${r.id}" class="${fresh ? "new" : ""}">${columns.map(c => cell(r, c)).join("")}</tr>`;
+    const rowHtml = (r, fresh) => `<tr data-id="${r.id}" class="${[fresh ? "new" : "", r.early ? "early-stopped" : ""].join(" ").trim()}">${columns.map(c => cell(r, c)).join("")}</tr>`;
     const sortKey = c => c.kind === "label" ? "label:" + c.key : c.kind === "metric" ? (c.key === "metric" ? "metric" : "metric:" + c.key) : c.key;
     const footer = () => {
       main.querySelector("#total").textContent = `${page.total} trial(s)`;
@@ -181,7 +195,7 @@ const views = {
     main.append(h(`<div><h1>Trial #${t.id} <span id="status">${badge(t.status)}</span>
       ${t.control ? `<button id="cancel" class="danger">Cancel trial</button>` : ""}</h1>
       <div class="grid2"><div class="panel"><h2>Sample</h2><dl class="kv" id="sample"></dl><h2>Outcome</h2><dl class="kv" id="outcome"></dl></div>
-      <div class="panel"><h2>Intermediate metrics</h2><canvas class="chart" id="curve"></canvas></div></div>
+      <div class="panel"><h2 id="curve-title">Intermediate metrics</h2><canvas class="chart" id="curve"></canvas></div></div>
       <div class="panel"><h2>Architecture</h2><div id="arch"></div></div>
       <div class="grid2"><div class="panel"><h2>stdout (tail)</h2><pre id="stdout"></pre></div><div class="panel"><h2>stderr (tail)</h2><pre id="stderr"></pre></div></div>
       <div class="panel" id="code-panel" hidden><h2>Generated code</h2><pre id="code"></pre></div></div>`));
@@ -190,6 +204,7 @@ const views = {
     const params = t.architecture.params !== null ? t.architecture.params : (t.profile && typeof t.profile.params === "number" ? t.profile.params : null);
     const outcome = () => {
       const rows = [["status", badge(t.status)]].concat(Object.entries(t.metrics).map(([k, v]) => [esc(metricName(k)), fmt(v)]))
+        .concat(t.early ? [["early stopped", `after ${t.early.steps}${t.early.full_steps ? " of " + t.early.full_steps : ""} report(s); best ${esc(metricName(t.early.metric))} ${fmt(t.early.best)}`]] : [])
         .concat([["reason", esc(t.reason || "-")], ["duration", span(t.duration)], ["started", when(t.start)], ["worker / machine", esc(t.worker || "-")], ["trial folder", esc(t.trial || "-")],
           ["parameters", params === null ? "-" : params.toLocaleString()]]);
       if (t.merged_with.length) rows.push(["merged with", t.merged_with.map(m => `<a href="#/e/${e}/t/${m}">#${m}</a>`).join(" ")]);
@@ -197,6 +212,7 @@ const views = {
       Object.entries(t.extra || {}).forEach(([k, v]) => v !== null && rows.push([esc(k), esc(typeof v === "string" ? v : JSON.stringify(v))]));
       main.querySelector("#outcome").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
       main.querySelector("#status").innerHTML = badge(t.status);
+      main.querySelector("#curve-title").textContent = "Intermediate metrics" + (t.early ? ` (stopped early after ${t.early.steps} report(s))` : "");
     };
     const curve = () => {
       const series = {};
@@ -229,7 +245,8 @@ const views = {
       let changed = false;
       update.events.forEach(ev => { if (ev.id !== t.id) return; changed = true;
         if (ev.type === "intermediate") t.intermediates.push(ev.value); });
-      update.rows.forEach(r => { if (r.id === t.id) { Object.assign(t, {status: r.status, metrics: r.metrics, reason: r.reason, duration: r.duration}); changed = true; } });
+      update.rows.forEach(r => { if (r.id === t.id) { Object.assign(t, {status: r.status, metrics: r.metrics, reason: r.reason, duration: r.duration,
+        early: r.early ? Object.assign({}, r.early, {full_steps: t.early && t.early.full_steps}) : undefined}); changed = true; } });
       if (changed) { outcome(); curve(); if (t.control && t.status !== "training") main.querySelector("#cancel").disabled = true; }
     });
   },
@@ -247,7 +264,7 @@ const views = {
     main.querySelector("#show").onclick = () => { location.hash = `#/e/${e}/compare?ids=${main.querySelector("#ids").value.replace(/\s/g, "")}`; };
     const series = ids.map(i => ({name: "#" + i, points: (curves.curves[i] || []).map((v, k) => [k + 1, typeof v === "object" && v !== null ? v.default : v])}));
     charts.plot(main.querySelector("#curves"), series, {xlabel: "report", empty: ids.length ? "no intermediate metrics" : "no trial selected"});
-    main.querySelector("#picked").innerHTML = curves.rows.map(r => `<tr><td><a href="#/e/${e}/t/${r.id}">#${r.id}</a></td><td>${badge(r.status)}</td><td class="num">${fmt(r.metrics.metric)}</td><td>${esc(Object.entries(r.sample).map(([k, v]) => k + "=" + JSON.stringify(v)).join(" "))}</td></tr>`).join("");
+    main.querySelector("#picked").innerHTML = curves.rows.map(r => `<tr><td><a href="#/e/${e}/t/${r.id}">#${r.id}</a></td><td>${badge(r.status)}</td>${r.early && r.metrics.metric === null ? `<td class="num early" title="${earlyTitle(r)}">${earlyMetric(r)}</td>` : `<td class="num">${fmt(r.metrics.metric)}</td>`}<td>${esc(Object.entries(r.sample).map(([k, v]) => k + "=" + JSON.stringify(v)).join(" "))}</td></tr>`).join("");
     const axes = par.labels.map(l => { const vals = [...new Set(par.points.map(p => p[1][l]))];
       const numeric = vals.every(v => typeof v === "number");
       return {name: l, values: numeric && vals.length > 12 ? null : vals.sort((a, b) => a < b ? -1 : a > b ? 1 : 0).map(v => typeof v === "object" ? JSON.stringify(v) : v)}; })
