@@ -18,7 +18,7 @@ from nascore.strategy import GridSearch
 from nascore.weights import weights_file
 
 import ray_space
-from ray_helpers import HERE
+from ray_helpers import HERE, run_bounded
 
 pytestmark = pytest.mark.slow
 
@@ -45,20 +45,6 @@ def _alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def _run_bounded(exp, timeout=180.0):
-    """``exp.run()`` in a thread joined for at most ``timeout`` s; on failure the experiment is stopped and joined,
-    so a failing test leaves no run behind on the session cluster to starve the next test."""
-    outcome = {}
-    runner = threading.Thread(target=lambda: outcome.setdefault("status", exp.run()), daemon=True)
-    runner.start()
-    runner.join(timeout)
-    if runner.is_alive():
-        exp.stop()
-        runner.join(60)
-        pytest.fail(f"the experiment did not end within {timeout} s (stopped: {not runner.is_alive()})")
-    return outcome.get("status")
 
 
 def test_a_node_killed_mid_trial_reruns_it_elsewhere_without_losing_or_repeating_metrics(ray_cluster, tmp_path):
@@ -100,7 +86,7 @@ def test_weights_trained_on_a_node_that_cannot_write_the_experiment_dir_come_bac
     env = {"NASCORE_RAY_SHIP_LOGS": "1", "NASCORE_TEST_UNSEEN": str(tmp_path / "runs")}
     config = _config(tmp_path, ray_cluster.address, env, trial_concurrency=1)
     exp = NasExperiment(ray_space.TinyNet(widths=(2,)), FunctionalEvaluator(ray_space.trains), GridSearch(), config)
-    assert _run_bounded(exp) == "done"
+    assert run_bounded(exp) == "done"
     [model] = exp.list_models()
     assert model.weights_path == str(weights_file(exp.directory, model.model_id)) and Path(model.weights_path).is_file()
     module = exp.export_top_models(formatter="instance")[0]
