@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from .base import EarlyStopper
+from .base import EarlyStopper, check_counts
 
 __all__ = ["ASHA"]
 
@@ -28,12 +28,12 @@ class ASHA(EarlyStopper):
 
     def __init__(self, min_resource: int = 1, max_resource: Optional[int] = None,
                  reduction_factor: float = 3) -> None:
-        if min_resource < 1:
-            raise ValueError(f"min_resource must be >= 1, got {min_resource}")
+        check_counts("ASHA", min_resource=min_resource, max_resource=max_resource)
         if max_resource is not None and max_resource <= min_resource:
-            raise ValueError(f"max_resource ({max_resource}) must be above min_resource ({min_resource})")
-        if reduction_factor <= 1:
-            raise ValueError(f"reduction_factor must be > 1, got {reduction_factor}")
+            raise ValueError(f"ASHA: max_resource ({max_resource}) must be above min_resource ({min_resource})")
+        if isinstance(reduction_factor, bool) or not isinstance(reduction_factor, (int, float)) \
+                or not reduction_factor > 1:
+            raise ValueError(f"ASHA: reduction_factor must be a number > 1, got {reduction_factor!r}")
         self.min_resource = min_resource
         self.max_resource = max_resource
         self.reduction_factor = reduction_factor

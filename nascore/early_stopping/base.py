@@ -4,7 +4,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional
 
-__all__ = ["EarlyStopper", "build_early_stopper"]
+__all__ = ["EarlyStopper", "build_early_stopper", "check_counts"]
+
+
+def check_counts(owner: str, minimum: int = 1, **values: Any) -> None:
+    """Refuse (ValueError naming ``owner`` and the argument) any of ``values`` that is not an integer count (of
+    steps, of trials) ``>= minimum``; None is allowed (no limit)."""
+    for name, value in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+            raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
 
 
 class EarlyStopper(ABC):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import statistics
 from typing import Dict, List, Optional
 
-from .base import EarlyStopper
+from .base import EarlyStopper, check_counts
 
 __all__ = ["MedianStop"]
 
@@ -19,8 +19,7 @@ class MedianStop(EarlyStopper):
     """
 
     def __init__(self, grace_period: int = 1, min_trials: int = 3, max_resource: Optional[int] = None) -> None:
-        if grace_period < 1 or min_trials < 1:
-            raise ValueError(f"grace_period and min_trials must be >= 1, got {grace_period} and {min_trials}")
+        check_counts("MedianStop", grace_period=grace_period, min_trials=min_trials, max_resource=max_resource)
         self.grace_period = grace_period
         self.min_trials = min_trials
         self.max_resource = max_resource

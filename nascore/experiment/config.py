@@ -159,11 +159,18 @@ class NasExperimentConfig(ObjectiveSettings):
     @field_validator("early_stopping")
     @classmethod
     def _early_stopping(cls, value: Any) -> Any:
-        from nascore.early_stopping.base import EarlyStopper
+        from collections.abc import Mapping
+
+        from nascore.early_stopping.base import EarlyStopper, build_early_stopper
         if value is None or isinstance(value, EarlyStopper):
             return value
+        if not isinstance(value, (str, Mapping)):
+            raise ValueError(f"early_stopping takes a registered stopper's name ('asha', 'median'), a mapping of its "
+                             f"name and arguments ({{'name': 'asha', 'max_resource': 20}}) or an EarlyStopper "
+                             f"object; got {type(value).__name__} {value!r}")
         from nascore.components import parse_named
         name, kwargs = parse_named(value, "early stopper")
+        build_early_stopper({"name": name, **kwargs})  # an unknown name or a bad argument is refused now, not mid-run
         return name if not kwargs else {"name": name, **kwargs}
 
     @field_serializer("early_stopping")

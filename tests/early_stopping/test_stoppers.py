@@ -18,7 +18,7 @@ def test_asha_rungs_and_cutoffs():
     assert reason is not None and "rung 1" in reason  # below the top third of [0.5, 0.9, 0.2]
     assert asha.state() == {"rungs": {"1": 3}}
     assert ASHA(max_resource=None, reduction_factor=2).rung_steps(20) == [1, 2, 4, 8, 16]
-    with pytest.raises(ValueError, match="reduction_factor must be > 1"):
+    with pytest.raises(ValueError, match="reduction_factor must be a number > 1"):
         ASHA(reduction_factor=1)
     with pytest.raises(ValueError, match=r"max_resource \(1\) must be above min_resource \(1\)"):
         ASHA(max_resource=1)
@@ -58,7 +58,7 @@ def test_config_takes_a_name_a_mapping_or_an_object():
     assert isinstance(config.early_stopping, ASHA)
     assert config.model_dump(mode="json")["early_stopping"] == \
         {"name": "asha", "min_resource": 1, "max_resource": 5, "reduction_factor": 3}
-    with pytest.raises(ValueError, match="early stopper is given by its registered name"):
+    with pytest.raises(ValueError, match="early_stopping takes a registered stopper.s name"):
         NasExperimentConfig("sequential", "simplified", early_stopping=3)
 
 
