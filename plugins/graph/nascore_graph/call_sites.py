@@ -88,16 +88,25 @@ def none_at_some_sites(module: nn.Module, sites: CallSites) -> List[str]:
 
 
 def bind_examples(module: nn.Module, args: tuple, kwargs: dict) -> Optional[Dict[str, Any]]:
-    """``{argument name: example value}`` for a call (tensors copied: tracing may assign into them)."""
-    sig = signature_of(module)
-    if sig is None:
-        return None
+    """``{argument name: example value}`` for a call (tensors copied: tracing may assign into them); a
+    ``*xs`` parameter is keyed ``"*xs"`` (the name of torch.fx's placeholder), its value the tuple."""
+    sig = inspect.signature(module.forward)
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError:
         return None
     bound.apply_defaults()
-    return {k: v.detach().clone() if isinstance(v, torch.Tensor) else v for k, v in bound.arguments.items()}
+    copy = lambda v: v.detach().clone() if isinstance(v, torch.Tensor) else v  # noqa: E731
+    out: Dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = sig.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            out[f"*{name}"] = tuple(map(copy, value))
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            out[f"**{name}"] = {k: copy(v) for k, v in value.items()}
+        else:
+            out[name] = copy(value)
+    return out
 
 
 def root_params(module: nn.Module) -> List[inspect.Parameter]:

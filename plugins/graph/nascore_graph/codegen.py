@@ -24,6 +24,8 @@ __all__ = ["generate_code", "exec_model"]
 def _in_place(node: Node, model: GraphModel, seen: Dict[str, bool]) -> bool:
     """Whether ``node`` may change its inputs in place (then it runs even when its result is unused)."""
     op = node.operation
+    if op.type == "unpack" and op.attrs.get("checked"):  # unpacking checks a count other nodes rely on
+        return True
     if op.type in ("function", "method"):
         if op.target == "operator.setitem":
             return True

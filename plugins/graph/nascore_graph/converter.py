@@ -7,13 +7,14 @@ site passes as the same constant (``block(x, None)``) so children trace without 
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Dict, List, Optional
 
 import torch.nn as nn
 
 from .call_sites import (CallSites, bind_examples, concrete_arguments, none_at_some_sites, rebind, root_arguments,
                          root_params, simple)
-from .errors import GraphConversionError
+from .errors import FrontendFallbackWarning, GraphConversionError, ScriptRefused
 from .ir import Graph, GraphModel, Operation, Slot
 from .ties import shared_objects
 from .units import is_basic_unit, unit_entry
@@ -32,9 +33,12 @@ def convert_to_ir(module: nn.Module, frontend: str = "fx", example_inputs: Optio
         raise GraphConversionError(f"the model itself ({type(module).__name__}) is a basic unit", path="",
                                    fix="convert a module that contains it")
     fixed, optional = root_arguments(module, example_inputs)
-    examples = None if example_inputs is None or frontend != "fx" else bind_examples(module, example_inputs, {})
+    # fx runs them next to tracing; the torchscript frontend only uses them for a module it captures with fx
+    examples = None if example_inputs is None else bind_examples(module, example_inputs, {})
     nones = [p.name for p in root_params(module) if p.name in optional and p.default is None]
-    if nones and _Converter(frontend).branches_on_none(module, nones):
+    warned: set = set()  # modules the torchscript frontend captured with fx: one warning each per conversion
+    call = None if example_inputs is None else (module, tuple(example_inputs))
+    if nones and _Converter(frontend, warned, call).branches_on_none(module, nones):
         fixed.update({n: None for n in nones})
     # a default kept as an argument may be used as a constant (range(n), if flag): specialise such ones,
     # flags and counts first, then every default
@@ -44,7 +48,7 @@ def convert_to_ir(module: nn.Module, frontend: str = "fx", example_inputs: Optio
         [{**fixed, **rest}] if rest else [])
     for i, attempt in enumerate(attempts):
         try:
-            return _Converter(frontend).run(module, attempt, examples)
+            return _Converter(frontend, warned, call).run(module, attempt, examples)
         except GraphConversionError:
             if i == len(attempts) - 1:
                 raise
@@ -52,13 +56,15 @@ def convert_to_ir(module: nn.Module, frontend: str = "fx", example_inputs: Optio
 
 
 class _Converter:
-    def __init__(self, frontend: str) -> None:
+    def __init__(self, frontend: str, warned: Optional[set] = None, call: Optional[tuple] = None) -> None:
         self.frontend = frontend
+        self._call = call  # (root module, example inputs): run to find a captured child's example arguments
         self.model = GraphModel()
         self._classes: Dict[str, int] = {}
         self._scripted: Any = None  # the torchscript frontend's cache of compiled modules
         self._examples: Dict[str, Dict[str, Any]] = {}  # module path -> example arguments (fx)
         self._shared: Dict[int, int] = {}  # id of a module/parameter reachable by several paths -> tie group
+        self._warned = set() if warned is None else warned  # ids of modules captured with fx (warned once)
 
     def run(self, module: nn.Module, fixed: Dict[str, Any], examples: Optional[Dict[str, Any]]) -> GraphModel:
         self._shared = shared_objects(module)
@@ -84,7 +90,31 @@ class _Converter:
         from .frontend_ts import Scripted, trace_graph
         if self._scripted is None:
             self._scripted = Scripted()
-        return trace_graph(module, path, name, concrete, self._scripted)
+        try:
+            return trace_graph(module, path, name, concrete, self._scripted)
+        except ScriptRefused as refused:
+            return self._fx_fallback(module, path, name, concrete, refused)
+
+    def _fx_fallback(self, module: nn.Module, path: str, name: str, concrete: Dict[str, Any],
+                     refused: ScriptRefused) -> tuple:
+        """A module ``torch.jit.script`` refuses is captured with fx (that one module: its children are still
+        scripted), with a warning naming it and TorchScript's reason; an error when fx cannot trace it either."""
+        from .frontend_fx import trace_graph
+        if path not in self._examples and self._call is not None:
+            self._examples[path] = _call_examples(*self._call, module)
+        try:
+            result = trace_graph(module, path, name, concrete, self._examples.get(path))
+        except GraphConversionError as exc:
+            raise GraphConversionError(
+                f"torch.jit.script cannot compile {type(module).__name__}.forward ({refused.reason}), and torch.fx "
+                f"cannot trace it either ({exc.construct})", path=path, construct="torchscript and fx both fail",
+                fix=exc.fix) from exc
+        if id(module) not in self._warned:
+            self._warned.add(id(module))
+            warnings.warn(f"torchscript frontend: module {path or '<root>'!r} ({type(module).__name__}) is captured "
+                          f"with fx because torch.jit.script cannot compile its forward: {refused.reason}",
+                          FrontendFallbackWarning, stacklevel=2)
+        return result
 
     def _class_name(self, module: nn.Module) -> str:
         base = type(module).__name__
@@ -255,6 +285,25 @@ class _Converter:
                 "graph", path=path, construct="call-site dependent argument",
                 fix="pass the same kind of value at every call (e.g. a zero tensor), use one module instance "
                     "per kind of call, or make the module a basic unit (nascore_graph.basic_unit)")
+
+
+def _call_examples(root: nn.Module, inputs: tuple, module: nn.Module) -> Optional[Dict[str, Any]]:
+    """The arguments ``module`` gets first when ``root`` runs on ``inputs`` (eval mode, no grad; modes are
+    restored), bound to its parameter names; None when it is not called."""
+    import torch
+    seen: List[tuple] = []
+    hook = module.register_forward_pre_hook(lambda _m, args, kwargs: seen.append((args, kwargs)) if not seen
+                                            else None, with_kwargs=True)
+    modes = [(m, m.training) for m in root.modules()]
+    try:
+        root.eval()
+        with torch.no_grad():
+            root(*inputs)
+    finally:
+        hook.remove()
+        for m, mode in modes:
+            m.training = mode
+    return bind_examples(module, *seen[0]) if seen else None
 
 
 def _op_signature(graph: Graph) -> List[tuple]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["GraphConversionError"]
+__all__ = ["GraphConversionError", "ScriptRefused", "FrontendFallbackWarning"]
 
 
 class GraphConversionError(RuntimeError):
@@ -19,3 +19,20 @@ class GraphConversionError(RuntimeError):
         if fix:
             text += f". Fix: {fix}"
         super().__init__(text)
+
+
+class ScriptRefused(GraphConversionError):
+    """``torch.jit.script`` refuses this module's own forward (its children that compile are not the
+    reason); ``reason`` is TorchScript's first error line. The converter captures such a module with fx."""
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message, path=path, construct=reason,
+                         fix="mark the failing module a basic unit (nascore_graph.basic_unit or a "
+                             "ParameterizedModule), or use frontend='fx'")
+
+
+class FrontendFallbackWarning(UserWarning):
+    """The torchscript frontend captured one module with fx because ``torch.jit.script`` refuses it (the
+    message names the module and TorchScript's reason). Make it an error with
+    ``warnings.simplefilter("error", FrontendFallbackWarning)`` to insist on TorchScript throughout."""

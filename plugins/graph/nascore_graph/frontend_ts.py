@@ -354,13 +354,12 @@ class _Translator:
             op = Operation("function", f"torch.ops.aten.{name}")
         node = self.emit(n, op, args, kwargs)
         if name == "chunk" and len(args) > 1 and isinstance(args[1], _Const) and isinstance(args[1].value, int):
-            # x.chunk(n): a list of n parts, so loops over it unroll; a missing part raises when indexed
-            parts = []
-            for i in range(args[1].value):
-                item = self.graph.add_node(f"{node.name}_{i}", Operation("getitem", args=(Slot(0), i)))
-                self.graph.add_edge(node, 0, item, 0)
-                parts.append(("node", item, 0))
-            set_out(parts)
+            # x.chunk(n) gives n parts or fewer (a short dimension). TorchScript's list would fold len() to n
+            # and unroll loops n times, so generated code unpacks exactly n names: another count raises there
+            parts = self.graph.add_node(f"{node.name}_parts", Operation(
+                "unpack", args=(Slot(0),), attrs={"n": args[1].value, "checked": True}))
+            self.graph.add_edge(node, 0, parts, 0)
+            set_out([("node", parts, i) for i in range(args[1].value)])
             return
         if len(outs) == 1:
             set_out(("node", node, 0))

@@ -82,7 +82,9 @@ def _stub(module: nn.Module) -> nn.Module:
         plain = copy.copy(module)
         plain.__class__ = wrapped  # the torch layer it stands for: same attributes, scriptable
         return plain
-    params, ret = _call_signature(module) or (_tensor_params(1), "Tensor")
+    # a forward TorchScript cannot describe (`*args`): up to 8 tensors, the ones left out dropped again
+    params, ret = _call_signature(module) or (_tensor_params(1) + [
+        (f"x{i}", "Optional[Tensor]", "None", False) for i in range(1, 8)], "Tensor")
     stub = _stub_class(params, ret)()
     stub.train(module.training)
     # attributes the parent's forward may read (sizes, flags, weights); the IR reads the original's values
@@ -142,7 +144,10 @@ def _signature_of(module: nn.Module) -> Optional[Tuple[List[Param], str]]:
     for p in list(sig.parameters.values())[1:]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             return None
-        ann = _annotation(hints.get(p.name))
+        hint = hints.get(p.name)
+        if hint is None and isinstance(p.default, (bool, int, float, str)):
+            hint = type(p.default)  # `scale=2` unannotated: TorchScript would read it as a Tensor
+        ann = _annotation(hint)
         default = None
         if p.default is not p.empty:
             if isinstance(p.default, _SIMPLE):
