@@ -181,8 +181,9 @@ class _Converter:
             return self._tied(unit_entry(child, abs_path), child)
         if sites and type(child).forward is not nn.Module.forward:  # a ModuleList/ModuleDict is never called
             return self._graph_entry(child, abs_path, sites)
+        owner = abs_path[: len(abs_path) - len(rel)].rstrip(".")  # the path of the graph this tree belongs to
         entry = {"kind": "container", "cls": _container_cls(child),
-                 "children": self._describe_children(child, abs_path, rel + ".", calls, seen)}
+                 "children": self._describe_children(child, owner, rel + ".", calls, seen)}
         entry["params"], entry["buffers"] = self._tensors(child)
         return self._tied(entry, child)
 
@@ -233,6 +234,9 @@ class _Converter:
 
     def _graph_entry(self, module: nn.Module, abs_path: str, sites: CallSites) -> Dict[str, Any]:
         concrete = concrete_arguments(module, sites)
+        star = _var_keyword(module)
+        if star and abs_path not in self._examples and all(not kwargs for _, kwargs in sites):
+            self._examples[abs_path] = {f"**{star}": {}}  # `fn(x, **kwargs)` called without keywords (fx)
         name = self.convert(module, abs_path, concrete)
         mixed = none_at_some_sites(module, sites)
         if mixed:
@@ -285,6 +289,13 @@ class _Converter:
                 "graph", path=path, construct="call-site dependent argument",
                 fix="pass the same kind of value at every call (e.g. a zero tensor), use one module instance "
                     "per kind of call, or make the module a basic unit (nascore_graph.basic_unit)")
+
+
+def _var_keyword(module: nn.Module) -> Optional[str]:
+    """The name of ``module.forward``'s ``**kwargs`` parameter, if it has one."""
+    import inspect
+    return next((p.name for p in inspect.signature(module.forward).parameters.values() if p.kind is p.VAR_KEYWORD),
+                None)
 
 
 def _call_examples(root: nn.Module, inputs: tuple, module: nn.Module) -> Optional[Dict[str, Any]]:

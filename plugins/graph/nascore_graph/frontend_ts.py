@@ -49,6 +49,15 @@ def trace_graph(module: nn.Module, path: str, name: str, concrete: Dict[str, Any
     return graph, {}, {}
 
 
+def _script_function(name: str, tr: "_Translator", node: Any) -> Any:
+    """The one compiled function named ``name`` (TorchScript's constant holds no qualified name)."""
+    import torch.jit._state as jit_state
+    found = [f for f in jit_state._python_cu.get_functions() if f.qualified_name.rsplit(".", 1)[-1] == name]
+    if len(found) != 1:
+        tr.fail(f"a call of function {name!r} ({len(found)} compiled functions have that name)", node)
+    return found[0]
+
+
 class _Translator:
     def __init__(self, graph: Graph, module: nn.Module, path: str, shell: nn.Module, scripted: Any) -> None:
         self.graph, self.module, self.path, self.shell, self.scripted = graph, module, path, shell, scripted
@@ -184,8 +193,9 @@ class _Translator:
             t = outs[0].type()
             if t.kind() == "FunctionType":
                 qual = t.str().replace("__torch__.", "")
-                if "." not in qual and hasattr(torch.nn.functional, n.s("name")):
-                    qual = f"torch.nn.functional.{n.s('name')}"
+                if "." not in qual:  # TorchScript gave no qualified name ("Function")
+                    name = n.s("name")
+                    qual = f"torch.nn.functional.{name}" if hasattr(torch.nn.functional, name) else name
                 set_out(_Const(("function", qual)))
             else:
                 set_out(_Const(outs[0].toIValue()))
@@ -214,6 +224,12 @@ class _Translator:
             set_out(("node", self.emit(n, Operation(call_kind(self.module.get_submodule(target)), target), args), 0))
         elif kind == "prim::CallFunction":
             fn = ins[0].value if isinstance(ins[0], _Const) else None
+            if isinstance(fn, tuple) and fn[0] == "function" and "." not in fn[1]:
+                # a compiled function TorchScript did not inline (a static method such as
+                # nn.Transformer.generate_square_subsequent_mask): translate its graph in place
+                for i, v in enumerate(self.inline(_script_function(fn[1], self, n).graph, ins[1:])):
+                    set_out(v, i)
+                return
             if not (isinstance(fn, tuple) and fn[0] == "function"):
                 self.fail("a call of an unknown function", n)
             set_out(("node", self.emit(n, Operation("function", qualified_name(resolve_name(fn[1]))), ins[1:]), 0))

@@ -84,6 +84,12 @@ class Proxy(fx.Proxy):
             return iter([self[i] for i in range(len(value))])
         return self.tracer.iter(self)
 
+    def keys(self) -> Any:
+        value = _example(self)  # `f(**kwargs)`: the keywords of the example call (none at all call sites)
+        if isinstance(value, dict):
+            return value.keys()
+        return super().keys()
+
     def __len__(self) -> int:
         value = _shape_example(self)  # `f(*x.shape[:2])` asks for a length first
         if isinstance(value, (tuple, list, torch.Tensor)):

@@ -7,6 +7,7 @@ TorchScript's reason) is raised when that module itself is converted.
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Any, Dict, Optional, Set, Tuple
 
 import torch
@@ -25,9 +26,20 @@ def _script(module: nn.Module, path: str) -> Any:
         return torch.jit.script(module)
 
 
-def _first_line(exc: Exception) -> str:
+# TorchScript keeps a class it failed to compile half-registered: compiling it again says "Can't redefine
+# method: forward", so the first reason is kept per class
+_REASONS: "weakref.WeakKeyDictionary[type, str]" = weakref.WeakKeyDictionary()
+
+
+def _reason(exc: Exception, module: nn.Module) -> str:
+    """TorchScript's first error line for ``module``'s class (the first real one, not a later redefinition)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0].rstrip(":") if text else type(exc).__name__
+    cls = type(module)
+    if line.startswith("Can't redefine method") and cls in _REASONS:
+        return _REASONS[cls]
+    _REASONS.setdefault(cls, line)
+    return line
 
 
 def _torch_layers(module: nn.Module) -> list:
@@ -85,7 +97,7 @@ class Scripted:
             culprit = self._deepest_failing(module, path, shells)
             if culprit is None:
                 refused = ScriptRefused(f"torch.jit.script cannot compile {type(module).__name__}.forward",
-                                        path=path, reason=_first_line(error))
+                                        path=path, reason=_reason(error, module))
                 self._refused[id(module)] = refused
                 raise refused
             stubbed.add(id(culprit))
@@ -103,7 +115,7 @@ class Scripted:
                 sub_path = f"{path}.{rel}" if path else rel
                 self._refused[id(sub)] = ScriptRefused(
                     f"torch.jit.script cannot compile {type(sub).__name__}.forward", path=sub_path,
-                    reason=_first_line(exc))
+                    reason=_reason(exc, sub))
                 return sub
             self._compiles.add(id(sub))
         return None

@@ -15,10 +15,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from suite_archs import CASES as ARCH_CASES  # noqa: E402
 from suite_flow import CASES as FLOW_CASES  # noqa: E402
 from suite_idioms import CASES as IDIOM_CASES  # noqa: E402
+from suite_more import CASES as MORE_CASES  # noqa: E402
 from suite_shapes import CASES as SHAPE_CASES  # noqa: E402
 
 Case = Tuple[str, Callable[[], Any], Callable[[], tuple]]
-SUITE: List[Case] = SHAPE_CASES + FLOW_CASES + ARCH_CASES + IDIOM_CASES
+SUITE: List[Case] = SHAPE_CASES + FLOW_CASES + ARCH_CASES + IDIOM_CASES + MORE_CASES
 
 # what each frontend cannot do, by design (also in README.md); every other case must pass
 LIMITS = {
@@ -36,7 +37,8 @@ LIMITS = {
 # cases TorchScript refuses (a module of them is captured with fx, with a FrontendFallbackWarning)
 TS_FALLBACK = {"container_list_slicing", "container_linear_subclass", "container_helper_methods", "arch_fpn",
                "flatten_params", "static_scale", "tuple_input", "star_args_root", "star_args_child",
-               "shape_view_star"}
+               "shape_view_star", "arch_unet_interp", "arch_fpn_zip", "arch_getattr_layers", "default_return_features",
+               "initarg_prenorm_stack", "shape_scale_factor_up"}
 
 
 def compare(expected: Any, got: Any) -> Optional[str]:

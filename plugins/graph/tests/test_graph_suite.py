@@ -43,6 +43,20 @@ def test_known_limits_still_fail_with_a_clear_error(frontend):
             run_case(by_name[name], frontend, examples=True)
 
 
+@pytest.mark.parametrize("frontend", ["fx", "torchscript"])
+def test_shared_children_and_tied_weights_stay_one_object(frontend):
+    """Training the generated model trains one weight: tied and shared objects are the same objects there."""
+    warnings.simplefilter("ignore")
+    by_name = dict((c[0], c) for c in SUITE)
+    _, lm, _ = run_case(by_name["tied_lm"], frontend, examples=False)
+    assert lm.decoder.weight is lm.emb.weight
+    _, parents, _ = run_case(by_name["shared_between_parents"], frontend, examples=False)
+    assert parents.a.shared is parents.b.shared
+    _, auto, args = run_case(by_name["tied_autoencoder"], frontend, examples=False)
+    auto(*args).sum().backward()  # the decoder's use of enc.weight reaches enc.weight's gradient
+    assert auto.enc.weight.grad is not None and len(list(auto.parameters())) == 3
+
+
 def test_shapes_in_loops_without_examples_ask_for_them():
     by_name = dict((c[0], c) for c in SUITE)
     with pytest.raises(GraphConversionError, match="example_inputs"):
