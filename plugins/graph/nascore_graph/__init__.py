@@ -12,6 +12,7 @@ _LAZY = {
     "GraphModelSpace": "nascore_graph.space",
     "GraphConfig": "nascore_graph.config",
     "GraphConversionError": "nascore_graph.errors",
+    "FrontendFallbackWarning": "nascore_graph.errors",
     "Mutator": "nascore_graph.mutators",
     "attach_mutator": "nascore_graph.mutators",
     "GraphModel": "nascore_graph.ir",

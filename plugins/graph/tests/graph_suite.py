@@ -16,10 +16,11 @@ from suite_archs import CASES as ARCH_CASES  # noqa: E402
 from suite_flow import CASES as FLOW_CASES  # noqa: E402
 from suite_idioms import CASES as IDIOM_CASES  # noqa: E402
 from suite_more import CASES as MORE_CASES  # noqa: E402
+from suite_common import CASES as COMMON_CASES  # noqa: E402
 from suite_shapes import CASES as SHAPE_CASES  # noqa: E402
 
 Case = Tuple[str, Callable[[], Any], Callable[[], tuple]]
-SUITE: List[Case] = SHAPE_CASES + FLOW_CASES + ARCH_CASES + IDIOM_CASES + MORE_CASES
+SUITE: List[Case] = SHAPE_CASES + FLOW_CASES + ARCH_CASES + IDIOM_CASES + MORE_CASES + COMMON_CASES
 
 # what each frontend cannot do, by design (also in README.md); every other case must pass
 LIMITS = {
@@ -38,7 +39,7 @@ LIMITS = {
 TS_FALLBACK = {"container_list_slicing", "container_linear_subclass", "container_helper_methods", "arch_fpn",
                "flatten_params", "static_scale", "tuple_input", "star_args_root", "star_args_child",
                "shape_view_star", "arch_unet_interp", "arch_fpn_zip", "arch_getattr_layers", "default_return_features",
-               "initarg_prenorm_stack", "shape_scale_factor_up"}
+               "initarg_prenorm_stack", "shape_scale_factor_up", "container_act_by_name", "flow_aux_head_eval"}
 
 
 def compare(expected: Any, got: Any) -> Optional[str]:

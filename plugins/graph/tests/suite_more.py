@@ -255,17 +255,19 @@ class FPNZip(nn.Module):
         return [s(o) for s, o in zip(self.smooth, outs)]
 
 
-class DCGANGen(nn.Module):
-    def __init__(self, nz: int = 6, ngf: int = 4):
+class ConditionalGenerator(nn.Module):
+    """cGAN generator: the label's embedding joins the noise, reshaped to a 1x1 map sized from the batch."""
+
+    def __init__(self, nz: int = 4, classes: int = 3, ngf: int = 4):
         super().__init__()
-        self.nz = nz
+        self.label_emb = nn.Embedding(classes, classes)
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(nz + classes, ngf * 2, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 2), nn.LeakyReLU(0.2),
             nn.ConvTranspose2d(ngf * 2, 1, 4, 2, 1, bias=False), nn.Tanh())
 
-    def forward(self, z):
-        return self.main(z.view(-1, self.nz, 1, 1))
+    def forward(self, z, labels):
+        x = torch.cat([z, self.label_emb(labels)], 1)
+        return self.main(x.view(z.size(0), -1, 1, 1))
 
 
 class Seq2SeqLSTM(nn.Module):
@@ -616,7 +618,7 @@ CASES = [
     ("arch_resnet18", ResNet18, t(1, 3, 32, 32)), ("arch_mobilenet_v3", MobileNetV3, t(2, 3, 32, 32)),
     ("arch_unet_interp", UNetInterp, t(1, 1, 12, 10)), ("arch_densenet_list", DenseNetList, t(1, 3, 8, 8)),
     ("arch_shufflenet_v2", ShuffleNetV2, t(1, 3, 16, 16)), ("arch_fpn_zip", FPNZip, t(1, 3, 16, 16)),
-    ("arch_dcgan_gen_view", DCGANGen, t(2, 6)),
+    ("arch_conditional_gan", ConditionalGenerator, lambda: (torch.randn(2, 4), torch.tensor([0, 2]))),
     ("arch_seq2seq_lstm", Seq2SeqLSTM, lambda: (torch.randint(0, 11, (2, 5)), torch.randint(0, 11, (2, 4)))),
     ("arch_bigru_encoder", BiGRUEncoder, t(2, 4, 3)), ("arch_vit_cls_token", ViTClsToken, t(2, 3, 8, 8)),
     ("arch_timm_vit", TimmViT, t(2, 3, 8, 8)),
