@@ -227,3 +227,59 @@ def test_early_stopped_trials_are_shown_apart_with_the_compute_saved(early_stopp
         expect(page.locator("#curve-title")).to_contain_text("stopped early")
     finally:
         server.stop()
+
+
+def test_a_live_page_shows_trials_being_stopped(tmp_path, free_port, browser):
+    """Pages opened before any trial ran follow the run: rows turn early_stopped with their best metric, and the
+    overview's card ends with the figures `nascore view` prints."""
+    from nascore.early_stopping import compute_saved, describe_saved
+    from nascore.testkit import ToySpace, toy_curve
+    go = threading.Event()
+
+    def curve(model):
+        go.wait(60)  # bounded: released once both pages are open
+        return toy_curve(model, epochs=9, seconds_per_epoch=0.02)
+
+    config = NasExperimentConfig("sequential", "simplified", max_trial_number=12, experiment_name="early-live",
+                                 experiment_working_directory=str(tmp_path),
+                                 early_stopping={"name": "asha", "max_resource": 9})
+    exp = NasExperiment(ToySpace(), FunctionalEvaluator(curve), GridSearch(), config)
+    thread = threading.Thread(target=lambda: exp.run(port=free_port()), daemon=True)
+    thread.start()
+    expect = playwright_api.expect
+    pages = []
+    try:
+        for _ in range(200):
+            if exp.dashboard is not None:
+                break
+            thread.join(0.05)
+        table, overview = browser.new_page(), browser.new_page()
+        pages += [table, overview]
+        errors = []
+        for p in pages:
+            p.on("console", lambda m: m.type == "error" and errors.append(m.text))
+            p.on("pageerror", lambda e: errors.append(str(e)))
+        table.goto(exp.dashboard.url + f"#/e/{exp.id}/trials")
+        expect(table.locator("#trials tbody tr[data-id='1']")).to_contain_text("training")
+        overview.goto(exp.dashboard.url + f"#/e/{exp.id}")
+        expect(overview.locator("#status")).to_contain_text("running")
+        assert overview.locator("#early-card").count() == 0  # nothing stopped yet
+        go.set()
+        thread.join(60)
+        assert not thread.is_alive()
+        records = exp.store.models()
+        stopped = [r for r in records if r.status == "early_stopped"]
+        assert stopped
+        expect(overview.locator("#early-card")).to_contain_text(describe_saved(compute_saved(records)),
+                                                                 timeout=10_000)
+        for record in stopped:
+            expect(table.locator(f"#trials tbody tr[data-id='{record.id}'] td.early")).to_have_text(
+                f"{max(record.intermediates):.4g} @{len(record.intermediates)}", timeout=10_000)
+        assert errors == []
+    finally:
+        go.set()
+        thread.join(30)
+        for p in pages:
+            p.close()
+        if exp.dashboard is not None:
+            exp.dashboard.stop()
