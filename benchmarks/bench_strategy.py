@@ -5,14 +5,18 @@ NAS-Bench-Graph tables of cora, citeseer, pubmed and computers for ``BUDGET`` tr
 process (tables answer at once, so this measures the strategy, not training). Per strategy and data set: mean and
 std of the best validation accuracy after 25/50/100 trials, regret (points of validation accuracy below the
 table's optimum), test accuracy of the picked architecture (best validation so far) and distinct architectures
-evaluated (isomorphic samples count once). ``NASCORE_BENCH_SEEDS`` / ``NASCORE_BENCH_STRATEGIES`` narrow a run.
+evaluated (isomorphic samples count once). ``NASCORE_BENCH_SEEDS`` / ``NASCORE_BENCH_STRATEGIES`` narrow a run;
+``NASCORE_BENCH_DATASETS`` picks the tables: a comma-separated list, ``heldout`` (the tables no strategy was tuned
+on: cs, physics, photo, arxiv, proteins) or ``all``. The summary line marks the default strategy (the one an
+experiment without a strategy gets).
 
 Overhead (``case`` = a strategy name):
 
 Each built-in strategy proposes 300 models of a 12-leaf space (10 categoricals of 8 values, a log-uniform and
 a quantized numerical) to an in-process engine whose "training" is a closed-form objective, so what is timed is
 the strategy. A bare loop drawing as many random samples from the leaves is measured side by side as the
-baseline; TPE's cost is mostly Optuna's sampler and grows with the number of finished trials.
+baseline; TPE's cost is mostly Optuna's sampler and grows with the number of finished trials; BayesOpt's is
+the GP fit and grows with the results up to its ``max_points``.
 """
 from __future__ import annotations
 
@@ -73,6 +77,8 @@ def _setup():
 BUDGET = 100
 SEEDS = 20
 DATASETS = ("cora", "citeseer", "pubmed", "computers")
+#: tables kept out of strategy tuning, to check that improvements generalise
+HELD_OUT = ("cs", "physics", "photo", "arxiv", "proteins")
 CHECKPOINTS = (25, 50, 100)
 
 
@@ -115,18 +121,36 @@ def regret_results() -> List[Dict]:
 
     from benchmarks.tabular import multi_trial_strategies
 
+    from nascore.experiment import NasExperimentConfig
+    from nascore.experiment.defaults import default_strategy
+
     seeds = int(os.environ.get("NASCORE_BENCH_SEEDS", SEEDS))
     names = os.environ.get("NASCORE_BENCH_STRATEGIES")
     strategies = names.split(",") if names else multi_trial_strategies()
-    jobs = [(name, dataset, seeds) for name in strategies for dataset in DATASETS]
+    datasets = _datasets(os.environ.get("NASCORE_BENCH_DATASETS", ""))
+    default = default_strategy(NasExperimentConfig())
+    jobs = [(name, dataset, seeds) for name in strategies for dataset in datasets]
     with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
         results = list(pool.map(regret_of, *zip(*jobs)))
     for name in strategies:
         mine = [r for r in results if r["strategy"] == name]
-        results.append({"case": "regret_summary", "strategy": name,
+        results.append({"case": "regret_summary", "strategy": name, "default": name == default,
+                        "datasets": ",".join(datasets),
                         "worst_regret@100": max(r[f"regret@{BUDGET}"]["mean"] for r in mine),
                         "mean_regret@100": round(sum(r[f"regret@{BUDGET}"]["mean"] for r in mine) / len(mine), 4)})
     return results
+
+
+def _datasets(value: str) -> List[str]:
+    from nascore_nasbench.table import check_dataset
+
+    if value in ("", "tuned"):
+        return list(DATASETS)
+    if value == "heldout":
+        return list(HELD_OUT)
+    if value == "all":
+        return list(DATASETS + HELD_OUT)
+    return [check_dataset(name.strip()) for name in value.split(",") if name.strip()]
 
 
 def run() -> List[Dict]:
@@ -136,7 +160,7 @@ def run() -> List[Dict]:
 def overhead_results() -> List[Dict]:
     import random
 
-    from nascore.strategy import TPE, GridSearch, Random, RegularizedEvolution
+    from nascore.strategy import TPE, BayesOpt, GridSearch, LocalSearch, Random, RegularizedEvolution
     from nascore.strategy.sampling import SpaceView
 
     space, Engine = _setup()
@@ -149,7 +173,8 @@ def overhead_results() -> List[Dict]:
     results = [{"case": "bare_draw", "ms_per_model": round(bare_ms, 4)}]
     for name, strategy in [("random", Random(seed=0)), ("grid", GridSearch()),
                            ("evolution", RegularizedEvolution(population_size=50, sample_size=10, seed=0)),
-                           ("tpe", TPE(seed=0))]:
+                           ("tpe", TPE(seed=0)), ("local_search", LocalSearch(seed=0)),
+                           ("bayes", BayesOpt(seed=0))]:
         engine = Engine()
         started = time.perf_counter()
         strategy(space, engine)

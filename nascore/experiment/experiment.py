@@ -57,6 +57,9 @@ def _new_id(name: Optional[str]) -> str:
 class NasExperiment(ExperimentResults):
     """A NAS experiment: ``NasExperiment(model_space, evaluator, strategy, config=None).run()``.
 
+    ``strategy`` None takes ``config.strategy``, or else the default (:func:`nascore.experiment.defaults.
+    default_strategy`: ``BayesOpt``, or ``NSGA2`` for several objectives without weights).
+
     ``config`` None (or with engine/format unset) is inferred from the strategy: one-shot strategies use
     ``raw`` + ``sequential``, multi-trial ones ``simplified`` + ``ts`` on the ``local`` training service.
     Every experiment gets a directory ``<experiment_working_directory>/<id>`` holding its store.

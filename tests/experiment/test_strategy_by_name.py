@@ -4,7 +4,7 @@ import pytest
 from nascore.evaluator import FunctionalEvaluator
 from nascore.experiment import ExperimentStore, NasExperiment, NasExperimentConfig
 from nascore.experiment.config import ConfigError
-from nascore.strategy import GridSearch, Random, RegularizedEvolution
+from nascore.strategy import NSGA2, BayesOpt, GridSearch, Random, RegularizedEvolution
 
 
 def _trained(exp):
@@ -42,7 +42,18 @@ def test_bad_strategy_names_and_arguments(tiny, make_config):
         NasExperiment(space, evaluator, {"name": "evolution", "populaton_size": 5}, make_config())
     with pytest.raises(ConfigError, match=r"unknown strategy 'nosuch'; available: .*evolution.*random"):
         NasExperiment(space, evaluator, "nosuch", make_config())
-    with pytest.raises(ConfigError, match="no strategy"):
-        NasExperiment(space, evaluator, config=make_config())
     with pytest.raises(ValueError, match="registered name"):
         make_config(strategy={"population_size": 3})
+
+
+def test_an_experiment_without_a_strategy_gets_the_default(tiny, make_config):
+    exp = NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), config=make_config(max_trial_number=4))
+    assert isinstance(exp.strategy, BayesOpt)
+    assert exp.run() == "done" and len(_trained(exp)) == 4
+
+
+def test_the_default_for_several_objectives_is_multi_objective(tiny, make_config):
+    config = make_config(objectives={"default": "max", "params": "min"})
+    assert isinstance(NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), config=config).strategy, NSGA2)
+    config = make_config(objectives={"default": "max", "params": "min"}, objective_weights={"default": 1.0})
+    assert isinstance(NasExperiment(tiny.Tiny(), FunctionalEvaluator(tiny.score), config=config).strategy, BayesOpt)

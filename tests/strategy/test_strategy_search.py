@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 
 import pytest
 
@@ -12,7 +11,7 @@ from nascore.strategy import TPE, GridSearch, LocalSearch, PolicyBasedRL, Random
 from nascore.strategy.bayes import BayesOpt
 from nascore.strategy.sampling import sample_key
 
-from strategy_kit import DictSpace, FunctionEngine, make_space, peak
+from strategy_kit import DictSpace, FunctionEngine, make_space, mean_best, peak
 
 
 def _keys(engine):
@@ -112,24 +111,14 @@ def test_grid_shuffle_is_a_permutation_and_reproducible():
 
 
 # ---- search quality ---------------------------------------------------------------------------------------
-def _mean_best(factory, budget=100, seeds=range(5)):
-    bests = []
-    for seed in seeds:
-        engine = FunctionEngine(peak, max_trials=budget)
-        factory(seed)(make_space(), engine)
-        assert len(engine.models) == budget
-        bests.append(max(m.metric for m in engine.models))
-    return statistics.mean(bests)
-
-
 @pytest.mark.parametrize("name", ["evolution", "tpe"])
 def test_beats_random_search(name):
     factories = {
         "evolution": lambda s: RegularizedEvolution(population_size=20, sample_size=5, mutation_prob=0.2, seed=s),
         "tpe": lambda s: TPE(seed=s),
     }
-    random_mean = _mean_best(lambda s: Random(seed=s))
-    assert _mean_best(factories[name]) > random_mean + 2.0  # the optimum is 0; random lands around -7
+    random_mean = mean_best(lambda s: Random(seed=s))
+    assert mean_best(factories[name]) > random_mean + 2.0  # the optimum is 0; random lands around -7
 
 
 def test_minimize_direction_is_respected():
