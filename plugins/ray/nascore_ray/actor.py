@@ -18,16 +18,18 @@ import json
 import os
 import queue
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
+from nascore.process_tree import descendants
 from nascore.space import ModelStatus
 from nascore.training_service import TrialEnd, event_to_json, run_trial
 
-__all__ = ["TrialActor", "read_node_logs", "crash_reason", "LOG_TOKEN_FILE", "EXIT_MARKER"]
+__all__ = ["TrialActor", "TrialCancelled", "read_node_logs", "crash_reason", "LOG_TOKEN_FILE", "EXIT_MARKER", "SYNC"]
 
 LOG_TOKEN_FILE = ".nascore-ray-token"
 EXIT_MARKER = "nascore-ray: the trial called os._exit("
@@ -35,6 +37,15 @@ LOG_LIMIT = 8 * 1024 * 1024  # bytes of each log sent back when the node cannot 
 _SIGNAL_TEXT = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": "SIGBUS",
                 "Floating-point exception": "SIGFPE", "Floating point exception": "SIGFPE",
                 "Illegal instruction": "SIGILL"}
+
+
+#: yielded after each event: with a backpressure of one object, the generator gets past it only once the driver asks
+#: for the next line, i.e. after it handled the event; a cancel it decided meanwhile (early stopping) is seen then
+SYNC = json.dumps({"event": "sync"})
+
+
+class TrialCancelled(BaseException):
+    """Raised inside the trial, at its next report, when the driver cancels it: the trial ends, the actor stays."""
 
 
 def _node_dir(run_id: str, trial_id: str) -> Path:
@@ -66,6 +77,16 @@ class TrialActor:
             self.direct = False
         if os.environ.get("NASCORE_RAY_SHIP_LOGS") == "1":
             self.direct = False
+        self._trial: Optional[str] = None
+        self._cancelled = threading.Event()
+
+    def cancel(self, trial_id: str) -> bool:
+        """Ask the running trial ``trial_id`` to end at its next report (True), leaving this actor warm for the next
+        trial; False when it is not running here. (The actor runs with ``max_concurrency=2`` for this call.)"""
+        if self._trial != trial_id:
+            return False
+        self._cancelled.set()
+        return True
 
     def ready(self) -> Dict[str, Any]:
         return {"node_id": self.node_id, "pid": os.getpid(), "gpu_ids": self.gpu_ids, "direct_logs": self.direct,
@@ -82,7 +103,9 @@ class TrialActor:
             payload, weights = remote_weights(json.loads(payload_json), str(where))
             payload_json = json.dumps(payload)
         before = _live_threads()
-        thread = threading.Thread(target=self._run, args=(trial_id, payload_json, where, events),
+        self._cancelled.clear()
+        self._trial = trial_id
+        thread = threading.Thread(target=self._run, args=(trial_id, payload_json, where, events, self._cancelled),
                                   name=f"nascore-trial-{trial_id}", daemon=True)
         thread.start()
         while True:
@@ -90,10 +113,19 @@ class TrialActor:
             if isinstance(item, TrialEnd):
                 break
             yield event_to_json(item)
-            # Called with _generator_backpressure_num_objects=1, we get here once the driver took the event: only
-            # then may the trial go on, so a metric reported just before a crash is never lost.
+            # Called with _generator_backpressure_num_objects=1, we get here once the driver took the event, and past
+            # SYNC once it handled it: only then may the trial go on, so a metric reported just before a crash is
+            # never lost, and a cancel decided on this metric stops the trial before it computes anything more.
+            yield SYNC
             delivered.set()
         thread.join()
+        self._trial = None
+        if self._cancelled.is_set():  # what the cancelled trial started goes with it, as with a kill
+            for pid in descendants(os.getpid()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         if not self.direct:
             yield json.dumps({"event": "logs", **_read_logs(where), "weights": _read_weights(weights)})
             shutil.rmtree(where, ignore_errors=True)
@@ -104,7 +136,8 @@ class TrialActor:
         yield event_to_json(item)
 
     @staticmethod
-    def _run(trial_id: str, payload_json: str, where: Path, events: "queue.Queue[Any]") -> None:
+    def _run(trial_id: str, payload_json: str, where: Path, events: "queue.Queue[Any]",
+             cancelled: threading.Event) -> None:
         cwd = os.getcwd()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -119,6 +152,8 @@ class TrialActor:
             delivered = threading.Event()
             events.put((event, delivered))
             delivered.wait()
+            if cancelled.is_set():
+                raise TrialCancelled("cancelled by the experiment")
 
         end: Optional[TrialEnd] = None
         with open(where / "stdout.log", "ab", buffering=0) as out, open(where / "stderr.log", "ab", buffering=0) as err:

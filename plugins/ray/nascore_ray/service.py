@@ -40,6 +40,7 @@ __all__ = ["RayTrainingService"]
 
 _logger = logging.getLogger(__name__)
 _JOIN_TIMEOUT = 10.0  # seconds shutdown() waits for slot threads to deliver what the killed trials reported
+_CANCEL_GRACE = 3.0  # seconds a cancelled trial gets to end at a report in its (kept) actor before the actor is killed
 
 
 class RayTrainingService(TrainingService):
@@ -100,7 +101,8 @@ class RayTrainingService(TrainingService):
                             "actors wait for resources", self.slots, fit, request)
         self._actor_class = ray.remote(TrialActor).options(
             num_cpus=self.settings.trial_cpus, num_gpus=self.settings.trial_gpus,
-            resources=dict(self.settings.trial_resources) or None, max_restarts=0, max_task_retries=0)
+            resources=dict(self.settings.trial_resources) or None, max_restarts=0, max_task_retries=0,
+            max_concurrency=2)  # a cancel reaches the actor while its trial streams
         self._read_logs = ray.remote(read_node_logs)
         self._slots = [Slot(i) for i in range(self.slots)]
         _logger.info("ray: %d trial slot(s) of %s on %s; code %s (%d files)", self.slots, request or "{}",
@@ -270,6 +272,8 @@ class RayTrainingService(TrainingService):
                 if kind == "logs":  # sent before the end: the weights are in place when the end is reported
                     state.write_logs(record)
                     state.write_weights(record.get("weights") or [])
+                elif kind == "sync":  # the actor waits for this request: we handled the event before
+                    continue
                 elif kind == "retire":
                     retire = record.get("reason") or "retired"
                 elif kind == "metric":
@@ -336,8 +340,33 @@ class RayTrainingService(TrainingService):
             slot = state.slot
         if queued:
             self._finish(state, TrialEnd(trial_id, status, reason))
-        elif slot is not None:
+        elif slot is not None and not (status is ModelStatus.Interrupted and self._cancel_in_actor(slot, state)):
             self._kill(slot)  # the slot thread sees the actor die and ends the trial with our reason
+
+    def _cancel_in_actor(self, slot: Slot, state: RunningTrial) -> bool:
+        """Ask the slot's actor to end the trial at its next report and stay warm (at once when the cancel is
+        decided on a metric the trial just reported: early stopping); the actor is killed if the trial has not ended
+        ``_CANCEL_GRACE`` s later. False when the actor cannot be asked."""
+        import ray
+        with self._lock:
+            actor = slot.actor
+        if actor is None or not self.settings.reuse_actors:
+            return False
+        try:
+            if not ray.get(actor.cancel.remote(state.request.trial_id), timeout=_CANCEL_GRACE):
+                return False
+        except Exception:  # noqa: BLE001 - dead or unreachable: the kill path ends the trial
+            return False
+        timer = threading.Timer(_CANCEL_GRACE, self._kill_if_running, args=(slot, state))
+        timer.daemon = True
+        timer.start()
+        return True
+
+    def _kill_if_running(self, slot: Slot, state: RunningTrial) -> None:
+        with self._lock:
+            running = slot.trial is state and not state.ended
+        if running:
+            self._kill(slot)
 
     def _kill(self, slot: Slot) -> None:
         with self._lock:
