@@ -119,3 +119,31 @@ def test_a_chunk_count_is_never_assumed_silently(frontend):
             generated(short)
     else:
         assert torch.allclose(generated(short), ChunkCount()(short))
+
+
+class AuxWhileTraining(nn.Module):
+    """TorchScript refuses the two return types; fx takes the branch of the mode it is converted in."""
+
+    def __init__(self):
+        super().__init__()
+        self.main, self.aux = nn.Linear(3, 2), nn.Linear(3, 2)
+
+    def forward(self, x):
+        if self.training:
+            return self.main(x), self.aux(x)
+        return self.main(x)
+
+
+@pytest.mark.parametrize("frontend", ["torchscript", "fx"])
+def test_the_self_check_still_catches_a_captured_module_that_differs(frontend):
+    """Converted in training mode, the captured graph returns the training branch's pair; the example_inputs
+    self-check (eval mode) refuses it rather than returning a model that differs from the original."""
+    warnings.simplefilter("ignore")
+    model, x = AuxWhileTraining().train(), torch.randn(2, 3)
+    with pytest.raises(AssertionError, match="returns"):
+        convert(model, frontend, example_inputs=(x,))
+    assert model.training  # the original's mode is restored
+    model.eval()
+    generated = _built(convert(model, frontend, example_inputs=(x,)))
+    generated.load_state_dict(model.state_dict())
+    assert torch.allclose(generated.eval()(x), model(x))
