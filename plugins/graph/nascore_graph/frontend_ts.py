@@ -13,6 +13,7 @@ import torch.nn as nn
 
 from .errors import GraphConversionError
 from .ir import Graph, Operation, Slot
+from .ts_inplace import LIST_OPS as _LIST_OPS, list_op as _list_op, raising_branch as _raising_branch
 from .ts_script import Scripted
 from .ts_values import FOLD as _FOLD, MATH as _MATH, MAX_UNROLL as _MAX_UNROLL, OBJECT_KINDS as _OBJECT_KINDS
 from .ts_values import SCALAR_KINDS as _SCALAR_KINDS, Const as _Const, Object as _Object
@@ -239,6 +240,8 @@ class _Translator:
                 set_out(_Const(vals if kind == "prim::ListConstruct" else tuple(vals)))
             else:
                 set_out(list(ins) if kind == "prim::ListConstruct" else ("tuple", list(ins)))
+        elif kind in _LIST_OPS and n.inputsAt(0).type().kind() == "ListType" and _list_op(self, n, kind, ins, set_out):
+            pass
         elif kind in ("aten::append", "aten::extend") and _items(ins[0]) is not None and (
                 kind == "aten::append" or _items(ins[1]) is not None):
             # a list built in place (`outs.append(op(x))`, list comprehensions): the list value changes
@@ -281,6 +284,8 @@ class _Translator:
         elif kind == "prim::If":
             cond = ins[0]
             if not isinstance(cond, _Const):
+                if _raising_branch(self, n, cond, set_out):  # an assert on shapes or values: kept as a check
+                    return
                 self.fail("a condition that depends on tensor values", n)
             blk = list(n.blocks())[0 if cond.value else 1]
             for i, v in enumerate(self.block(blk.nodes(), list(blk.outputs()))):

@@ -61,17 +61,28 @@ def _chunk_count(node: fx.Node) -> Optional[int]:
     return n if isinstance(n, int) and not isinstance(n, bool) else None
 
 
+def _caller_instruction() -> tuple:
+    """``(instructions, index)`` of the bytecode instruction running in the frame that called the caller
+    (the traced forward, where a proxy is iterated or tested)."""
+    frame = inspect.currentframe().f_back.f_back  # type: ignore[union-attr]
+    code = list(dis.get_instructions(frame.f_code))
+    at = bisect_left(code, frame.f_lasti, key=lambda i: i.offset) if sys.version_info >= (3, 11) \
+        else frame.f_lasti // 2
+    return code, at
+
+
 class Proxy(fx.Proxy):
     """A proxy that can be assigned into and, with an example value, iterated and used as a shape."""
+
+    def __getattr__(self, k: str) -> Any:
+        return _Attribute(self, k)  # x.shape / x.ndim keep this class's behaviour (list(x.shape), len(...))
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})
 
     def __iter__(self) -> Iterator[Any]:
-        frame = inspect.currentframe().f_back  # type: ignore[union-attr]
-        code = list(dis.get_instructions(frame.f_code))
-        inst = code[bisect_left(code, frame.f_lasti, key=lambda i: i.offset)] if sys.version_info >= (3, 11) \
-            else code[frame.f_lasti // 2]
+        code, at = _caller_instruction()
+        inst = code[at]
         if inst.opname == "UNPACK_SEQUENCE":  # `a, b = x.chunk(2)`: the count is in the code
             return iter([self[i] for i in range(inst.argval)])
         chunks = _chunk_count(self.node)
@@ -97,6 +108,13 @@ class Proxy(fx.Proxy):
         return super().__len__()
 
     def __bool__(self) -> bool:
+        code, at = _caller_instruction()
+        if at + 1 < len(code) and code[at + 1].opname == "LOAD_ASSERTION_ERROR":
+            # `assert C == self.dim, "..."`: a check kept in generated code (torch._assert), not a branch
+            message = code[at + 2].argval if at + 2 < len(code) and code[at + 2].opname == "LOAD_CONST" and \
+                isinstance(code[at + 2].argval, str) else "assertion failed"
+            self.tracer.create_proxy("call_function", torch._assert, (self, message), {})
+            return True
         value = _shape_example(self)
         if isinstance(value, (bool, int)):  # a shape condition (x.dim() == 4), resolved for the example
             return bool(value)
@@ -110,6 +128,10 @@ class Proxy(fx.Proxy):
                         "convert so it can be resolved for their shapes")
 
     __int__ = __index__
+
+
+class _Attribute(fx.proxy.Attribute, Proxy):
+    """``proxy.attr``: torch.fx's lazy attribute proxy, with the behaviour of :class:`Proxy`."""
 
 
 @contextmanager
@@ -229,11 +251,12 @@ class Tracer(fx.Tracer):
         """Factories and ``len`` record a node when given a proxy (only while tracing ``module``)."""
         saved = {name: getattr(torch, name) for name in FACTORIES}
         fn_globals = getattr(type(module).forward, "__globals__", {})
-        had_len = "len" in fn_globals
-        old_len = fn_globals.get("len")
+        builtins_used = {"len": self._len, "int": self._number(int), "float": self._number(float),
+                         "isinstance": self._isinstance}
+        old_globals = {name: fn_globals.get(name, _MISSING) for name in builtins_used}
         for name, fn in saved.items():
             setattr(torch, name, self._wrap(fn))
-        fn_globals["len"] = self._len
+        fn_globals.update(builtins_used)
         apply = torch.autograd.Function.__dict__["apply"]
         tracer = self
 
@@ -251,10 +274,35 @@ class Tracer(fx.Tracer):
             torch.autograd.Function.apply = apply
             for name, fn in saved.items():
                 setattr(torch, name, fn)
-            if had_len:
-                fn_globals["len"] = old_len
-            else:
-                fn_globals.pop("len", None)
+            for name, old in old_globals.items():
+                if old is _MISSING:
+                    fn_globals.pop(name, None)
+                else:
+                    fn_globals[name] = old
+
+    def _number(self, kind: type) -> Any:
+        def convert(*args: Any) -> Any:  # int(x.size(1) / 2): a node, the value known only when run
+            if args and isinstance(args[0], fx.Proxy):
+                return self.create_proxy("call_function", kind, args, {})
+            return kind(*args)
+        convert.__wrapped__ = kind  # type: ignore[attr-defined]
+        return convert
+
+    def _isinstance(self, obj: Any, cls: Any) -> bool:
+        # `int`/`float` are this tracer's wrappers inside the traced forward: test against the real types
+        cls = tuple(getattr(c, "__wrapped__", c) for c in cls) if builtins.isinstance(cls, tuple) \
+            else getattr(cls, "__wrapped__", cls)
+        if not isinstance(obj, fx.Proxy):
+            return builtins.isinstance(obj, cls)
+        value = _example(obj)
+        if value is not _MISSING:
+            return builtins.isinstance(value, cls)
+        classes = cls if builtins.isinstance(cls, tuple) else (cls,)
+        if any(issubclass(torch.Tensor, c) for c in classes):
+            # a proxy is no Tensor; answering False would silently take the other branch
+            raise TypeError("isinstance() of a traced value against Tensor cannot be decided while tracing; "
+                            "pass example_inputs to convert")
+        return False
 
     def _len(self, obj: Any) -> Any:
         if isinstance(obj, fx.Proxy):  # len(x) of a tensor: a node; len() of a list of proxies stays a number

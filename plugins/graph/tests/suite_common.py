@@ -228,6 +228,37 @@ class TemporalConvPermute(nn.Module):
         return self.norm(y + x).unflatten(-1, (2, 2))
 
 
+class ShapeAsserts(nn.Module):
+    """timm's checks: a plain assert on a size unpacked from x.shape, and torch._assert."""
+
+    def __init__(self):
+        super().__init__()
+        self.dim = 4
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        assert C == self.dim, "wrong channel count"
+        torch._assert(N > 1, "need two tokens")
+        return self.lin(x).reshape(B * N, C)
+
+
+class ListOfSize(nn.Module):
+    """A shape copied into a list and changed in place, int() of a size."""
+
+    def forward(self, x):
+        s = list(x.shape)
+        s[-1] = s[-1] // 2
+        return x[..., : s[-1]].reshape(s) + int(x.size(1) / 2)
+
+
+class IsTensor(nn.Module):
+    def forward(self, x):
+        if isinstance(x, torch.Tensor):
+            x = [x]
+        return torch.cat(x, 1)
+
+
 CASES = [
     ("arch_spatial_transformer", SpatialTransformer, t(2, 1, 8, 8)), ("arch_cbam", CBAM, t(2, 8, 5, 5)),
     ("arch_lstm_zero_state", LSTMZeroState, t(2, 4, 3)), ("arch_mbconv_stochastic_depth", lambda: MBConvSD(4), t(1, 4, 5, 5)),
@@ -237,5 +268,7 @@ CASES = [
     ("container_multi_head", MultiHead, t(2, 5)), ("container_act_by_name", ActByName, t(2, 4)),
     ("flow_aux_head_eval", AuxHead, t(2, 4)),
     ("idiom_named_tuple_results", NamedTupleResults, t(3, 4)), ("idiom_dtype_ops", DtypeOps, t(3, 4)),
+    ("idiom_shape_asserts", ShapeAsserts, t(2, 3, 4)), ("shape_list_of_size", ListOfSize, t(2, 4, 6)),
+    ("idiom_isinstance_tensor", IsTensor, t(2, 3)),
     ("idiom_embedding_bag", EmbeddingBagText, lambda: (torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]), torch.tensor([0, 4]))),
 ]

@@ -18,7 +18,8 @@ from nascore_graph import GraphConversionError, convert  # noqa: E402
 from nascore_graph.errors import FrontendFallbackWarning  # noqa: E402
 
 # fx resolves these from the shapes of example inputs (loops over chunks, branches on x.dim())
-NEEDS_EXAMPLES = {"shape_view_star", "shape_split_comprehension", "shape_branch_dim", "arch_lstm_cell_unroll"}
+NEEDS_EXAMPLES = {"shape_view_star", "shape_split_comprehension", "shape_branch_dim", "arch_lstm_cell_unroll",
+                  "shape_list_of_size", "idiom_isinstance_tensor"}
 
 
 RUNS = [(frontend, case) for frontend in ("fx", "torchscript") for case in SUITE if case[0] not in LIMITS[frontend]]
@@ -55,6 +56,25 @@ def test_shared_children_and_tied_weights_stay_one_object(frontend):
     _, auto, args = run_case(by_name["tied_autoencoder"], frontend, examples=False)
     auto(*args).sum().backward()  # the decoder's use of enc.weight reaches enc.weight's gradient
     assert auto.enc.weight.grad is not None and len(list(auto.parameters())) == 3
+
+
+@pytest.mark.parametrize("frontend", ["fx", "torchscript"])
+def test_asserts_stay_checks_in_generated_code(frontend):
+    """An assert on a shape is neither a branch fixed at conversion nor dropped: generated code checks it."""
+    warnings.simplefilter("ignore")
+    by_name = dict((c[0], c) for c in SUITE)
+    _, generated, _ = run_case(by_name["idiom_shape_asserts"], frontend, examples=False)
+    with pytest.raises(AssertionError, match="wrong channel count"):
+        generated(torch.randn(2, 3, 5))
+    with pytest.raises(AssertionError, match="need two tokens"):
+        generated(torch.randn(2, 1, 4))
+
+
+def test_isinstance_of_a_traced_value_asks_for_examples():
+    """fx cannot tell whether a traced value is a Tensor; answering False would take the wrong branch."""
+    by_name = dict((c[0], c) for c in SUITE)
+    with pytest.raises(GraphConversionError, match="isinstance.*example_inputs"):
+        run_case(by_name["idiom_isinstance_tensor"], "fx", examples=False)
 
 
 def test_shapes_in_loops_without_examples_ask_for_them():
