@@ -7,14 +7,14 @@ site passes as the same constant (``block(x, None)``) so children trace without 
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any, Dict, List, Optional
 
 import torch.nn as nn
 
 from .call_sites import (CallSites, bind_examples, concrete_arguments, none_at_some_sites, rebind, root_arguments,
                          root_params, simple)
-from .errors import FrontendFallbackWarning, GraphConversionError, ScriptRefused
+from .errors import GraphConversionError, ScriptRefused
+from .fx_fallback import capture_with_fx, var_keyword
 from .ir import Graph, GraphModel, Operation, Slot
 from .ties import shared_objects
 from .units import is_basic_unit, unit_entry
@@ -93,28 +93,7 @@ class _Converter:
         try:
             return trace_graph(module, path, name, concrete, self._scripted)
         except ScriptRefused as refused:
-            return self._fx_fallback(module, path, name, concrete, refused)
-
-    def _fx_fallback(self, module: nn.Module, path: str, name: str, concrete: Dict[str, Any],
-                     refused: ScriptRefused) -> tuple:
-        """A module ``torch.jit.script`` refuses is captured with fx (that one module: its children are still
-        scripted), with a warning naming it and TorchScript's reason; an error when fx cannot trace it either."""
-        from .frontend_fx import trace_graph
-        if path not in self._examples and self._call is not None:
-            self._examples[path] = _call_examples(*self._call, module)
-        try:
-            result = trace_graph(module, path, name, concrete, self._examples.get(path))
-        except GraphConversionError as exc:
-            raise GraphConversionError(
-                f"torch.jit.script cannot compile {type(module).__name__}.forward ({refused.reason}), and torch.fx "
-                f"cannot trace it either ({exc.construct})", path=path, construct="torchscript and fx both fail",
-                fix=exc.fix) from exc
-        if id(module) not in self._warned:
-            self._warned.add(id(module))
-            warnings.warn(f"torchscript frontend: module {path or '<root>'!r} ({type(module).__name__}) is captured "
-                          f"with fx because torch.jit.script cannot compile its forward: {refused.reason}",
-                          FrontendFallbackWarning, stacklevel=2)
-        return result
+            return capture_with_fx(module, path, name, concrete, refused, self._examples, self._call, self._warned)
 
     def _class_name(self, module: nn.Module) -> str:
         base = type(module).__name__
@@ -234,7 +213,7 @@ class _Converter:
 
     def _graph_entry(self, module: nn.Module, abs_path: str, sites: CallSites) -> Dict[str, Any]:
         concrete = concrete_arguments(module, sites)
-        star = _var_keyword(module)
+        star = var_keyword(module)
         if star and abs_path not in self._examples and all(not kwargs for _, kwargs in sites):
             self._examples[abs_path] = {f"**{star}": {}}  # `fn(x, **kwargs)` called without keywords (fx)
         name = self.convert(module, abs_path, concrete)
@@ -289,32 +268,6 @@ class _Converter:
                 "graph", path=path, construct="call-site dependent argument",
                 fix="pass the same kind of value at every call (e.g. a zero tensor), use one module instance "
                     "per kind of call, or make the module a basic unit (nascore_graph.basic_unit)")
-
-
-def _var_keyword(module: nn.Module) -> Optional[str]:
-    """The name of ``module.forward``'s ``**kwargs`` parameter, if it has one."""
-    import inspect
-    return next((p.name for p in inspect.signature(module.forward).parameters.values() if p.kind is p.VAR_KEYWORD),
-                None)
-
-
-def _call_examples(root: nn.Module, inputs: tuple, module: nn.Module) -> Optional[Dict[str, Any]]:
-    """The arguments ``module`` gets first when ``root`` runs on ``inputs`` (eval mode, no grad; modes are
-    restored), bound to its parameter names; None when it is not called."""
-    import torch
-    seen: List[tuple] = []
-    hook = module.register_forward_pre_hook(lambda _m, args, kwargs: seen.append((args, kwargs)) if not seen
-                                            else None, with_kwargs=True)
-    modes = [(m, m.training) for m in root.modules()]
-    try:
-        root.eval()
-        with torch.no_grad():
-            root(*inputs)
-    finally:
-        hook.remove()
-        for m, mode in modes:
-            m.training = mode
-    return bind_examples(module, *seen[0]) if seen else None
 
 
 def _op_signature(graph: Graph) -> List[tuple]:
