@@ -102,6 +102,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 # ---- view -------------------------------------------------------------------------------------------------
+def _best_reported(objective: Any, record: Any) -> Optional[float]:
+    """The best intermediate value of ``objective`` an (early-stopped) model reported: what strategies rank it by."""
+    values = [v for v in map(objective.value, record.intermediates) if is_valid_metric(v)]
+    return max(values, key=objective.score) if values else None
+
+
 def _fmt_metric(value: Optional[float]) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.6g}"
 
@@ -164,7 +170,11 @@ def _view(args: argparse.Namespace) -> int:
             if r.failure_reason and r.status != "trained":
                 sample += f"  ({r.failure_reason[:80]})"
             named = r.named_metrics(objective.name)
-            rows.append((str(r.id), r.status, *(_fmt_metric(named.get(o.name)) for o in objectives),
+            metrics = [_fmt_metric(named.get(o.name)) for o in objectives]
+            if r.status == "early_stopped" and objectives == [objective]:  # its best reported @ the reports it ran
+                best = _best_reported(objective, r)
+                metrics = [f"{_fmt_metric(best)}@{len(r.intermediates)}" if best is not None else "-"]
+            rows.append((str(r.id), r.status, *metrics,
                          *(_fmt_count(r.profile.get(name)) for name in sizes), _fmt_duration(r.duration), sample))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
         columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
@@ -345,8 +355,8 @@ def _plot(args: argparse.Namespace) -> int:
             best = value
         curve.append(best)
     # early-stopped trials apart: their best intermediate metric, hollow, never in the best-so-far curve
-    stopped = [(r.id, max(values, key=objective.score)) for r in records if r.status == "early_stopped"
-               for values in [[v for v in map(objective.value, r.intermediates) if is_valid_metric(v)]] if values]
+    stopped = [(r.id, best) for r in records if r.status == "early_stopped"
+               for best in [_best_reported(objective, r)] if best is not None]
     fig, ax = plt.subplots(figsize=(7, 4))
     metadata = {}
     if stopped:

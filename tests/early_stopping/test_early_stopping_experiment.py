@@ -103,6 +103,10 @@ def test_view_and_plot_show_early_stopped_trials_and_the_compute_saved(tmp_path)
                          text=True, check=True).stdout
     assert f"early stopping: {len(stopped)} of 27 trial(s) stopped; {saved_steps} of {27 * EPOCHS} step(s) saved" in out
     assert out.count("early_stopped") >= len(stopped)
+    rows = {cells[0]: cells for cells in map(str.split, out.splitlines())
+            if len(cells) > 2 and cells[0].isdigit() and cells[1] in ("trained", "early_stopped")}
+    for record in stopped:  # the metric column: its best reported metric @ the reports it ran (as the dashboard)
+        assert rows[str(record.id)][2] == f"{max(record.intermediates):.6g}@{len(record.intermediates)}"
     data = json.loads(subprocess.run([sys.executable, "-m", "nascore", "view", str(exp.directory), "--json"],
                                      capture_output=True, text=True, check=True).stdout)
     assert data["early_stopping"]["steps_saved"] == saved_steps and data["early_stopping"]["full_steps"] == EPOCHS
