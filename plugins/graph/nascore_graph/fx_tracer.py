@@ -89,9 +89,8 @@ class Proxy(fx.Proxy):
         if chunks is not None:  # x.chunk(n): at most n parts; indexing a missing one raises, never guesses
             return iter([self[i] for i in range(chunks)])
         value = _shape_example(self)
-        if isinstance(value, torch.Tensor):
-            return iter([self[i] for i in range(value.shape[0])])
-        if isinstance(value, (tuple, list)):
+        if isinstance(value, (torch.Tensor, tuple, list)):
+            self._guard(len(value), length=True)
             return iter([self[i] for i in range(len(value))])
         return self.tracer.iter(self)
 
@@ -104,6 +103,7 @@ class Proxy(fx.Proxy):
     def __len__(self) -> int:
         value = _shape_example(self)  # `f(*x.shape[:2])` asks for a length first
         if isinstance(value, (tuple, list, torch.Tensor)):
+            self._guard(len(value), length=True)
             return len(value)
         return super().__len__()
 
@@ -117,17 +117,35 @@ class Proxy(fx.Proxy):
             return True
         value = _shape_example(self)
         if isinstance(value, (bool, int)):  # a shape condition (x.dim() == 4), resolved for the example
+            self._guard(value)
             return bool(value)
         return super().__bool__()
 
     def __index__(self) -> int:
         value = _shape_example(self)
         if isinstance(value, int) and not isinstance(value, bool):
+            self._guard(value)
             return value
         raise TypeError("a traced size is used as a Python int (e.g. in range()); pass example_inputs to "
                         "convert so it can be resolved for their shapes")
 
     __int__ = __index__
+
+    def _guard(self, value: Any, length: bool = False) -> None:
+        """A value resolved from the example inputs decides code here (a branch, a trip count, a Python int):
+        generated code checks it still holds (``torch._assert``), as torch.export guards its shapes, so
+        other shapes raise instead of silently running the code specialised to these."""
+        key = (self.node, value, length)
+        if self.node.meta.get("from_training") or key in self.tracer.guarded:  # the mode's branch; once per value
+            return
+        self.tracer.guarded.add(key)
+        subject = self.tracer.create_proxy("call_function", builtins.len, (self,), {}) if length else self
+        if isinstance(value, bool):
+            cond = subject if value else self.tracer.create_proxy("call_function", operator.not_, (subject,), {})
+        else:
+            cond = self.tracer.create_proxy("call_function", operator.eq, (subject, value), {})
+        self.tracer.create_proxy("call_function", torch._assert, (cond, "this model was generated for the shapes "
+                                 "of the example inputs; convert with example_inputs of the shapes you need"), {})
 
 
 class _Attribute(fx.proxy.Attribute, Proxy):
@@ -168,6 +186,8 @@ class Tracer(fx.Tracer):
         self.examples = examples
         #: first example arguments each called child got: ``{target: (args, kwargs)}``
         self.call_examples: Dict[str, tuple] = {}
+        #: (node, value, is a length) already checked in generated code (see Proxy._guard)
+        self.guarded: set = set()
         self._training = False
         self._tensor_names: Optional[Dict[int, str]] = None
 
@@ -199,12 +219,15 @@ class Tracer(fx.Tracer):
         if isinstance(mode, bool):
             proxy = self.create_proxy("get_attr", "training", (), {})
             proxy.node.meta["example"] = mode
+            proxy.node.meta["from_training"] = True  # the mode decides, not a shape: never guarded
             self.root.__dict__["training"] = proxy
             self._training = mode
         return out
 
     def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
         proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
+        if isinstance(proxy, fx.Proxy) and any(n.meta.get("from_training") for n in proxy.node.all_input_nodes):
+            proxy.node.meta["from_training"] = True
         if self.examples is not None and isinstance(proxy, fx.Proxy):
             value = self._run(kind, target, args, kwargs)
             if value is not _MISSING:

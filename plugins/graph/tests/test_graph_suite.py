@@ -70,6 +70,22 @@ def test_asserts_stay_checks_in_generated_code(frontend):
         generated(torch.randn(2, 1, 4))
 
 
+def test_code_specialised_to_example_shapes_checks_them():
+    """fx resolves a trip count or a rank condition from example_inputs; generated code then asserts those
+    shapes, so other shapes raise instead of running the loop for the example's length."""
+    warnings.simplefilter("ignore")
+    by_name = dict((c[0], c) for c in SUITE)
+    original, generated, args = run_case(by_name["arch_lstm_cell_unroll"], "fx", examples=True)
+    longer = torch.randn(2, 6, 3)  # the example had 4 steps
+    with pytest.raises(AssertionError, match="shapes of the example inputs"):
+        generated(longer)
+    original, generated, args = run_case(by_name["shape_branch_dim"], "fx", examples=True)
+    flat = torch.randn(2, 12)  # the original takes the other branch for a 2-d input
+    assert original(flat).shape == (2, 3)
+    with pytest.raises(AssertionError, match="shapes of the example inputs"):
+        generated(flat)
+
+
 def test_isinstance_of_a_traced_value_asks_for_examples():
     """fx cannot tell whether a traced value is a Tensor; answering False would take the wrong branch."""
     by_name = dict((c[0], c) for c in SUITE)
