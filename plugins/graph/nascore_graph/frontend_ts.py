@@ -240,7 +240,8 @@ class _Translator:
                 set_out(_Const(vals if kind == "prim::ListConstruct" else tuple(vals)))
             else:
                 set_out(list(ins) if kind == "prim::ListConstruct" else ("tuple", list(ins)))
-        elif kind in _LIST_OPS and n.inputsAt(0).type().kind() == "ListType" and _list_op(self, n, kind, ins, set_out):
+        elif kind in _LIST_OPS and n.inputsAt(0).type().kind() in ("ListType", "DictType") and \
+                _list_op(self, n, kind, ins, set_out):
             pass
         elif kind in ("aten::append", "aten::extend") and _items(ins[0]) is not None and (
                 kind == "aten::append" or _items(ins[1]) is not None):
@@ -248,7 +249,7 @@ class _Translator:
             items = _items(ins[0]) + ([ins[1]] if kind == "aten::append" else _items(ins[1]))
             self.env[n.inputsAt(0).unique()] = items
             set_out(items)
-        elif kind == "prim::DictConstruct":
+        elif kind == "prim::DictConstruct" or (kind == "aten::dict" and not ins):  # {...}, OrderedDict()
             set_out(("dict", list(ins[0::2]), list(ins[1::2])))
         elif kind == "aten::_set_item" and isinstance(ins[0], tuple) and ins[0][0] == "dict" and \
                 isinstance(ins[1], _Const):

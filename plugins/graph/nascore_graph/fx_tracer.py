@@ -194,6 +194,18 @@ class Tracer(fx.Tracer):
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return m is not self.root
 
+    def call_module(self, m: nn.Module, forward: Any, args: tuple, kwargs: dict) -> Any:
+        if isinstance(m, nn.Sequential) and not self._installed(m) and all(self._installed(c) for c in m):
+            return forward(*args, **kwargs)  # a slice made in forward (self.features[:2]): its layers in order
+        return super().call_module(m, forward, args, kwargs)
+
+    def _installed(self, m: nn.Module) -> bool:
+        try:
+            self.path_of_module(m)
+            return True
+        except NameError:
+            return False
+
     def proxy(self, node: fx.Node) -> fx.Proxy:
         return Proxy(node, self)
 

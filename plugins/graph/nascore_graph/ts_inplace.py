@@ -45,8 +45,9 @@ def raising_branch(tr: Any, n: Any, cond: Any, set_out: Callable[..., None]) -> 
 
 
 def list_op(tr: Any, n: Any, kind: str, ins: list, set_out: Callable[..., None]) -> bool:
-    """Handle a list operation; True when done, False to leave it to the caller (a dict, an append to a
-    list whose items are known), and an error for an in-place change that cannot be followed."""
+    """Handle a list (or dict) operation; True when done, False to leave it to the caller (a dict known item
+    by item, an append to a list whose items are known), and an error for an in-place change that cannot be
+    followed."""
     name = kind.split("::")[1]
     known = items(ins[0])
     if name == "list":
@@ -67,9 +68,9 @@ def list_op(tr: Any, n: Any, kind: str, ins: list, set_out: Callable[..., None])
         tr.env[n.inputsAt(0).unique()] = known
         return True
     if name == "_set_item" and isinstance(ins[0], tuple) and ins[0][0] == "node":
-        # s[i] = v on a list computed at run time (list(x.shape)): an assignment in generated code, in order
+        # s[i] = v on a list or dict computed at run time (list(x.shape)): an assignment in generated code
         tr.emit(n, Operation("function", "operator.setitem"), ins)
         set_out(ins[0])
         return True
-    tr.fail(f"an in-place list operation ({name}) on a list not known when converting", n)
+    tr.fail(f"an in-place operation ({name}) on a list or dict not known when converting", n)
     return True

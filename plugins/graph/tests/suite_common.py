@@ -259,6 +259,31 @@ class IsTensor(nn.Module):
         return torch.cat(x, 1)
 
 
+class SequentialSlice(nn.Module):
+    """A slice of a Sequential made in forward (a new Sequential of installed layers)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 3), nn.Tanh())
+
+    def forward(self, x):
+        return self.features[:2](x) + self.features[2:](x)
+
+
+class DictByAssignment(nn.Module):
+    """torchvision segmentation style: outputs put into a dict() one key at a time."""
+
+    def __init__(self):
+        super().__init__()
+        self.out, self.aux = nn.Linear(3, 2), nn.Linear(3, 2)
+
+    def forward(self, x):
+        result = dict()
+        result["out"] = self.out(x)
+        result["aux"] = self.aux(x)
+        return result
+
+
 CASES = [
     ("arch_spatial_transformer", SpatialTransformer, t(2, 1, 8, 8)), ("arch_cbam", CBAM, t(2, 8, 5, 5)),
     ("arch_lstm_zero_state", LSTMZeroState, t(2, 4, 3)), ("arch_mbconv_stochastic_depth", lambda: MBConvSD(4), t(1, 4, 5, 5)),
@@ -269,6 +294,7 @@ CASES = [
     ("flow_aux_head_eval", AuxHead, t(2, 4)),
     ("idiom_named_tuple_results", NamedTupleResults, t(3, 4)), ("idiom_dtype_ops", DtypeOps, t(3, 4)),
     ("idiom_shape_asserts", ShapeAsserts, t(2, 3, 4)), ("shape_list_of_size", ListOfSize, t(2, 4, 6)),
-    ("idiom_isinstance_tensor", IsTensor, t(2, 3)),
+    ("idiom_isinstance_tensor", IsTensor, t(2, 3)), ("container_sequential_slice", SequentialSlice, t(2, 3)),
+    ("container_dict_by_assignment", DictByAssignment, t(2, 3)),
     ("idiom_embedding_bag", EmbeddingBagText, lambda: (torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]), torch.tensor([0, 4]))),
 ]

@@ -4,6 +4,7 @@ TorchScript assumes is checked in generated code."""
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -147,3 +148,26 @@ def test_the_self_check_still_catches_a_captured_module_that_differs(frontend):
     generated = _built(convert(model, frontend, example_inputs=(x,)))
     generated.load_state_dict(model.state_dict())
     assert torch.allclose(generated.eval()(x), model(x))
+
+
+class OrderedOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 2), nn.Linear(3, 2)
+
+    def forward(self, x):
+        result = OrderedDict()  # TorchScript: aten::dict(), then an item assignment per key
+        result["out"] = self.a(x)
+        result["aux"] = self.b(x)
+        return result
+
+
+def test_a_dict_filled_in_place_keeps_its_items():
+    """The assignments into an OrderedDict() were dropped as dead code (the model returned {}). The generated
+    model returns a plain dict with the same keys, in order, and values."""
+    model, x = OrderedOut().eval(), torch.randn(2, 3)
+    generated = _built(convert(model, "torchscript"))
+    generated.load_state_dict(model.state_dict())
+    out, expected = generated(x), model(x)
+    assert list(out) == ["out", "aux"]
+    assert all(torch.allclose(out[k], expected[k]) for k in expected)
