@@ -1,6 +1,7 @@
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import sys
 import time
@@ -17,6 +18,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=benchmarks.__doc__)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run ({', '.join(available())}) or 'all'")
     args = parser.parse_args(argv)
+    # stdout carries JSON lines only: experiments run by a benchmark keep their progress display off
+    os.environ.setdefault("NASCORE_PROGRESS", "off")
     names = available() if not args.names or args.names == ["all"] else args.names
     unknown = sorted(set(names) - set(available()))
     if unknown:
