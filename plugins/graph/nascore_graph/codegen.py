@@ -27,7 +27,7 @@ def _in_place(node: Node, model: GraphModel, seen: Dict[str, bool]) -> bool:
     if op.type == "unpack" and op.attrs.get("checked"):  # unpacking checks a count other nodes rely on
         return True
     if op.type in ("function", "method"):
-        if op.target in ("operator.setitem", "torch._assert"):  # an assignment, a check: never dead code
+        if op.target in ("operator.setitem", "torch._assert", "torch.set_grad_enabled"):  # never dead code
             return True
         name = op.target.rsplit(".", 1)[-1]
         return (name.endswith("_") and not name.endswith("__")) or op.kwargs.get("inplace") is True \

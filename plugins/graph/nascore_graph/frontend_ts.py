@@ -13,7 +13,8 @@ import torch.nn as nn
 
 from .errors import GraphConversionError
 from .ir import Graph, Operation, Slot
-from .ts_inplace import LIST_OPS as _LIST_OPS, list_op as _list_op, raising_branch as _raising_branch
+from .ts_inplace import LIST_OPS as _LIST_OPS, grad_context as _grad_context, list_op as _list_op
+from .ts_inplace import raising_branch as _raising_branch
 from .ts_script import Scripted
 from .ts_values import FOLD as _FOLD, MATH as _MATH, MAX_UNROLL as _MAX_UNROLL, OBJECT_KINDS as _OBJECT_KINDS
 from .ts_values import SCALAR_KINDS as _SCALAR_KINDS, Const as _Const, Object as _Object
@@ -260,6 +261,8 @@ class _Translator:
             else:
                 ins[0][1].append(ins[1])
                 ins[0][2].append(ins[2])
+        elif kind in ("prim::Enter", "prim::Exit"):
+            _grad_context(self, n, kind, ins, set_out)
         elif kind == "prim::Uninitialized":  # the value of a branch not taken (early returns); never rendered
             set_out(_Const(_Uninitialized()))
         elif kind == "prim::PythonOp":
@@ -341,6 +344,9 @@ class _Translator:
             return
         if scalar and name in _MATH:  # math.sqrt(x.size(-1)): a number, not a tensor
             set_out(("node", self.emit(n, Operation("function", f"math.{_MATH[name]}"), ins), 0))
+            return
+        if scalar and name in ("min", "max"):  # max(x.size(1) // 2, 1): Python's, not torch.max
+            set_out(("node", self.emit(n, Operation("function", f"builtins.{name}"), ins), 0))
             return
         if scalar and name in _FOLD:
             fn = _FOLD[name]

@@ -153,6 +153,30 @@ class _Attribute(fx.proxy.Attribute, Proxy):
 
 
 @contextmanager
+def _grad_mode_recorded(tracer: "Tracer") -> Iterator[None]:
+    """``with torch.no_grad():`` in a traced forward is recorded (the mode saved, gradients off, the mode
+    restored at its end), so generated code does not train what the original kept out of autograd."""
+    enter, leave = torch.no_grad.__enter__, torch.no_grad.__exit__
+
+    def no_grad_enter(ctx: Any) -> None:
+        enter(ctx)
+        if not tracer.in_example_run:  # the tracer's own no_grad (running examples) is not the user's
+            ctx._nascore_prev = tracer.create_proxy("call_function", torch.is_grad_enabled, (), {})
+            tracer.create_proxy("call_function", torch.set_grad_enabled, (False,), {})
+
+    def no_grad_exit(ctx: Any, *exc: Any) -> None:
+        prev = ctx.__dict__.pop("_nascore_prev", None)
+        if prev is not None:
+            tracer.create_proxy("call_function", torch.set_grad_enabled, (prev,), {})
+        leave(ctx, *exc)
+    torch.no_grad.__enter__, torch.no_grad.__exit__ = no_grad_enter, no_grad_exit
+    try:
+        yield
+    finally:
+        torch.no_grad.__enter__, torch.no_grad.__exit__ = enter, leave
+
+
+@contextmanager
 def _untraced() -> Iterator[None]:
     """Run real code in the middle of a trace: modules called and read as they are outside tracing."""
     call, getattr_ = nn.Module.__call__, nn.Module.__getattr__
@@ -189,6 +213,7 @@ class Tracer(fx.Tracer):
         #: (node, value, is a length) already checked in generated code (see Proxy._guard)
         self.guarded: set = set()
         self._training = False
+        self.in_example_run = False
         self._tensor_names: Optional[Dict[int, str]] = None
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
@@ -252,6 +277,8 @@ class Tracer(fx.Tracer):
 
     def _run(self, kind: str, target: Any, args: tuple, kwargs: dict) -> Any:
         """The node's value on the example inputs (``_MISSING`` when an input has none or it fails)."""
+        if target in (torch.set_grad_enabled, torch.is_grad_enabled):
+            return _MISSING  # never run: it would change the grad mode of the conversion itself
         if kind == "placeholder":
             return self.examples.get(target, _MISSING)
         if kind == "get_attr" and target == "training":
@@ -266,6 +293,7 @@ class Tracer(fx.Tracer):
         a, k = map_aggregate((args, kwargs), lambda v: missing.append(v) if _example(v) is _MISSING else _example(v))
         if missing:
             return _MISSING
+        self.in_example_run = True
         try:
             with torch.no_grad(), _untraced():
                 if kind == "call_function":
@@ -279,6 +307,8 @@ class Tracer(fx.Tracer):
                         return module(*a, **k)
         except Exception:  # noqa: BLE001 - the trace itself decides; a missing example only limits it
             return _MISSING
+        finally:
+            self.in_example_run = False
         return _MISSING
 
     @contextmanager
@@ -302,7 +332,8 @@ class Tracer(fx.Tracer):
             return apply.__get__(None, cls)(*args, **kwargs)
         torch.autograd.Function.apply = classmethod(function_apply)
         try:
-            yield
+            with _grad_mode_recorded(self):
+                yield
         finally:
             if isinstance(module.__dict__.get("training"), fx.Proxy):
                 module.__dict__["training"] = self._training

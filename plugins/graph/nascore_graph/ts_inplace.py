@@ -3,6 +3,7 @@
 * ``assert cond, msg`` (and ``torch._assert``, ``if cond: raise ...``) on a value not known when converting
   (``assert C == self.dim`` with ``C`` from ``x.shape``): a ``torch._assert`` node, kept in generated code,
   then the branch that does not raise;
+* ``with torch.no_grad():``: the grad mode saved, switched off and restored around the block, as calls;
 * lists changed in place (``s = list(x.shape); s[-1] //= 2``, ``outs.insert(0, y)``): tracked item by item
   when their items are known separately, a ``list``/``operator.setitem`` node on a list that is a graph
   value, and an error for anything else, never a change silently lost.
@@ -14,7 +15,7 @@ from typing import Any, Callable
 from .ir import Operation
 from .ts_values import Const, items
 
-__all__ = ["raising_branch", "list_op", "LIST_OPS"]
+__all__ = ["raising_branch", "list_op", "LIST_OPS", "grad_context"]
 
 LIST_OPS = ("aten::list", "aten::_set_item", "aten::insert", "aten::pop", "aten::clear", "aten::remove",
             "aten::reverse", "aten::sort", "aten::append", "aten::extend")
@@ -74,3 +75,18 @@ def list_op(tr: Any, n: Any, kind: str, ins: list, set_out: Callable[..., None])
         return True
     tr.fail(f"an in-place operation ({name}) on a list or dict not known when converting", n)
     return True
+
+
+def grad_context(tr: Any, n: Any, kind: str, ins: list, set_out: Callable[..., None]) -> None:
+    """``prim::Enter``/``prim::Exit`` of ``torch.no_grad()``: generated code turns gradients off for the block
+    (what it computes is the same either way, but training would otherwise reach what the original kept out
+    of autograd). Any other context manager is an error."""
+    ctx = ins[0]
+    if not getattr(ctx, "qualname", "").endswith("grad_mode.no_grad"):
+        tr.fail("a with-statement other than torch.no_grad()", n)
+    if kind == "prim::Enter":
+        ctx.attrs["_prev"] = ("node", tr.emit(n, Operation("function", "torch.is_grad_enabled"), []), 0)
+        tr.emit(n, Operation("function", "torch.set_grad_enabled"), [Const(False)])
+    else:
+        tr.emit(n, Operation("function", "torch.set_grad_enabled"), [ctx.attrs.pop("_prev")])
+    set_out(Const(None))

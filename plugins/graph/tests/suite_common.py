@@ -284,6 +284,25 @@ class DictByAssignment(nn.Module):
         return result
 
 
+class TeacherStudent(nn.Module):
+    """A teacher run under torch.no_grad()."""
+
+    def __init__(self):
+        super().__init__()
+        self.teacher, self.student = nn.Linear(6, 3), nn.Linear(6, 3)
+
+    def forward(self, x):
+        with torch.no_grad():
+            target = self.teacher(x)
+        return self.student(x) - target
+
+
+class PythonMaxOfSizes(nn.Module):
+    def forward(self, x):
+        k = max(x.size(1) // 2, 1)
+        return x[:, :k] * min(x.size(0), 3)
+
+
 CASES = [
     ("arch_spatial_transformer", SpatialTransformer, t(2, 1, 8, 8)), ("arch_cbam", CBAM, t(2, 8, 5, 5)),
     ("arch_lstm_zero_state", LSTMZeroState, t(2, 4, 3)), ("arch_mbconv_stochastic_depth", lambda: MBConvSD(4), t(1, 4, 5, 5)),
@@ -295,6 +314,7 @@ CASES = [
     ("idiom_named_tuple_results", NamedTupleResults, t(3, 4)), ("idiom_dtype_ops", DtypeOps, t(3, 4)),
     ("idiom_shape_asserts", ShapeAsserts, t(2, 3, 4)), ("shape_list_of_size", ListOfSize, t(2, 4, 6)),
     ("idiom_isinstance_tensor", IsTensor, t(2, 3)), ("container_sequential_slice", SequentialSlice, t(2, 3)),
-    ("container_dict_by_assignment", DictByAssignment, t(2, 3)),
+    ("container_dict_by_assignment", DictByAssignment, t(2, 3)), ("idiom_no_grad_teacher", TeacherStudent, t(2, 6)),
+    ("shape_python_max", PythonMaxOfSizes, t(2, 6)),
     ("idiom_embedding_bag", EmbeddingBagText, lambda: (torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]), torch.tensor([0, 4]))),
 ]

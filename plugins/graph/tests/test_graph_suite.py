@@ -19,7 +19,7 @@ from nascore_graph.errors import FrontendFallbackWarning  # noqa: E402
 
 # fx resolves these from the shapes of example inputs (loops over chunks, branches on x.dim())
 NEEDS_EXAMPLES = {"shape_view_star", "shape_split_comprehension", "shape_branch_dim", "arch_lstm_cell_unroll",
-                  "shape_list_of_size", "idiom_isinstance_tensor"}
+                  "shape_list_of_size", "idiom_isinstance_tensor", "shape_python_max"}
 
 
 RUNS = [(frontend, case) for frontend in ("fx", "torchscript") for case in SUITE if case[0] not in LIMITS[frontend]]
@@ -84,6 +84,17 @@ def test_code_specialised_to_example_shapes_checks_them():
     assert original(flat).shape == (2, 3)
     with pytest.raises(AssertionError, match="shapes of the example inputs"):
         generated(flat)
+
+
+@pytest.mark.parametrize("frontend", ["fx", "torchscript"])
+def test_no_grad_blocks_stay_out_of_autograd(frontend):
+    """Training the generated model must not train what the original ran under torch.no_grad()."""
+    warnings.simplefilter("ignore")
+    by_name = dict((c[0], c) for c in SUITE)
+    _, generated, args = run_case(by_name["idiom_no_grad_teacher"], frontend, examples=False)
+    generated(*args).sum().backward()
+    assert generated.teacher.weight.grad is None and generated.student.weight.grad is not None
+    assert torch.is_grad_enabled()  # the mode is restored after the block
 
 
 def test_isinstance_of_a_traced_value_asks_for_examples():
