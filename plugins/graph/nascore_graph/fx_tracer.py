@@ -12,12 +12,8 @@ Beyond ``torch.fx.Tracer`` it records
 from __future__ import annotations
 
 import builtins
-import dis
-import inspect
 import math
 import operator
-import sys
-from bisect import bisect_left
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Optional
 
@@ -26,130 +22,15 @@ import torch.fx as fx
 import torch.nn as nn
 from torch.fx.node import map_aggregate
 
+from .fx_proxy import MISSING, Proxy, example, has_proxy
+
 __all__ = ["Tracer", "FACTORIES"]
 
-_MISSING = object()
 # torch.fx replaces these while tracing; example values are computed with the real ones
 _MODULE_CALL, _MODULE_GETATTR = nn.Module.__call__, nn.Module.__getattr__
 #: torch functions that take sizes, not tensors: a proxy among their arguments becomes a call node
 FACTORIES = ("ones", "zeros", "empty", "full", "rand", "randn", "randint", "arange", "eye", "linspace",
              "logspace", "tensor", "as_tensor", "scalar_tensor")
-
-
-def _example(value: Any) -> Any:
-    return value.node.meta.get("example", _MISSING) if isinstance(value, fx.Proxy) else value
-
-
-def _shape_example(proxy: fx.Proxy) -> Any:
-    """The example value when it may decide code: not derived from a non-tensor argument (a flag or a
-    number that call sites pass differently must stay an error, not one branch fixed silently)."""
-    return _MISSING if proxy.node.meta.get("from_scalar") else _example(proxy)
-
-
-def _has_proxy(value: Any) -> bool:
-    found = []
-    map_aggregate(value, lambda v: found.append(v) if isinstance(v, fx.Proxy) else None)
-    return bool(found)
-
-
-def _chunk_count(node: fx.Node) -> Optional[int]:
-    """``n`` of ``x.chunk(n)`` / ``torch.chunk(x, n)`` / ``x.tensor_split(n)`` when it is a literal."""
-    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", None)
-    if node.op not in ("call_method", "call_function") or name not in ("chunk", "tensor_split"):
-        return None
-    n = node.args[1] if len(node.args) > 1 else node.kwargs.get("chunks", node.kwargs.get("sections"))
-    return n if isinstance(n, int) and not isinstance(n, bool) else None
-
-
-def _caller_instruction() -> tuple:
-    """``(instructions, index)`` of the bytecode instruction running in the frame that called the caller
-    (the traced forward, where a proxy is iterated or tested)."""
-    frame = inspect.currentframe().f_back.f_back  # type: ignore[union-attr]
-    code = list(dis.get_instructions(frame.f_code))
-    at = bisect_left(code, frame.f_lasti, key=lambda i: i.offset) if sys.version_info >= (3, 11) \
-        else frame.f_lasti // 2
-    return code, at
-
-
-class Proxy(fx.Proxy):
-    """A proxy that can be assigned into and, with an example value, iterated and used as a shape."""
-
-    def __getattr__(self, k: str) -> Any:
-        return _Attribute(self, k)  # x.shape / x.ndim keep this class's behaviour (list(x.shape), len(...))
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})
-
-    def __iter__(self) -> Iterator[Any]:
-        code, at = _caller_instruction()
-        inst = code[at]
-        if inst.opname == "UNPACK_SEQUENCE":  # `a, b = x.chunk(2)`: the count is in the code
-            return iter([self[i] for i in range(inst.argval)])
-        chunks = _chunk_count(self.node)
-        if chunks is not None:  # x.chunk(n): at most n parts; indexing a missing one raises, never guesses
-            return iter([self[i] for i in range(chunks)])
-        value = _shape_example(self)
-        if isinstance(value, (torch.Tensor, tuple, list)):
-            self._guard(len(value), length=True)
-            return iter([self[i] for i in range(len(value))])
-        return self.tracer.iter(self)
-
-    def keys(self) -> Any:
-        value = _example(self)  # `f(**kwargs)`: the keywords of the example call (none at all call sites)
-        if isinstance(value, dict):
-            return value.keys()
-        return super().keys()
-
-    def __len__(self) -> int:
-        value = _shape_example(self)  # `f(*x.shape[:2])` asks for a length first
-        if isinstance(value, (tuple, list, torch.Tensor)):
-            self._guard(len(value), length=True)
-            return len(value)
-        return super().__len__()
-
-    def __bool__(self) -> bool:
-        code, at = _caller_instruction()
-        if at + 1 < len(code) and code[at + 1].opname == "LOAD_ASSERTION_ERROR":
-            # `assert C == self.dim, "..."`: a check kept in generated code (torch._assert), not a branch
-            message = code[at + 2].argval if at + 2 < len(code) and code[at + 2].opname == "LOAD_CONST" and \
-                isinstance(code[at + 2].argval, str) else "assertion failed"
-            self.tracer.create_proxy("call_function", torch._assert, (self, message), {})
-            return True
-        value = _shape_example(self)
-        if isinstance(value, (bool, int)):  # a shape condition (x.dim() == 4), resolved for the example
-            self._guard(value)
-            return bool(value)
-        return super().__bool__()
-
-    def __index__(self) -> int:
-        value = _shape_example(self)
-        if isinstance(value, int) and not isinstance(value, bool):
-            self._guard(value)
-            return value
-        raise TypeError("a traced size is used as a Python int (e.g. in range()); pass example_inputs to "
-                        "convert so it can be resolved for their shapes")
-
-    __int__ = __index__
-
-    def _guard(self, value: Any, length: bool = False) -> None:
-        """A value resolved from the example inputs decides code here (a branch, a trip count, a Python int):
-        generated code checks it still holds (``torch._assert``), as torch.export guards its shapes, so
-        other shapes raise instead of silently running the code specialised to these."""
-        key = (self.node, value, length)
-        if self.node.meta.get("from_training") or key in self.tracer.guarded:  # the mode's branch; once per value
-            return
-        self.tracer.guarded.add(key)
-        subject = self.tracer.create_proxy("call_function", builtins.len, (self,), {}) if length else self
-        if isinstance(value, bool):
-            cond = subject if value else self.tracer.create_proxy("call_function", operator.not_, (subject,), {})
-        else:
-            cond = self.tracer.create_proxy("call_function", operator.eq, (subject, value), {})
-        self.tracer.create_proxy("call_function", torch._assert, (cond, "this model was generated for the shapes "
-                                 "of the example inputs; convert with example_inputs of the shapes you need"), {})
-
-
-class _Attribute(fx.proxy.Attribute, Proxy):
-    """``proxy.attr``: torch.fx's lazy attribute proxy, with the behaviour of :class:`Proxy`."""
 
 
 @contextmanager
@@ -267,7 +148,7 @@ class Tracer(fx.Tracer):
             proxy.node.meta["from_training"] = True
         if self.examples is not None and isinstance(proxy, fx.Proxy):
             value = self._run(kind, target, args, kwargs)
-            if value is not _MISSING:
+            if value is not MISSING:
                 proxy.node.meta["example"] = value
             node = proxy.node
             if (kind == "placeholder" and isinstance(value, (bool, int, float, str))) or any(
@@ -276,23 +157,23 @@ class Tracer(fx.Tracer):
         return proxy
 
     def _run(self, kind: str, target: Any, args: tuple, kwargs: dict) -> Any:
-        """The node's value on the example inputs (``_MISSING`` when an input has none or it fails)."""
+        """The node's value on the example inputs (``MISSING`` when an input has none or it fails)."""
         if target in (torch.set_grad_enabled, torch.is_grad_enabled):
-            return _MISSING  # never run: it would change the grad mode of the conversion itself
+            return MISSING  # never run: it would change the grad mode of the conversion itself
         if kind == "placeholder":
-            return self.examples.get(target, _MISSING)
+            return self.examples.get(target, MISSING)
         if kind == "get_attr" and target == "training":
-            return _MISSING  # set by create_args_for_root
+            return MISSING  # set by create_args_for_root
         if kind == "get_attr":
-            value = self.constants.get(target, _MISSING)
-            if value is _MISSING:
+            value = self.constants.get(target, MISSING)
+            if value is MISSING:
                 with _untraced():
                     value = operator.attrgetter(target)(self.root)
             return value.detach().clone() if isinstance(value, torch.Tensor) else value
         missing = []
-        a, k = map_aggregate((args, kwargs), lambda v: missing.append(v) if _example(v) is _MISSING else _example(v))
+        a, k = map_aggregate((args, kwargs), lambda v: missing.append(v) if example(v) is MISSING else example(v))
         if missing:
-            return _MISSING
+            return MISSING
         self.in_example_run = True
         try:
             with torch.no_grad(), _untraced():
@@ -306,10 +187,10 @@ class Tracer(fx.Tracer):
                     with _eval_mode(module):  # values only feed shapes; no running-stat updates, no dropout
                         return module(*a, **k)
         except Exception:  # noqa: BLE001 - the trace itself decides; a missing example only limits it
-            return _MISSING
+            return MISSING
         finally:
             self.in_example_run = False
-        return _MISSING
+        return MISSING
 
     @contextmanager
     def patched(self, module: nn.Module) -> Iterator[None]:
@@ -318,7 +199,7 @@ class Tracer(fx.Tracer):
         fn_globals = getattr(type(module).forward, "__globals__", {})
         builtins_used = {"len": self._len, "int": self._number(int), "float": self._number(float),
                          "isinstance": self._isinstance}
-        old_globals = {name: fn_globals.get(name, _MISSING) for name in builtins_used}
+        old_globals = {name: fn_globals.get(name, MISSING) for name in builtins_used}
         for name, fn in saved.items():
             setattr(torch, name, self._wrap(fn))
         fn_globals.update(builtins_used)
@@ -327,7 +208,7 @@ class Tracer(fx.Tracer):
 
         def function_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
             # a custom autograd Function stays one call (its backward is the point), not its traced forward
-            if _has_proxy((args, kwargs)):
+            if has_proxy((args, kwargs)):
                 return tracer.create_proxy("call_function", apply.__get__(None, cls), args, kwargs)
             return apply.__get__(None, cls)(*args, **kwargs)
         torch.autograd.Function.apply = classmethod(function_apply)
@@ -341,7 +222,7 @@ class Tracer(fx.Tracer):
             for name, fn in saved.items():
                 setattr(torch, name, fn)
             for name, old in old_globals.items():
-                if old is _MISSING:
+                if old is MISSING:
                     fn_globals.pop(name, None)
                 else:
                     fn_globals[name] = old
@@ -360,8 +241,8 @@ class Tracer(fx.Tracer):
             else getattr(cls, "__wrapped__", cls)
         if not isinstance(obj, fx.Proxy):
             return builtins.isinstance(obj, cls)
-        value = _example(obj)
-        if value is not _MISSING:
+        value = example(obj)
+        if value is not MISSING:
             return builtins.isinstance(value, cls)
         classes = cls if builtins.isinstance(cls, tuple) else (cls,)
         if any(issubclass(torch.Tensor, c) for c in classes):
@@ -377,7 +258,7 @@ class Tracer(fx.Tracer):
 
     def _wrap(self, fn: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if _has_proxy((args, kwargs)):
+            if has_proxy((args, kwargs)):
                 return self.create_proxy("call_function", fn, args, kwargs)
             return fn(*args, **kwargs)
         wrapper.__wrapped__ = fn
