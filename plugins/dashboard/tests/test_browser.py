@@ -1,11 +1,14 @@
 """The dashboard in a real browser: Debian's chromium, headless, through Playwright's Python API.
 
 One browser for the module. A live experiment (sequential engine, in a thread) whose trials finish only when
-the test lets them, so "a trial appears live" is observed, not timed. Each page is saved to docs/images/.
+the test lets them, so "a trial appears live" is observed, not timed. Each page is saved as a PNG: into
+$NASCORE_SCREENSHOTS when set (`NASCORE_SCREENSHOTS=docs/images` refreshes the README's pictures), else a temporary
+folder, so a test run never rewrites committed files.
 """
 import os
 import re
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -24,7 +27,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")]
-IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
+IMAGES = Path(os.environ.get("NASCORE_SCREENSHOTS") or Path(tempfile.gettempdir()) / "nascore-dashboard-shots")
 LIVE_WAIT = 1000  # ms: a new metric must reach an open page within a second
 
 

@@ -180,8 +180,13 @@ const views = {
       update.events.forEach(ev => { if (ev.type !== "end" && tbody.querySelector(`tr[data-id="${ev.id}"]`)) { clearTimeout(refetch); refetch = setTimeout(load, 300); } });
       if (!update.models.length) return;
       if (!filtered() && state.sort === "id" && state.desc && state.offset === 0) {
-        page.total += update.models.length;
-        update.models.forEach(r => { page.rows.unshift(r); tbody.insertAdjacentHTML("afterbegin", rowHtml(r, true)); });
+        // a reload (refetch) may already show a model whose "new" event arrives after it: replace, never add twice
+        update.models.forEach(r => {
+          const tr = tbody.querySelector(`tr[data-id="${r.id}"]`), at = page.rows.findIndex(x => x.id === r.id);
+          if (tr) { tr.outerHTML = rowHtml(r, true); if (at >= 0) page.rows[at] = r; return; }
+          const placeholder = tbody.querySelector("tr:not([data-id])");  // "no trial matches"
+          if (placeholder) placeholder.remove();
+          page.total += 1; page.rows.unshift(r); tbody.insertAdjacentHTML("afterbegin", rowHtml(r, true)); });
         while (page.rows.length > state.limit) { page.rows.pop(); tbody.lastElementChild.remove(); }
         footer();
       } else { clearTimeout(refetch); refetch = setTimeout(load, 300); }
