@@ -27,51 +27,20 @@ TRIALS = 300
 
 
 def _setup():
-    from nascore.engine import Budget, ExecutionEngine, FinalMetricEvent, TrainingEndEvent
-    from nascore.mutable import Categorical, MutableDict, Numerical
-    from nascore.space import ExecutableModelSpace
+    """A 12-leaf space and a factory of engines whose "training" is a closed-form objective (the same in-process
+    space and engine as the table runs, ``benchmarks.tabular``)."""
+    from benchmarks.tabular import in_process_classes
+    from nascore.mutable import Categorical, Numerical
 
-    class Space(ExecutableModelSpace):
-        def __init__(self, mutable):
-            super().__init__()
-            self.mutable = mutable
+    TableSpace, TableEngine = in_process_classes()
+    leaves = {f"c{i}": Categorical(list(range(8)), label=f"c{i}") for i in range(10)}
+    leaves["lr"] = Numerical(1e-4, 1e-1, log_distributed=True, label="lr")
+    leaves["width"] = Numerical(16, 256, quantize=16, label="width")
 
-        def simplify(self, is_leaf=None):
-            return self.mutable.simplify(is_leaf)
+    def objective(sample):
+        return float(-sum((v if isinstance(v, (int, float)) else 0) for v in sample.values()))
 
-        def freeze(self, sample):
-            self.validate(sample)
-            return self._mark_frozen(Space(self.mutable), sample)
-
-    class Engine(ExecutionEngine):
-        def __init__(self):
-            super().__init__()
-            self.budget, self.models = Budget(max_trial_number=TRIALS), []
-
-        def submit_models(self, *models):
-            for model in models:
-                self.budget.consume()
-                self.models.append(model)
-                value = -sum((v if isinstance(v, (int, float)) else 0) for v in model.sample.values())
-                self.dispatch_model_event(FinalMetricEvent(model, metric=float(value)))
-                self.dispatch_model_event(TrainingEndEvent(model))
-
-        def list_models(self, status=None):
-            return self.models
-
-        def idle_worker_available(self):
-            return True
-
-        def budget_available(self):
-            return self.budget.available()
-
-        def shutdown(self):
-            pass
-
-    items = {f"c{i}": Categorical(list(range(8)), label=f"c{i}") for i in range(10)}
-    items["lr"] = Numerical(1e-4, 1e-1, log_distributed=True, label="lr")
-    items["width"] = Numerical(16, 256, quantize=16, label="width")
-    return Space(MutableDict(items)), Engine
+    return TableSpace(leaves), lambda: TableEngine(objective, TRIALS)
 
 
 BUDGET = 100

@@ -10,7 +10,8 @@ import inspect
 from typing import Any, Callable, Dict, List, Optional
 
 
-def _classes():
+def in_process_classes():
+    """``(TableSpace, TableEngine)``: a space over given leaves and an engine answering each model at once."""
     from nascore.engine import Budget, ExecutionEngine, FinalMetricEvent, TrainingEndEvent
     from nascore.space import ExecutableModelSpace
 
@@ -82,7 +83,7 @@ def run_on_table(strategy: Any, dataset: str, budget: int) -> List[Dict[str, Any
 
     table = load_table(dataset)
     space = NasBenchGraphSpace(PROTEINS_OPS) if dataset == "proteins" else NasBenchGraphSpace()
-    TableSpace, TableEngine = _classes()
+    TableSpace, TableEngine = in_process_classes()
     trials: List[Dict[str, Any]] = []
 
     def evaluate(sample: Dict[str, Any]) -> Dict[str, float]:
