@@ -238,9 +238,11 @@ class RemoteTrainingService(TrainingService):
                 for state in lost:
                     self._placement.unplace(state)
                 self._waiting.extend(lost)
-            if lost:
-                _logger.warning("remote: the agent on %s lost %d trial(s); re-running them", machine.address,
-                                len(lost))
+            if lost:  # a crashed agent left its log (traceback included) where the new one could name it
+                log = reply.get("crash_log")
+                crashed = f" (an earlier agent there crashed: see {log})" if log else ""
+                _logger.warning("remote: the agent on %s lost %d trial(s)%s; re-running them", machine.address,
+                                len(lost), crashed)
             slot.reconnects += 1
             _logger.warning("remote: reconnected to %s", machine.address)
             self._rerun_waiting()

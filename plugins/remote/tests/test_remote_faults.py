@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -19,12 +20,19 @@ def _open(gate: str, i: int) -> None:
     open(f"{gate}.{i}", "w").close()
 
 
-def test_dropped_connection_loses_and_repeats_no_metric(start_service, machine, sshd_pair, tmp_path):
+def _first_metric(start_service, machine, tmp_path, n: int):
+    """A service on machine 0 whose trial ``t`` (``n`` steps, step i once ``<gate>.<i>`` exists) has reported its
+    first metric: ``(service, recorder, gate)``."""
     service, rec = start_service([machine(0)])
     gate = str(tmp_path / "gate")
     _open(gate, 0)
-    service.submit(TrialRequest("t", script_payload("steps", n=4, gate=gate)))
+    service.submit(TrialRequest("t", script_payload("steps", n=n, gate=gate)))
     rec.wait(lambda: len(rec.metrics("t")) == 1)
+    return service, rec, gate
+
+
+def test_dropped_connection_loses_and_repeats_no_metric(start_service, machine, sshd_pair, tmp_path):
+    service, rec, gate = _first_metric(start_service, machine, tmp_path, n=4)
     assert sshd_pair[0].drop_connections() >= 1  # kill the sshd processes serving our session
     _open(gate, 1)  # the trial goes on while we are disconnected: the agent buffers its events
     _open(gate, 2)
@@ -43,6 +51,25 @@ def test_dropped_connection_loses_and_repeats_no_metric(start_service, machine, 
     rec.wait_ended("u")
     assert service.machine_status()[0]["reconnects"] == 2
     assert rec.metrics("u") == [("intermediate", 0.0), ("intermediate", 1.0), ("final", 2.0)]
+
+
+def test_an_agent_that_crashes_leaves_its_log_and_is_named(start_service, machine, tmp_path, caplog):
+    service, rec, gate = _first_metric(start_service, machine, tmp_path, n=2)
+    caplog.set_level(logging.WARNING, logger="nascore_remote")
+    m = service._machines[0].machine
+    crash_log = Path(f"{m.run_dir}.crash.log")  # the machine is this one
+    try:
+        m.send({"op": "ack"})  # an ack without its seq: the agent dies of a KeyError (a stand-in for any bug)
+        rec.wait(lambda: service.machine_status()[0]["reconnects"] == 1)
+        _open(gate, 1)
+        rec.wait_ended("t")
+        log = crash_log.read_text()  # the run directory went with the agent, its log did not
+        assert "Traceback" in log and "KeyError: 'seq'" in log
+        assert f"an earlier agent there crashed: see {crash_log}" in caplog.text
+        assert rec.attempts("t") == [("intermediate", 0.0, 0), ("intermediate", 0.0, 1), ("intermediate", 1.0, 1),
+                                     ("final", 2.0, 1)]
+    finally:
+        crash_log.unlink(missing_ok=True)
 
 
 def test_machine_gone_for_good_trials_move(start_service, machine, tmp_path, caplog):
@@ -80,11 +107,7 @@ def test_machine_gone_for_good_trials_move(start_service, machine, tmp_path, cap
 
 
 def test_agent_killed_trial_reruns(start_service, machine, tmp_path):
-    service, rec = start_service([machine(0)])
-    gate = str(tmp_path / "gate")
-    _open(gate, 0)
-    service.submit(TrialRequest("t", script_payload("steps", n=2, gate=gate)))
-    rec.wait(lambda: len(rec.metrics("t")) == 1)
+    service, rec, gate = _first_metric(start_service, machine, tmp_path, n=2)
     for pid in agent_processes(service.run_id):
         os.kill(pid, signal.SIGKILL)
     _open(gate, 1)

@@ -2,7 +2,8 @@
 newest wins), runs the client's trials through a :class:`~.trials.TrialRunner`, and numbers every event so
 that a client that reconnects asks for the events after ``seq N`` and misses or repeats nothing. It
 outlives dropped connections and exits after ``shutdown`` or when no client has attached for
-``orphan_timeout`` seconds, removing its run directory and every process it started.
+``orphan_timeout`` seconds, removing its run directory and every process it started. A daemon that dies of an
+error keeps its log, traceback included, as ``<run directory>.crash.log`` (see :func:`crash_log_path`).
 """
 import fcntl
 import os
@@ -13,10 +14,17 @@ import socket
 import struct
 import sys
 import time
+import traceback
 
 from .relay import SOCKET_NAME
 from .trials import TrialRunner
 from .wire import LineReader, encode
+
+
+def crash_log_path(directory):
+    """Where a daemon that died of an error leaves its ``agent.log``: next to the run directory, which it removes
+    (the next daemon of the directory names it in its hello reply)."""
+    return directory.rstrip("/") + ".crash.log"
 
 
 class Agent:
@@ -79,6 +87,8 @@ class Agent:
             reply = {"reply": "hello", "pid": os.getpid(), "instance": self.instance,
                      "known": sorted(self.runner.known), "running": sorted(self.runner.trials),
                      "cpus": os.cpu_count() or 1}
+            if os.path.exists(crash_log_path(self.directory)):
+                reply["crash_log"] = crash_log_path(self.directory)
             busy = self.busy_gpus()
             if busy is not None:
                 reply["busy_gpus"] = self.busy_sent = busy
@@ -120,6 +130,7 @@ class Agent:
         os.chmod(path, 0o600)  # and the directory is 0700: nobody else reaches it
         server.listen(4)
         self.sel.register(server, selectors.EVENT_READ, "server")
+        crashed = False
         try:
             while self.running:
                 for key, _ in self.sel.select(timeout=0.2):
@@ -141,14 +152,30 @@ class Agent:
                 if self.client is None and time.time() - self.detached_since > self.orphan_timeout:
                     sys.stderr.write("no client for %ss: stopping\n" % self.orphan_timeout)
                     break
+        except Exception:  # noqa: BLE001 - a bug: the trials die with us, the traceback must not
+            crashed = True
+            traceback.print_exc()  # stderr is agent.log
+            sys.stderr.flush()
         finally:
             if self.gpus is not None:
                 self.gpus.stop()
             self.runner.stop_all()
             server.close()
+            if crashed:
+                keep_log(self.directory)
             shutil.rmtree(self.directory, ignore_errors=True)
             if self.client is not None:
                 self.client.close()
+        return 1 if crashed else 0
+
+
+def keep_log(directory):
+    """Append the run directory's ``agent.log`` to its crash log (earlier crashes of the directory stay there)."""
+    try:
+        with open(os.path.join(directory, "agent.log"), "rb") as log, open(crash_log_path(directory), "ab") as out:
+            shutil.copyfileobj(log, out)
+    except OSError:
+        pass
 
 
 def same_user(conn):
@@ -172,5 +199,4 @@ def serve(script, directory, code, orphan_timeout, gpu_watcher_factory=None):
         f.write(str(os.getpid()))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     watcher = gpu_watcher_factory() if gpu_watcher_factory is not None else None
-    Agent(script, directory, code, orphan_timeout, watcher).serve()
-    return 0
+    return Agent(script, directory, code, orphan_timeout, watcher).serve()
