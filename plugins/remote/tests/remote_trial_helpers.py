@@ -38,11 +38,13 @@ class _Run:
         a = self.args
         if self.action == "noop":
             return 1.0
-        if self.action == "steps":  # intermediate i once file <gate>.<i> exists (when gate is given)
-            for i in range(a["n"]):
+        if self.action == "steps":  # intermediate i once file <gate>.<i> exists (when gate is given),
+            for i in range(a["n"]):  # then file <gate>.<i>.sent says it is on its way to the agent
                 if a.get("gate"):
                     _wait_for(f"{a['gate']}.{i}")
                 report_intermediate_result(float(i))
+                if a.get("gate"):
+                    open(f"{a['gate']}.{i}.sent", "w").close()
             report_final_result(float(a["n"]))
             return None
         if self.action == "print":

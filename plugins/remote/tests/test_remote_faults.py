@@ -11,6 +11,7 @@ import pytest
 from remote_helpers import agent_processes
 from nascore.space import ModelStatus
 from nascore.training_service import TrialRequest
+from nascore_remote.agent.procs import alive
 from nascore_remote.connection import RemoteError
 from nascore_remote.testing import SshServer, generate_key
 from remote_trial_helpers import script_payload
@@ -51,6 +52,32 @@ def test_dropped_connection_loses_and_repeats_no_metric(start_service, machine, 
     rec.wait_ended("u")
     assert service.machine_status()[0]["reconnects"] == 2
     assert rec.metrics("u") == [("intermediate", 0.0), ("intermediate", 1.0), ("final", 2.0)]
+
+
+def test_a_metric_racing_the_end_of_its_connection_loses_nothing(start_service, machine, sshd_pair, tmp_path):
+    """The agent hears, in one wake-up, a trial's metric and then the end of its client's connection: sending the
+    metric finds the connection dead and drops it; the stale end-of-connection must not kill the agent (it did,
+    and the reconnect found a new agent that had never heard of the trial, which then ran twice)."""
+    service, rec, gate = _first_metric(start_service, machine, tmp_path, n=2)
+    pids = agent_processes(service.run_id)
+    daemon = next(p for p in pids if " serve " in _cmdline(p))
+    relays = [p for p in pids if " attach " in _cmdline(p)]
+    os.kill(daemon, signal.SIGSTOP)  # the agent sleeps through both: the metric, then the hang-up
+    try:
+        _open(gate, 1)
+        rec.wait(lambda: os.path.exists(f"{gate}.1.sent"))  # in the worker's pipe to the agent
+        assert sshd_pair[0].drop_connections() >= 1
+        rec.wait(lambda: not any(alive(p) for p in relays))  # the relay hung up on the agent
+    finally:
+        os.kill(daemon, signal.SIGCONT)
+    rec.wait_ended("t")
+    assert rec.attempts("t") == [("intermediate", 0.0, 0), ("intermediate", 1.0, 0), ("final", 2.0, 0)]
+    assert rec.ends()["t"].status is ModelStatus.Trained
+    assert service.machine_status()[0]["reconnects"] == 1 and alive(daemon)
+
+
+def _cmdline(pid: int) -> str:
+    return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
 
 
 def test_an_agent_that_crashes_leaves_its_log_and_is_named(start_service, machine, tmp_path, caplog):

@@ -144,7 +144,10 @@ class Agent:
                         self.client, self.client_reader, self.greeted = conn, LineReader(), False
                         self.sel.register(conn, selectors.EVENT_READ, "client")
                     elif key.data == "client":
-                        self.client_input()
+                        # only the current client: one dropped earlier in this batch (a send to it failed, a
+                        # newer one came) is stale, and client_input() would read another socket or None
+                        if key.fileobj is self.client:
+                            self.client_input()
                     else:
                         self.runner.worker_output(key.data)
                 self.runner.check_deadlines()
