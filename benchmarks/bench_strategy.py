@@ -51,7 +51,7 @@ HELD_OUT = ("cs", "physics", "photo", "arxiv", "proteins")
 CHECKPOINTS = (25, 50, 100)
 
 
-def _mean_std(values: List[float]) -> Dict[str, float]:
+def mean_std(values: List[float]) -> Dict[str, float]:
     mean = sum(values) / len(values)
     std = (sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)) ** 0.5
     return {"mean": round(mean, 4), "std": round(std, 4)}
@@ -75,12 +75,12 @@ def regret_of(strategy_name: str, dataset: str, seeds: int = SEEDS, budget: int 
         if n > budget:
             continue
         best = [best_so_far(trials, n) for trials in runs]
-        result[f"best_valid@{n}"] = _mean_std([100 * b["valid"] for b in best])
-        result[f"regret@{n}"] = _mean_std([100 * (optimum - b["valid"]) for b in best])
+        result[f"best_valid@{n}"] = mean_std([100 * b["valid"] for b in best])
+        result[f"regret@{n}"] = mean_std([100 * (optimum - b["valid"]) for b in best])
     picked = [best_so_far(trials, budget) for trials in runs]
-    result["test_of_picked"] = _mean_std([100 * b["test"] for b in picked])
-    result["distinct_architectures"] = _mean_std([len({t["key"] for t in trials}) for trials in runs])
-    result["trials_run"] = _mean_std([len(trials) for trials in runs])
+    result["test_of_picked"] = mean_std([100 * b["test"] for b in picked])
+    result["distinct_architectures"] = mean_std([len({t["key"] for t in trials}) for trials in runs])
+    result["trials_run"] = mean_std([len(trials) for trials in runs])
     return result
 
 
