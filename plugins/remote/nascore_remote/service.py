@@ -171,6 +171,8 @@ class RemoteTrainingService(TrainingService):
                     continue  # already delivered before the reconnect
                 slot.last_seq = message["seq"]
                 self._on_event(slot, message["event"], message["seq"])
+            elif message.get("reply") == "error":  # the agent refused what we sent and hangs up: we reconnect
+                _logger.error("remote: the agent on %s refused a message: %s", machine.address, message.get("error"))
             elif "busy_gpus" in message:  # the GPUs others use changed: room may have changed too
                 with self._lock:
                     slot.update_busy(message)

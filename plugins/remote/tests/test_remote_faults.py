@@ -59,9 +59,8 @@ def test_a_metric_racing_the_end_of_its_connection_loses_nothing(start_service, 
     metric finds the connection dead and drops it; the stale end-of-connection must not kill the agent (it did,
     and the reconnect found a new agent that had never heard of the trial, which then ran twice)."""
     service, rec, gate = _first_metric(start_service, machine, tmp_path, n=2)
-    pids = agent_processes(service.run_id)
-    daemon = next(p for p in pids if " serve " in _cmdline(p))
-    relays = [p for p in pids if " attach " in _cmdline(p)]
+    daemon = _daemon(service)
+    relays = [p for p in agent_processes(service.run_id) if " attach " in _cmdline(p)]
     os.kill(daemon, signal.SIGSTOP)  # the agent sleeps through both: the metric, then the hang-up
     try:
         _open(gate, 1)
@@ -86,17 +85,54 @@ def test_an_agent_that_crashes_leaves_its_log_and_is_named(start_service, machin
     m = service._machines[0].machine
     crash_log = Path(f"{m.run_dir}.crash.log")  # the machine is this one
     try:
-        m.send({"op": "ack"})  # an ack without its seq: the agent dies of a KeyError (a stand-in for any bug)
+        os.kill(_daemon(service), signal.SIGINT)  # an error exit: its trials die with it, its log must not
         rec.wait(lambda: service.machine_status()[0]["reconnects"] == 1)
         _open(gate, 1)
         rec.wait_ended("t")
         log = crash_log.read_text()  # the run directory went with the agent, its log did not
-        assert "Traceback" in log and "KeyError: 'seq'" in log
+        assert "Traceback" in log and "KeyboardInterrupt" in log
         assert f"an earlier agent there crashed: see {crash_log}" in caplog.text
         assert rec.attempts("t") == [("intermediate", 0.0, 0), ("intermediate", 0.0, 1), ("intermediate", 1.0, 1),
                                      ("final", 2.0, 1)]
     finally:
         crash_log.unlink(missing_ok=True)
+
+
+def _daemon(service) -> int:
+    return next(p for p in agent_processes(service.run_id) if " serve " in _cmdline(p))
+
+
+BAD_MESSAGES = [  # (what the client sends, what the agent's refusal says)
+    (b"{not json\n", "not JSON"),
+    (b"[1, 2]\n", "not a JSON object"),
+    (b'{"op": "ack"}\n', "'ack' without 'seq'"),  # this one used to kill the agent with all its trials
+    (b'{"op": "ack", "seq": "3"}\n', "'ack' with 'seq' of type str, expected int"),
+    (b'{"op": "submit", "trial_id": "x"}\n', "'submit' without 'payload'"),
+    (b'{"op": "launch"}\n', "unknown op 'launch'"),
+]
+
+
+def test_a_bad_message_is_refused_and_loses_nothing(start_service, machine, tmp_path, caplog):
+    """The agent refuses a malformed message (its log and the client say why) and drops the connection; the
+    client reconnects to the same agent, whose trial runs on: its metrics arrive once each, none lost."""
+    service, rec, gate = _first_metric(start_service, machine, tmp_path, n=2)
+    caplog.set_level(logging.WARNING, logger="nascore_remote")
+    slot = service._machines[0]
+    daemon, instance = _daemon(service), slot.instance
+    for count, (line, _) in enumerate(BAD_MESSAGES, 1):
+        with slot.machine._send_lock:
+            slot.machine.channel.sendall(line)
+        rec.wait(lambda n=count: service.machine_status()[0]["reconnects"] == n)
+    _open(gate, 1)
+    rec.wait_ended("t")
+    assert rec.attempts("t") == [("intermediate", 0.0, 0), ("intermediate", 1.0, 0), ("final", 2.0, 0)]
+    assert rec.ends()["t"].status is ModelStatus.Trained
+    assert alive(daemon) and slot.instance == instance  # the agent that ran the trial all along
+    log = Path(slot.machine.run_dir, "agent.log").read_text()
+    assert "Traceback" not in log
+    for _, reason in BAD_MESSAGES:
+        assert f"refused a message from the client, dropping its connection: {reason}" in log
+        assert f"the agent on {slot.machine.address} refused a message: {reason}" in caplog.text
 
 
 def test_machine_gone_for_good_trials_move(start_service, machine, tmp_path, caplog):

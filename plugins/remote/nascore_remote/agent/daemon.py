@@ -2,8 +2,10 @@
 newest wins), runs the client's trials through a :class:`~.trials.TrialRunner`, and numbers every event so
 that a client that reconnects asks for the events after ``seq N`` and misses or repeats nothing. It
 outlives dropped connections and exits after ``shutdown`` or when no client has attached for
-``orphan_timeout`` seconds, removing its run directory and every process it started. A daemon that dies of an
-error keeps its log, traceback included, as ``<run directory>.crash.log`` (see :func:`crash_log_path`).
+``orphan_timeout`` seconds, removing its run directory and every process it started. A malformed client
+message is refused (see :mod:`.messages`) and its connection dropped: the client reconnects, nothing is lost.
+A daemon that dies of an error (or of SIGINT) keeps its log, traceback included, as
+``<run directory>.crash.log`` (see :func:`crash_log_path`).
 """
 import fcntl
 import os
@@ -16,6 +18,7 @@ import sys
 import time
 import traceback
 
+from .messages import BadMessage, parse_client_message
 from .relay import SOCKET_NAME
 from .trials import TrialRunner
 from .wire import LineReader, encode
@@ -82,7 +85,7 @@ class Agent:
     def client_message(self, msg):
         op = msg.get("op")
         if op == "hello":
-            after = int(msg.get("after", 0))
+            after = msg.get("after") or 0
             self.events = [(s, line) for s, line in self.events if s > after]
             reply = {"reply": "hello", "pid": os.getpid(), "instance": self.instance,
                      "known": sorted(self.runner.known), "running": sorted(self.runner.trials),
@@ -101,7 +104,7 @@ class Agent:
         elif op == "cancel":
             self.runner.stop(msg["trial_id"], "interrupted", msg.get("reason") or "cancelled", cooperative=True)
         elif op == "ack":
-            self.events = [(s, line) for s, line in self.events if s > int(msg["seq"])]
+            self.events = [(s, line) for s, line in self.events if s > msg["seq"]]
         elif op == "shutdown":
             self.running = False
             self.send(encode({"reply": "bye"}))
@@ -116,10 +119,23 @@ class Agent:
         if not data:
             self.drop_client()
             return
-        for msg in self.client_reader.feed(data):
+        for line in self.client_reader.lines(data):
             if self.client is None:
                 break
+            try:
+                msg = parse_client_message(line)
+            except BadMessage as exc:
+                self.refuse(exc)
+                break
             self.client_message(msg)
+
+    def refuse(self, error):
+        """A malformed message: say why (agent.log and the client) and drop the connection. The client reconnects
+        and resyncs as after a network blip; trials and unacknowledged events are untouched."""
+        sys.stderr.write("refused a message from the client, dropping its connection: %s\n" % error)
+        sys.stderr.flush()
+        self.send(encode({"reply": "error", "error": str(error)}))
+        self.drop_client()
 
     def serve(self):
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -155,7 +171,7 @@ class Agent:
                 if self.client is None and time.time() - self.detached_since > self.orphan_timeout:
                     sys.stderr.write("no client for %ss: stopping\n" % self.orphan_timeout)
                     break
-        except Exception:  # noqa: BLE001 - a bug: the trials die with us, the traceback must not
+        except (Exception, KeyboardInterrupt):  # noqa: BLE001 - a bug or SIGINT: the trials die, the traceback stays
             crashed = True
             traceback.print_exc()  # stderr is agent.log
             sys.stderr.flush()
@@ -200,6 +216,8 @@ def serve(script, directory, code, orphan_timeout, gpu_watcher_factory=None):
         return 0  # another daemon already serves this directory
     with open(os.path.join(directory, "agent.pid"), "w") as f:  # a later owner retires us by this pid
         f.write(str(os.getpid()))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a later owner retiring us: a clean exit
+    # SIGINT (whatever our parent left it as) is an error exit: the trials die, the log is kept as a crash log
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = gpu_watcher_factory() if gpu_watcher_factory is not None else None
     return Agent(script, directory, code, orphan_timeout, watcher).serve()

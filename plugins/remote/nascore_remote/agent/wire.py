@@ -22,14 +22,19 @@ class LineReader:
     def __init__(self):
         self.buffer = b""
 
-    def feed(self, data):
+    def lines(self, data):
+        """The complete, non-blank lines (bytes) that ``data`` finishes."""
         self.buffer += data
-        messages = []
+        lines = []
         while b"\n" in self.buffer:
             line, self.buffer = self.buffer.split(b"\n", 1)
             if line.strip():
-                messages.append(json.loads(line))
-        return messages
+                lines.append(line)
+        return lines
+
+    def feed(self, data):
+        """The complete messages that ``data`` finishes, decoded."""
+        return [json.loads(line) for line in self.lines(data)]
 
 
 def safe_name(trial_id):
