@@ -146,6 +146,9 @@ class RemoteConfig(ComponentConfig):
     #: -1: every GPU of the machine it runs on)
     trial_gpu_number: Optional[int] = Field(default=None, ge=-1)
     reconnect_timeout: float = Field(default=30.0, gt=0, description="seconds")
+    #: seconds an agent waits for a client that takes none of its messages (a stalled connection) before it
+    #: drops the connection; the service reconnects and gets every event again, the trials never wait on it
+    agent_send_timeout: float = Field(default=60.0, gt=0, description="seconds")
     connect_timeout: float = Field(default=10.0, gt=0, description="seconds")
     #: most a trial's stdout or stderr log keeps on the machine (the start is cut, the end kept); None: no limit
     trial_log_limit_mb: Optional[float] = Field(default=64.0, gt=0)

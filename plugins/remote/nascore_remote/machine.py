@@ -56,6 +56,7 @@ class RemoteMachine:
         self.channel: Optional[paramiko.Channel] = None
         # names the experiment (not this run): a later owner's agent retires this run's agent at once
         self.owner = ""
+        self.send_timeout: Optional[float] = None  # the agent's (None: its default)
         self._send_lock = threading.Lock()
         self._buffer = b""
 
@@ -171,6 +172,8 @@ class RemoteMachine:
                 str(orphan_timeout)]
         if self.owner:
             args += ["--owner", self.owner] + (["--retire"] if retire else [])
+        if self.send_timeout is not None:
+            args += ["--send-timeout", str(self.send_timeout)]
         if self.config.gpu_indices and not self.config.use_active_gpu:  # report GPUs that others use
             args += ["--nvidia-smi", self.config.nvidia_smi or "nvidia-smi", "--gpu-poll", str(GPU_POLL_SECONDS)]
         command = " ".join(shlex.quote(a) for a in args)

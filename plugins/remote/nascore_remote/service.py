@@ -78,6 +78,7 @@ class RemoteTrainingService(TrainingService):
         for machine in machines:
             machine.owner = f"{owner}-{machine.index}"  # two entries may name one host (other GPUs, say)
             machine.connection.pinned = self.log_directory.parent / "known_hosts"
+            machine.send_timeout = self.settings.agent_send_timeout
         hellos = bring_up(machines, code, plugin_requirements(self.config))
         for machine in machines:
             slot = MachineSlot.for_machine(machine, hellos[machine.index])

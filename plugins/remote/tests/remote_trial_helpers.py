@@ -47,6 +47,13 @@ class _Run:
                     open(f"{a['gate']}.{i}.sent", "w").close()
             report_final_result(float(a["n"]))
             return None
+        if self.action == "burst":  # once file <gate> exists: n intermediates at once, file <gate>.done, a final
+            _wait_for(a["gate"])
+            for i in range(a["n"]):
+                report_intermediate_result(float(i))
+            open(f"{a['gate']}.done", "w").close()
+            report_final_result(float(a["n"]))
+            return None
         if self.action == "print":
             print("hello stdout", os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"), os.getpid())
             print("hello stderr", file=sys.stderr)

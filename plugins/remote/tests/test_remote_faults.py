@@ -135,6 +135,37 @@ def test_a_bad_message_is_refused_and_loses_nothing(start_service, machine, tmp_
         assert f"the agent on {slot.machine.address} refused a message: {reason}" in caplog.text
 
 
+def test_a_client_that_stops_reading_holds_up_nothing(start_service, machine, tmp_path):
+    """The relay of the client's connection stops reading (SIGSTOP) while a trial reports a burst of metrics,
+    far more than the socket between them holds: the agent keeps taking the trial's events (it used to block
+    in send(), and every trial of the machine with it), drops the stalled client after agent_send_timeout,
+    and the client, reconnected to the same agent, gets every metric exactly once."""
+    service, rec = start_service([machine(0)], agent_send_timeout=2.0)
+    slot = service._machines[0]
+    daemon, instance = _daemon(service), slot.instance
+    gate = str(tmp_path / "gate")
+    # 100 bytes an event: far more than the agent's socket to the relay and the worker's pipe hold
+    n = max(20000, int(Path("/proc/sys/net/core/wmem_default").read_text()) // 10)
+    service.submit(TrialRequest("t", script_payload("burst", n=n, gate=gate)))
+    rec.wait(lambda: Path(slot.machine.run_dir, "trials", "t").is_dir())  # the agent has the submit
+    relays = [p for p in agent_processes(service.run_id) if " attach " in _cmdline(p)]
+    log = Path(slot.machine.run_dir, "agent.log")
+    for pid in relays:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        Path(gate).touch()
+        rec.wait(lambda: os.path.exists(f"{gate}.done"))  # all written: the agent read them, nobody read it
+        rec.wait(lambda: "the client took nothing for 2.0s: dropping its connection" in log.read_text())
+    finally:
+        for pid in relays:
+            os.kill(pid, signal.SIGCONT)
+    rec.wait_ended("t")
+    assert rec.attempts("t") == [("intermediate", float(i), 0) for i in range(n)] + [("final", float(n), 0)]
+    assert rec.ends()["t"].status is ModelStatus.Trained
+    assert service.machine_status()[0]["reconnects"] == 1
+    assert alive(daemon) and slot.instance == instance
+
+
 def test_machine_gone_for_good_trials_move(start_service, machine, tmp_path, caplog):
     spare = SshServer(tmp_path / "spare").start()
     try:

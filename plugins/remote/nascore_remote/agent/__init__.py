@@ -11,13 +11,15 @@ Modes (``python agent.py MODE ...``, see :mod:`.cli`):
 * ``unpack TAR DEST`` -- unpack an uploaded code archive into DEST atomically.
 * ``attach DIR CODE [OPTIONS]`` -- make sure the agent daemon for DIR runs (start it detached if not), then
   relay this process's stdin/stdout to it. The client talks over an SSH channel running this; no port is opened.
-* ``serve DIR CODE [--orphan-timeout S] [--nvidia-smi EXE --gpu-poll S]`` -- the daemon (:mod:`.daemon`).
+* ``serve DIR CODE [--orphan-timeout S] [--send-timeout S] [--nvidia-smi EXE --gpu-poll S]`` -- the daemon
+  (:mod:`.daemon`).
 * ``worker --events-fd N`` -- runs trial after trial read from stdin (:mod:`.worker`).
 
 Wire protocol (JSON lines, :mod:`.wire`). Client -> agent: ``hello{after}``, ``submit{trial_id, payload,
 env, timeout}``, ``cancel{trial_id, reason}``, ``ack{seq}``, ``shutdown``. Agent -> client: numbered events
-``{"seq": n, "event": ...}``, replies ``{"reply": ...}`` and, when the daemon watches GPUs, unnumbered state
-``{"busy_gpus": [...]}`` (GPUs running compute processes that are not ours), sent on every change.
+``{"seq": n, "event": ...}``, replies ``{"reply": ...}`` (``{"reply": "error", "error": why}`` before it
+drops a client whose message it refused, see :mod:`.messages`) and, when the daemon watches GPUs, unnumbered
+state ``{"busy_gpus": [...]}`` (GPUs running compute processes that are not ours), sent on every change.
 """
 from .cli import main
 

@@ -28,14 +28,15 @@ def main(argv):
         return attach(script, args[0], args[1], args[2:], _option(args, "--owner", None),
                       "--retire" in args)
     if mode == "serve":
-        from .daemon import serve
+        from .daemon import SEND_TIMEOUT, serve
         nvidia_smi = _option(args, "--nvidia-smi", None)
         factory = None
         if nvidia_smi is not None:  # the client wants GPUs that others use reported
             from .gpus import GpuWatcher
             poll = float(_option(args, "--gpu-poll", 2.0))
             factory = lambda: GpuWatcher(nvidia_smi, poll)  # noqa: E731
-        return serve(script, args[0], args[1], float(_option(args, "--orphan-timeout", 600.0)), factory)
+        return serve(script, args[0], args[1], float(_option(args, "--orphan-timeout", 600.0)), factory,
+                     float(_option(args, "--send-timeout", SEND_TIMEOUT)))
     if mode == "worker":
         from .worker import run_worker
         return run_worker(int(_option(args, "--events-fd", None)), os.path.dirname(script))

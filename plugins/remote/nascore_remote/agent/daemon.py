@@ -2,7 +2,8 @@
 newest wins), runs the client's trials through a :class:`~.trials.TrialRunner`, and numbers every event so
 that a client that reconnects asks for the events after ``seq N`` and misses or repeats nothing. It
 outlives dropped connections and exits after ``shutdown`` or when no client has attached for
-``orphan_timeout`` seconds, removing its run directory and every process it started. A malformed client
+``orphan_timeout`` seconds, removing its run directory and every process it started. A client that stops
+reading is dropped after ``send_timeout`` seconds (see :mod:`.outbox`). A malformed client
 message is refused (see :mod:`.messages`) and its connection dropped: the client reconnects, nothing is lost.
 A daemon that dies of an error (or of SIGINT) keeps its log, traceback included, as
 ``<run directory>.crash.log`` (see :func:`crash_log_path`).
@@ -19,9 +20,14 @@ import time
 import traceback
 
 from .messages import BadMessage, parse_client_message
+from .outbox import Outbox
 from .relay import SOCKET_NAME
 from .trials import TrialRunner
 from .wire import LineReader, encode
+
+
+#: seconds a client may take none of the bytes waiting for it before its connection is dropped (``--send-timeout``)
+SEND_TIMEOUT = 60.0
 
 
 def crash_log_path(directory):
@@ -31,11 +37,14 @@ def crash_log_path(directory):
 
 
 class Agent:
-    def __init__(self, script, directory, code, orphan_timeout, gpu_watcher=None):
+    def __init__(self, script, directory, code, orphan_timeout, gpu_watcher=None, send_timeout=SEND_TIMEOUT):
         self.directory = directory
         self.orphan_timeout = orphan_timeout
+        self.send_timeout = send_timeout
         self.sel = selectors.DefaultSelector()
         self.client = None
+        self.outbox = None  # the client's unsent bytes
+        self.client_events = 0  # what the selector watches the client for
         self.greeted = False  # the client's hello was answered: state pushes may follow
         self.client_reader = LineReader()
         self.detached_since = time.time()
@@ -55,21 +64,40 @@ class Agent:
         self.send(line)
 
     def send(self, data):
-        if self.client is None:
-            return
-        try:
-            self.client.setblocking(True)
-            self.client.sendall(data)
-            self.client.setblocking(False)
-        except OSError:
+        if self.client is not None:
+            self.sent(self.outbox.put(data))
+
+    def sent(self, alive):
+        """After writing to the client: drop a dead connection, else watch for room while bytes wait."""
+        if not alive:
             self.drop_client()
+            return
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.outbox.pending else 0)
+        if events != self.client_events:
+            self.sel.modify(self.client, events, "client")
+            self.client_events = events
+
+    def attach_client(self, conn):
+        self.drop_client()  # the newest client wins: the old connection is dead
+        conn.setblocking(False)
+        self.client, self.client_reader, self.greeted = conn, LineReader(), False
+        self.outbox, self.client_events = Outbox(conn), selectors.EVENT_READ
+        self.sel.register(conn, selectors.EVENT_READ, "client")
 
     def drop_client(self):
         if self.client is not None:
             self.sel.unregister(self.client)
             self.client.close()
-            self.client = None
+            self.client = self.outbox = None
             self.detached_since = time.time()
+
+    def drop_stalled_client(self):
+        """A client that takes nothing for ``send_timeout`` s goes (it reconnects and gets its events again):
+        the daemon never waits on it, but unsent bytes must not pile up forever."""
+        if self.client is not None and self.outbox.stalled(self.send_timeout):
+            sys.stderr.write("the client took nothing for %ss: dropping its connection\n" % self.send_timeout)
+            sys.stderr.flush()
+            self.drop_client()
 
     def busy_gpus(self):
         return None if self.gpus is None else self.gpus.busy(self.runner.started_pids)
@@ -149,25 +177,25 @@ class Agent:
         crashed = False
         try:
             while self.running:
-                for key, _ in self.sel.select(timeout=0.2):
+                for key, mask in self.sel.select(timeout=0.2):
                     if key.data == "server":
                         conn, _ = server.accept()
                         if not same_user(conn):
                             conn.close()  # another user on this machine: never a client
                             continue
-                        self.drop_client()  # the newest client wins: the old connection is dead
-                        conn.setblocking(False)
-                        self.client, self.client_reader, self.greeted = conn, LineReader(), False
-                        self.sel.register(conn, selectors.EVENT_READ, "client")
+                        self.attach_client(conn)
                     elif key.data == "client":
                         # only the current client: one dropped earlier in this batch (a send to it failed, a
                         # newer one came) is stale, and client_input() would read another socket or None
-                        if key.fileobj is self.client:
+                        if key.fileobj is self.client and mask & selectors.EVENT_WRITE:
+                            self.sent(self.outbox.flush())
+                        if key.fileobj is self.client and mask & selectors.EVENT_READ:
                             self.client_input()
                     else:
                         self.runner.worker_output(key.data)
                 self.runner.check_deadlines()
                 self.push_gpu_state()
+                self.drop_stalled_client()
                 if self.client is None and time.time() - self.detached_since > self.orphan_timeout:
                     sys.stderr.write("no client for %ss: stopping\n" % self.orphan_timeout)
                     break
@@ -184,6 +212,7 @@ class Agent:
                 keep_log(self.directory)
             shutil.rmtree(self.directory, ignore_errors=True)
             if self.client is not None:
+                self.outbox.drain(1.0)  # a "bye", say; the client learns the rest from the closed connection
                 self.client.close()
         return 1 if crashed else 0
 
@@ -207,7 +236,7 @@ def same_user(conn):
     return uid == os.getuid()
 
 
-def serve(script, directory, code, orphan_timeout, gpu_watcher_factory=None):
+def serve(script, directory, code, orphan_timeout, gpu_watcher_factory=None, send_timeout=SEND_TIMEOUT):
     """Run the daemon for ``directory`` unless one already does (a lock file decides)."""
     lock = open(os.path.join(directory, "agent.lock"), "w")
     try:
@@ -220,4 +249,4 @@ def serve(script, directory, code, orphan_timeout, gpu_watcher_factory=None):
     # SIGINT (whatever our parent left it as) is an error exit: the trials die, the log is kept as a crash log
     signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = gpu_watcher_factory() if gpu_watcher_factory is not None else None
-    return Agent(script, directory, code, orphan_timeout, watcher).serve()
+    return Agent(script, directory, code, orphan_timeout, watcher, send_timeout).serve()
