@@ -105,6 +105,7 @@ def _daemon(service) -> int:
 BAD_MESSAGES = [  # (what the client sends, what the agent's refusal says)
     (b"{not json\n", "not JSON"),
     (b"[1, 2]\n", "not a JSON object"),
+    (b"[" * 100000 + b"\n", "not JSON (maximum recursion depth exceeded"),  # a RecursionError, no ValueError
     (b'{"op": "ack"}\n', "'ack' without 'seq'"),  # this one used to kill the agent with all its trials
     (b'{"op": "ack", "seq": "3"}\n', "'ack' with 'seq' of type str, expected int"),
     (b'{"op": "submit", "trial_id": "x"}\n', "'submit' without 'payload'"),

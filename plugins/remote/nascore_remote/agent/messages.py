@@ -25,7 +25,7 @@ def parse_client_message(line):
     quoted = line[:200].decode(errors="replace") + ("..." if len(line) > 200 else "")
     try:
         msg = json.loads(line)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested 100,000 deep, say
         raise BadMessage("not JSON (%s): %s" % (exc, quoted)) from None
     if not isinstance(msg, dict):
         raise BadMessage("not a JSON object: %s" % quoted)
