@@ -12,6 +12,7 @@ from remote_helpers import agent_processes
 from nascore.space import ModelStatus
 from nascore.training_service import TrialRequest
 from nascore_remote.agent.procs import alive
+from nascore_remote.agent.worker_events import MAX_LINE, BadWorkerLine, parse_worker_event
 from nascore_remote.connection import RemoteError
 from nascore_remote.testing import SshServer, generate_key
 from remote_trial_helpers import script_payload
@@ -134,6 +135,59 @@ def test_a_bad_message_is_refused_and_loses_nothing(start_service, machine, tmp_
     for _, reason in BAD_MESSAGES:
         assert f"refused a message from the client, dropping its connection: {reason}" in log
         assert f"the agent on {slot.machine.address} refused a message: {reason}" in caplog.text
+
+
+def test_a_bad_worker_line_fails_its_trial_only(start_service, machine, tmp_path):
+    """A trial's user code writes on its worker's event pipe while trial ``t`` runs on the same agent: a line
+    that is no JSON (it used to kill the agent and every trial of the machine), a well-formed metric forged for
+    ``t``, bytes without an end of line past MAX_LINE. Each junk trial ends Failed with a reason naming it and
+    quoting its line (cut after 200 bytes), in agent.log too; what it reported before stays; ``t`` gets each of
+    its metrics once, none forged; the agent is the one that started."""
+    service, rec, gate = _first_metric(start_service, machine, tmp_path, n=2)
+    slot = service._machines[0]
+    daemon, instance = _daemon(service), slot.instance
+    long_junk = "junk " + "x" * 300
+    forged = '{"event": "metric", "trial_id": "t", "kind": "final", "metric": 99.0}'
+    service.submit(TrialRequest("j1", script_payload("junk", line=long_junk + "\n")))
+    rec.wait_ended("j1")
+    service.submit(TrialRequest("j2", script_payload("junk", line=forged + "\n")))
+    rec.wait_ended("j2")
+    service.submit(TrialRequest("j3", script_payload("junk", line="y" * (MAX_LINE + 1))))
+    rec.wait_ended("j3")
+    _open(gate, 1)
+    rec.wait_ended("t")
+    expected = {"j1": "trial j1 wrote a malformed line on its event pipe (not JSON: Expecting value: line 1 column 1 "
+                      "(char 0)): " + long_junk[:200] + "...",
+                "j2": "trial j2 wrote a malformed line on its event pipe (an event of trial 't'): " + forged,
+                "j3": f"trial j3 wrote a malformed line on its event pipe (no end of line after {MAX_LINE} bytes): "
+                      + "y" * 200 + "..."}
+    log = Path(slot.machine.run_dir, "agent.log").read_text()
+    for trial, reason in expected.items():
+        assert (rec.ends()[trial].status, rec.ends()[trial].reason) == (ModelStatus.Failed, reason)
+        assert rec.attempts(trial) == [("intermediate", 0.0, 0)]
+        assert f"killing a worker: {reason}\n" in log
+    assert rec.attempts("t") == [("intermediate", 0.0, 0), ("intermediate", 1.0, 0), ("final", 2.0, 0)]
+    assert rec.ends()["t"].status is ModelStatus.Trained
+    assert "Traceback" not in log
+    assert alive(daemon) and slot.instance == instance and service.machine_status()[0]["reconnects"] == 0
+
+
+@pytest.mark.parametrize("line, trial, why", [
+    (b"[1, 2]", "a", "not a JSON object"),
+    (b"[" * 100000, "a", "not JSON: maximum recursion depth exceeded"),  # a RecursionError, no ValueError
+    (b'{"event": "log", "trial_id": "a"}', "a", "unknown event 'log'"),
+    (b'{"event": "metric", "trial_id": "a", "metric": 1.0}', "a", "a metric needs 'kind' (intermediate or final)"),
+    (b'{"event": "end", "trial_id": "a", "status": "early_stopped"}', "a", "an end needs 'status'"),
+    (b'{"event": "end", "trial_id": "a", "status": "failed", "reason": 3}', "a", "a text or null 'reason'"),
+    (b'{"event": "metric", "trial_id": "a", "kind": "final", "metric": 1.0}', None, "no trial runs there"),
+])
+def test_what_a_worker_line_must_be(line, trial, why):
+    with pytest.raises(BadWorkerLine) as error:
+        parse_worker_event(line, trial)
+    assert why in str(error.value) and line[:200].decode() in str(error.value)
+    assert str(error.value).startswith("trial a wrote" if trial else "an idle worker wrote")
+    good = b'{"event": "end", "trial_id": "a", "status": "failed", "reason": null}'
+    assert parse_worker_event(good, "a") == {"event": "end", "trial_id": "a", "status": "failed", "reason": None}
 
 
 def test_a_client_that_stops_reading_holds_up_nothing(start_service, machine, tmp_path):

@@ -13,7 +13,8 @@ Modes (``python agent.py MODE ...``, see :mod:`.cli`):
   relay this process's stdin/stdout to it. The client talks over an SSH channel running this; no port is opened.
 * ``serve DIR CODE [--orphan-timeout S] [--send-timeout S] [--nvidia-smi EXE --gpu-poll S]`` -- the daemon
   (:mod:`.daemon`).
-* ``worker --events-fd N`` -- runs trial after trial read from stdin (:mod:`.worker`).
+* ``worker --events-fd N`` -- runs trial after trial read from stdin (:mod:`.worker`). Its event lines are
+  checked (:mod:`.worker_events`): a bad one fails its trial only.
 
 Wire protocol (JSON lines, :mod:`.wire`). Client -> agent: ``hello{after}``, ``submit{trial_id, payload,
 env, timeout}``, ``cancel{trial_id, reason}``, ``ack{seq}``, ``shutdown``. Agent -> client: numbered events

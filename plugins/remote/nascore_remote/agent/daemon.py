@@ -5,6 +5,7 @@ outlives dropped connections and exits after ``shutdown`` or when no client has 
 ``orphan_timeout`` seconds, removing its run directory and every process it started. A client that stops
 reading is dropped after ``send_timeout`` seconds (see :mod:`.outbox`). A malformed client
 message is refused (see :mod:`.messages`) and its connection dropped: the client reconnects, nothing is lost.
+A malformed line from a trial's worker fails that trial alone (see :mod:`.worker_events`).
 A daemon that dies of an error (or of SIGINT) keeps its log, traceback included, as
 ``<run directory>.crash.log`` (see :func:`crash_log_path`).
 """

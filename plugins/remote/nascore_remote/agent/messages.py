@@ -3,6 +3,8 @@ whole before the daemon acts on it: a malformed one changes nothing and is refus
 it, instead of failing half-way through (an ``ack`` without ``seq`` used to kill the daemon and its trials)."""
 import json
 
+from .wire import quote
+
 NUMBER = (int, float)
 # op -> {key: (required, accepted types or None for any JSON value)}; an optional key may also be null
 FIELDS = {
@@ -22,7 +24,7 @@ class BadMessage(ValueError):
 def parse_client_message(line):
     """The message in ``line`` (bytes, one JSON object), checked against :data:`FIELDS`; raises
     :class:`BadMessage`."""
-    quoted = line[:200].decode(errors="replace") + ("..." if len(line) > 200 else "")
+    quoted = quote(line)
     try:
         msg = json.loads(line)
     except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested 100,000 deep, say

@@ -10,6 +10,7 @@ import time
 
 from .procs import TREE_VAR, kill_tree
 from .wire import LineReader, encode, safe_name
+from .worker_events import BadWorkerLine, check_unfinished, parse_worker_event
 
 MAX_IDLE_WORKERS = 8
 CANCEL_GRACE = 3.0  # seconds a cancelled trial gets to end inside its worker before the worker is killed
@@ -64,6 +65,7 @@ class Worker:
         os.close(write_fd)
         self.events = os.fdopen(read_fd, "rb", buffering=0)
         self.reader = LineReader()
+        self.broken = False  # it wrote a bad line: the rest of its pipe is ignored until it is gone
         self.env_key = env_key
         self.trial = None
 
@@ -153,8 +155,14 @@ class TrialRunner:
     def worker_output(self, worker):
         data = worker.events.read(65536)
         if data:
-            for event in worker.reader.feed(data):
-                self._worker_event(worker, event)
+            if worker.broken:
+                return
+            try:
+                for line in worker.reader.lines(data):
+                    self._worker_event(worker, parse_worker_event(line, worker.trial))
+                check_unfinished(worker.reader.buffer, worker.trial)
+            except BadWorkerLine as exc:
+                self.bad_line(worker, exc)
             return
         # end of events: the worker process is gone (crash, kill, timeout, cancel)
         self.sel.unregister(worker.events)
@@ -173,6 +181,19 @@ class TrialRunner:
             status, reason = info["end"] or ("failed", "trial process exited with code %s%s" % (code, said))
             self.emit(self._attach_logs({"event": "end", "trial_id": worker.trial, "status": status,
                                          "reason": reason}))
+
+    def bad_line(self, worker, error):
+        """A worker wrote something that is no event of its trial (its user code can reach the pipe): fail that
+        trial with ``error`` as its reason (its end event brings it to the client) and kill the worker; what the
+        trial reported before stays, and the daemon and every other trial run on."""
+        sys.stderr.write("killing a worker: %s\n" % error)  # stderr is agent.log
+        sys.stderr.flush()
+        worker.broken = True
+        if worker in self.idle:
+            self.idle.remove(worker)  # no next trial may land on it while it dies
+        if worker.trial is not None:
+            self.stop(worker.trial, "failed", str(error))
+        worker.kill()  # even if the trial was already stopping: its end-of-events reports it
 
     def _worker_event(self, worker, event):
         trial_id = worker.trial

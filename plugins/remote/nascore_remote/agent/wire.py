@@ -9,6 +9,11 @@ def encode(message):
     return (json.dumps(message) + "\n").encode()
 
 
+def quote(line, limit=200):
+    """``line`` (bytes) as text for an error message, cut after ``limit`` bytes."""
+    return line[:limit].decode(errors="replace") + ("..." if len(line) > limit else "")
+
+
 def write_all(fd, data):
     """Write every byte to a raw descriptor (os.write may take only part of it)."""
     view = memoryview(data)
@@ -31,10 +36,6 @@ class LineReader:
             if line.strip():
                 lines.append(line)
         return lines
-
-    def feed(self, data):
-        """The complete messages that ``data`` finishes, decoded."""
-        return [json.loads(line) for line in self.lines(data)]
 
 
 def safe_name(trial_id):
