@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import sys
+import threading
 
 from .procs import TREE_VAR, kill_tree
 from .wire import write_all
@@ -61,11 +62,15 @@ def run_worker(events_fd, script_dir):
     devnull = os.open(os.devnull, os.O_WRONLY)
     signal.signal(CANCEL_SIGNAL, _on_cancel)
 
+    lock = threading.Lock()  # a trial reporting from several threads must not interleave lines on the pipe
+
     def write(event):
+        data = (event_to_json(event) + "\n").encode()
         # a cancel arriving mid-line would leave half a line on the pipe: it waits until the line is written
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {CANCEL_SIGNAL})
         try:
-            write_all(events_fd, (event_to_json(event) + "\n").encode())
+            with lock:
+                write_all(events_fd, data)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
