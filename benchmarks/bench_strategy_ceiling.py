@@ -24,12 +24,13 @@ def _architectures(dataset: str):
     """``(one-hot matrix, validation accuracies)``: every architecture of the table once, as canonical labels."""
     import numpy as np
 
+    from nascore.mutable import Categorical
     from nascore_nasbench import NasBenchGraphSpace, load_table
     from nascore_nasbench.table import NUM_NODES
 
     table, space = load_table(dataset), NasBenchGraphSpace()
     leaves = space.simplify()
-    labels = [label for label in leaves if label != "not_all_skip"]
+    labels = [label for label, leaf in leaves.items() if isinstance(leaf, Categorical)]  # not the constraint
     values = {label: list(leaves[label].values) for label in labels}
     seen: Dict[int, List[int]] = {}
     for combo in itertools.product(*(values[label] for label in labels)):

@@ -1,9 +1,7 @@
 """What a client may send the daemon (the package docstring lists the operations). Every message is checked
 whole before the daemon acts on it: a malformed one changes nothing and is refused with a reason that quotes
 it, instead of failing half-way through (an ``ack`` without ``seq`` used to kill the daemon and its trials)."""
-import json
-
-from .wire import quote
+from .wire import decode, quote
 
 NUMBER = (int, float)
 # op -> {key: (required, accepted types or None for any JSON value)}; an optional key may also be null
@@ -26,8 +24,8 @@ def parse_client_message(line):
     :class:`BadMessage`."""
     quoted = quote(line)
     try:
-        msg = json.loads(line)
-    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested 100,000 deep, say
+        msg = decode(line)
+    except ValueError as exc:
         raise BadMessage("not JSON (%s): %s" % (exc, quoted)) from None
     if not isinstance(msg, dict):
         raise BadMessage("not a JSON object: %s" % quoted)

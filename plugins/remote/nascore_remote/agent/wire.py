@@ -9,6 +9,15 @@ def encode(message):
     return (json.dumps(message) + "\n").encode()
 
 
+def decode(line):
+    """The JSON value in ``line``; ValueError for anything that is not JSON, arrays nested 100,000 deep included
+    (the parser raises RecursionError there, which would otherwise escape every ``except ValueError``)."""
+    try:
+        return json.loads(line)
+    except RecursionError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def quote(line, limit=200):
     """``line`` (bytes) as text for an error message, cut after ``limit`` bytes."""
     return line[:limit].decode(errors="replace") + ("..." if len(line) > limit else "")

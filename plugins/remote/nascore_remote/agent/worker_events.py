@@ -3,9 +3,7 @@ pipe (its descriptor number is on the worker's command line, and a forked child 
 may be garbage: every line is checked before the daemon acts on it or relays it to the client (whose reader
 would fail on it too). A bad line is its trial's fault alone: the daemon fails that trial with a reason quoting
 the line and kills its worker, whose pipe can no longer be trusted (see ``TrialRunner.bad_line``)."""
-import json
-
-from .wire import quote
+from .wire import decode, quote
 
 MAX_LINE = 16 << 20  # bytes of one line: more is no event (the agent would hold all of it in memory)
 KINDS = ("intermediate", "final")
@@ -35,8 +33,8 @@ def parse_worker_event(line, trial_id):
     if trial_id is None:  # no trial runs there: a line is a leftover of an ended one (a thread it left, say)
         raise bad("no trial runs there")
     try:
-        event = json.loads(line)
-    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested 100,000 deep, say
+        event = decode(line)
+    except ValueError as exc:
         raise bad("not JSON: %s" % exc) from None
     if not isinstance(event, dict):
         raise bad("not a JSON object")
